@@ -1,0 +1,106 @@
+"""Findings: what is wrong with a submission, said so the unit can act on it.
+
+Every finding has a stable code (for ops staff, dashboards and tests), a severity (an `error`
+refuses the submission; a `warning` accepts it flagged), where it is (sheet and cell), and a
+message in Vietnamese with the English alongside.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+ERROR, WARNING = "error", "warning"
+
+# code: (severity, Vietnamese, English). Templates take keyword fields.
+CATALOGUE: dict[str, tuple[str, str, str]] = {
+    "FILE_NOT_XLSX": (ERROR, "Tệp không phải bảng tính Excel .xlsx (nhận được: {detected}). Vui lòng mở biểu mẫu "
+                      "và lưu lại dưới dạng Excel Workbook (.xlsx).",
+                      "Not an .xlsx workbook (received: {detected}). Save the form as Excel Workbook (.xlsx)."),
+    "FILE_UNREADABLE": (ERROR, "Không đọc được tệp: tệp bị hỏng hoặc không đầy đủ ({detail}). Vui lòng gửi lại tệp.",
+                        "The file cannot be read: broken or truncated ({detail}). Send the file again."),
+    "FILE_ENCRYPTED": (ERROR, "Tệp được đặt mật khẩu. Vui lòng gỡ mật khẩu rồi gửi lại.",
+                       "The workbook is password-protected. Remove the password and send it again."),
+    "FILE_EMPTY": (ERROR, "Tệp rỗng (0 byte). Vui lòng gửi lại tệp.", "The file is empty (0 bytes). Send it again."),
+    "SHEET_MISSING": (ERROR, "Thiếu trang tính '{sheet_name}'. Vui lòng dùng đúng biểu mẫu do thành phố ban hành.",
+                      "Sheet '{sheet_name}' is missing. Use the form issued by the city."),
+    "COLUMN_MISSING": (ERROR, "Trang '{sheet_name}' không có cột '{column}' trong dòng tiêu đề.",
+                       "Sheet '{sheet_name}' has no '{column}' column in its header row."),
+    "INFO_MISSING": (ERROR, "Chưa ghi '{label}' ở trang 'Thông tin chung'.",
+                     "'{label}' is not filled in on sheet 'Thông tin chung'."),
+    "UNIT_UNKNOWN": (ERROR, "Mã đơn vị '{value}' không có trong danh mục đơn vị của thành phố tại ngày {day}.",
+                     "Unit code '{value}' is not in the city's unit registry on {day}."),
+    "PERIOD_UNKNOWN": (ERROR, "Kỳ báo cáo '{value}' không hợp lệ. Ghi mã kỳ như 2024-H1, 2024-Q3, 2024-Y, 2024-W23 "
+                       "hoặc '6 tháng đầu năm 2024'.",
+                       "Unknown reporting period '{value}'. Write a code such as 2024-H1, 2024-Q3, 2024-Y, "
+                       "2024-W23 or '6 tháng đầu năm 2024'."),
+    "NAME_MISMATCH": (WARNING, "Tên tệp '{file_name}' không khớp nội dung ({detail}). Tên tệp nên là {expected}.",
+                      "File name '{file_name}' contradicts the content ({detail}). It should be {expected}."),
+    "DATE_INVALID": (ERROR, "Ô {cell}: '{value}' không phải ngày hợp lệ. Ghi ngày dạng 15/06/2024.",
+                     "Cell {cell}: '{value}' is not a valid date. Write dates as 15/06/2024."),
+    "ASOF_OUTSIDE_PERIOD": (ERROR, "Ngày chốt số liệu {value} nằm ngoài kỳ báo cáo {period} ({start} – {end}).",
+                            "The as-of date {value} is outside period {period} ({start} – {end})."),
+    "NUMBER_INVALID": (ERROR, "Ô {cell} (chỉ tiêu {indicator}): '{value}' không phải là số. Ghi số, ví dụ 1.150 "
+                       "hoặc 25,6.",
+                       "Cell {cell} (indicator {indicator}): '{value}' is not a number. Write a number, e.g. "
+                       "1.150 or 25,6."),
+    "INDICATOR_UNKNOWN": (ERROR, "Ô {cell}: mã chỉ tiêu '{value}' không có trong danh mục chỉ tiêu.",
+                          "Cell {cell}: indicator code '{value}' is not in the indicator catalogue."),
+    "INDICATOR_NOT_FOR_UNIT": (ERROR, "Ô {cell}: chỉ tiêu '{value}' không thuộc phạm vi báo cáo của đơn vị.",
+                               "Cell {cell}: indicator '{value}' is not reported by this unit."),
+    "INDICATOR_DUPLICATE": (ERROR, "Ô {cell}: chỉ tiêu '{value}' được ghi hai lần (lần đầu ở ô {first}).",
+                            "Cell {cell}: indicator '{value}' appears twice (first at {first})."),
+    "VALUE_MISSING": (WARNING, "Ô {cell}: chưa ghi số liệu chỉ tiêu '{indicator}' (được coi là chưa báo cáo, "
+                      "không phải bằng 0).",
+                      "Cell {cell}: no figure for indicator '{indicator}' (counted as not reported, not as zero)."),
+    "VALUE_NEGATIVE": (ERROR, "Ô {cell} (chỉ tiêu {indicator}): số liệu {value} bị âm; cần {expected}.",
+                       "Cell {cell} (indicator {indicator}): {value} is negative; expected {expected_en}."),
+    "VALUE_FRACTIONAL": (ERROR, "Ô {cell} (chỉ tiêu {indicator}): số liệu {value} có phần thập phân; cần {expected}.",
+                         "Cell {cell} (indicator {indicator}): {value} is fractional; expected {expected_en}."),
+    "VALUE_OUT_OF_RANGE": (ERROR, "Ô {cell} (chỉ tiêu {indicator}): số liệu {value} ngoài khoảng cho phép; cần "
+                           "{expected}.",
+                           "Cell {cell} (indicator {indicator}): {value} is out of range; expected {expected_en}."),
+    "IDENTITY_FAILED": (ERROR, "Số liệu không khớp ({identity}): {label_vi}; vế trái = {left}, vế phải = {right}. "
+                        "Các ô: {cells}.",
+                        "Figures do not add up ({identity}): {label_en}; left = {left}, right = {right}. "
+                        "Cells: {cells}."),
+    "TASK_STATUS_INVALID": (ERROR, "Ô {cell} (nhiệm vụ {task}): tình trạng '{value}' không hợp lệ; chọn Hoàn thành, "
+                            "Đang thực hiện hoặc Chưa thực hiện.",
+                            "Cell {cell} (task {task}): status '{value}' is not valid; pick Hoàn thành, Đang thực "
+                            "hiện or Chưa thực hiện."),
+    "TASK_DONE_NO_DATE": (ERROR, "Ô {cell} (nhiệm vụ {task}): nhiệm vụ đã hoàn thành nhưng chưa ghi ngày hoàn thành.",
+                          "Cell {cell} (task {task}): marked done but has no completion date."),
+    "TASK_DONE_AFTER_ASOF": (ERROR, "Ô {cell} (nhiệm vụ {task}): ngày hoàn thành {value} sau ngày chốt số liệu "
+                             "{as_of}.",
+                             "Cell {cell} (task {task}): completion date {value} is after the as-of date {as_of}."),
+    "TASK_UNKNOWN": (ERROR, "Ô {cell}: mã nhiệm vụ '{value}' không có trong Kế hoạch CCHC của kỳ này.",
+                     "Cell {cell}: task code '{value}' is not in this period's reform plan."),
+    "TASK_NOT_LED": (ERROR, "Ô {cell}: nhiệm vụ '{value}' do {lead} chủ trì, không phải đơn vị này.",
+                     "Cell {cell}: task '{value}' is led by {lead}, not by this unit."),
+    "TASK_DUPLICATE": (ERROR, "Ô {cell}: nhiệm vụ '{value}' được ghi hai lần (lần đầu ở ô {first}).",
+                       "Cell {cell}: task '{value}' appears twice (first at {first})."),
+    "TASK_MISSING": (WARNING, "Thiếu nhiệm vụ '{value}' do đơn vị chủ trì; nhiệm vụ được tính là chưa hoàn thành.",
+                     "Task '{value}' led by this unit is missing; it counts as not done."),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: str
+    sheet: str
+    cell: str
+    message_vi: str
+    message_en: str
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def finding(code: str, sheet: str = "", cell: str = "", **fields: object) -> Finding:
+    severity, vi, en = CATALOGUE[code]
+    fields = {"cell": cell, "sheet_name": sheet, **fields}
+    return Finding(code, severity, sheet, cell, vi.format(**fields), en.format(**fields))
+
+
+def has_errors(findings: list[Finding]) -> bool:
+    return any(f.severity == ERROR for f in findings)

@@ -1,0 +1,272 @@
+"""Read a unit's workbook into a Submission, generous about layout and strict about meaning.
+
+Sheets are found by name and columns by header label, both without regard to case, diacritics,
+Unicode form or spacing; title rows, merged cells, blank rows and signature blocks are skipped.
+Values are kept as typed (`raw`) beside what they mean (`value`), with the cell they came from, so
+every figure can be traced back and every finding names its cell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from cchc.findings import Finding, finding
+from cchc.form import FIGURE_COLUMNS, INFO_LABELS, SHEET_FIGURES, SHEET_INFO, SHEET_TASKS, STATUSES, TASK_COLUMNS
+from cchc.periods import Period, parse_period
+from cchc.vn import fold, parse_date, parse_number, text
+
+HEADER_SEARCH_ROWS = 30
+_SIGNATURE = re.compile(r"^(nguoi lap|thu truong|\(ky|ky ten|xac nhan)")
+_FOLDED_STATUS = {fold(k): v for k, v in STATUSES.items()}
+
+
+@dataclass
+class ValueRow:
+    code: str
+    raw: str
+    value: Decimal | None
+    sheet: str
+    cell: str
+    row: int
+
+
+@dataclass
+class TaskRow:
+    task_code: str
+    status_raw: str
+    status: str | None  # done | in_progress | not_started
+    completed_on: dt.date | None
+    sheet: str
+    cell: str  # the status cell
+    date_cell: str
+    row: int
+
+
+@dataclass
+class Submission:
+    """What one file says, before validation against the reference data."""
+
+    file_name: str
+    unit_code: str = ""
+    unit_name: str = ""
+    period_raw: str = ""
+    period: Period | None = None
+    as_of: dt.date | None = None
+    sent_on: dt.date | None = None
+    preparer: str = ""
+    phone: str = ""
+    email: str = ""
+    form_version: str = ""
+    values: list[ValueRow] = field(default_factory=list)
+    tasks: list[TaskRow] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    info_cells: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def period_code(self) -> str:
+        return self.period.code if self.period else ""
+
+
+def col_letter(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA."""
+    s = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        s = chr(65 + rem) + s
+    return s
+
+
+def cell_ref(row: int, col: int) -> str:
+    return f"{col_letter(col)}{row + 1}"
+
+
+def _blank(v: object) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def find_sheet(names: list[str], wanted: str) -> str | None:
+    key = fold(wanted)
+    for name in names:
+        if fold(name) == key:
+            return name
+    return None
+
+
+def find_header(rows: list[list[object]], columns: dict[str, str], required: list[str]) -> tuple[int, dict[str, int]]:
+    """The header row (index) and where each known column is; (-1, {}) if none has the required ones."""
+    wanted = {fold(label): key for key, label in columns.items()}
+    for r, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        found: dict[str, int] = {}
+        for c, v in enumerate(row):
+            key = wanted.get(fold(v))
+            if key and key not in found:
+                found[key] = c
+        if all(k in found for k in required):
+            return r, found
+    return -1, {}
+
+
+def _table_rows(rows: list[list[object]], start: int):
+    """Data rows after the header, stopping at the signature block."""
+    for r in range(start, len(rows)):
+        row = rows[r]
+        cells = [fold(v) for v in row if not _blank(v)]
+        if not cells:
+            continue
+        if any(_SIGNATURE.match(c) for c in cells):
+            return
+        yield r, row
+
+
+def _get(row: list[object], col: int | None) -> object:
+    if col is None or col >= len(row):
+        return None
+    v = row[col]
+    return None if _blank(v) else v
+
+
+def read_info(sub: Submission, rows: list[list[object]], sheet: str) -> None:
+    wanted = {fold(label): key for key, label in INFO_LABELS.items()}
+    found: dict[str, tuple[object, str]] = {}
+    for r, row in enumerate(rows):
+        for c, v in enumerate(row):
+            key = wanted.get(fold(v).rstrip(":").strip())
+            if key and key not in found:
+                value, ref = None, cell_ref(r, c + 1)
+                for c2 in range(c + 1, len(row)):
+                    if not _blank(row[c2]):
+                        value, ref = row[c2], cell_ref(r, c2)
+                        break
+                found[key] = (value, ref)
+    sub.info_cells = {k: ref for k, (_, ref) in found.items()}
+    for key in ("unit_code", "period", "as_of"):
+        if found.get(key, (None,))[0] is None:
+            sub.findings.append(finding("INFO_MISSING", sheet, sub.info_cells.get(key, ""), label=INFO_LABELS[key]))
+
+    def txt(key: str) -> str:
+        return text(found.get(key, (None,))[0])
+
+    sub.unit_code = txt("unit_code").upper()
+    sub.unit_name, sub.preparer, sub.phone, sub.email = txt("unit_name"), txt("preparer"), txt("phone"), txt("email")
+    sub.form_version = txt("form_version")
+    sub.period_raw = txt("period")
+    if sub.period_raw:
+        try:
+            sub.period = parse_period(sub.period_raw)
+        except ValueError:
+            sub.findings.append(finding("PERIOD_UNKNOWN", sheet, sub.info_cells["period"], value=sub.period_raw))
+    for key in ("as_of", "sent_on"):
+        raw = found.get(key, (None,))[0]
+        try:
+            setattr(sub, key, parse_date(raw))
+        except ValueError:
+            sub.findings.append(finding("DATE_INVALID", sheet, sub.info_cells[key], value=text(raw)))
+
+
+def read_figures(sub: Submission, rows: list[list[object]], sheet: str) -> None:
+    head, cols = find_header(rows, FIGURE_COLUMNS, ["code", "value"])
+    if head < 0:
+        for key in ("code", "value"):
+            sub.findings.append(finding("COLUMN_MISSING", sheet, column=FIGURE_COLUMNS[key]))
+        return
+    for r, row in _table_rows(rows, head + 1):
+        code = text(_get(row, cols["code"])).lower()
+        raw = _get(row, cols["value"])
+        if not code:
+            continue
+        ref = cell_ref(r, cols["value"])
+        try:
+            value = parse_number(raw)
+        except ValueError:
+            value = None
+            sub.findings.append(finding("NUMBER_INVALID", sheet, ref, indicator=code, value=text(raw)))
+        sub.values.append(ValueRow(code, text(raw), value, sheet, ref, r + 1))
+
+
+def read_tasks(sub: Submission, rows: list[list[object]], sheet: str) -> None:
+    head, cols = find_header(rows, TASK_COLUMNS, ["task_code", "status", "completed_on"])
+    if head < 0:
+        for key in ("task_code", "status", "completed_on"):
+            sub.findings.append(finding("COLUMN_MISSING", sheet, column=TASK_COLUMNS[key]))
+        return
+    for r, row in _table_rows(rows, head + 1):
+        code = text(_get(row, cols["task_code"])).upper()
+        if not code:
+            continue
+        status_raw = text(_get(row, cols["status"]))
+        status_ref, date_ref = cell_ref(r, cols["status"]), cell_ref(r, cols["completed_on"])
+        status = _FOLDED_STATUS.get(fold(status_raw)) if status_raw else "not_started"
+        if status is None:
+            sub.findings.append(finding("TASK_STATUS_INVALID", sheet, status_ref, task=code, value=status_raw))
+        raw_date = _get(row, cols["completed_on"])
+        try:
+            done_on = parse_date(raw_date)
+        except ValueError:
+            done_on = None
+            sub.findings.append(finding("DATE_INVALID", sheet, date_ref, value=text(raw_date)))
+        sub.tasks.append(TaskRow(code, status_raw, status, done_on, sheet, status_ref, date_ref, r + 1))
+
+
+def sniff(data: bytes) -> str | None:
+    """What the bytes really are, when they are not an xlsx zip: a name for the message."""
+    if not data:
+        return "empty"
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        return "xls (Excel 97-2003) hoặc tệp được mã hóa"
+    if data.startswith(b"%PDF"):
+        return "PDF"
+    if data.startswith(b"PK\x03\x04"):
+        return None
+    return "csv/văn bản" if all(b in b"\t\n\r" or 32 <= b for b in data[:512]) else "không rõ định dạng"
+
+
+def read_workbook(path: Path, file_name: str | None = None) -> Submission:
+    """Read one file. Never raises for a bad file: what is wrong becomes findings."""
+    from python_calamine import CalamineWorkbook, PasswordError
+
+    sub = Submission(file_name=file_name or path.name)
+    data_head = path.read_bytes()[:4096] if path.stat().st_size else b""
+    kind = sniff(data_head)
+    if kind == "empty":
+        sub.findings.append(finding("FILE_EMPTY"))
+        return sub
+    if kind is not None:
+        if data_head.startswith(b"\xd0\xcf\x11\xe0") and _is_encrypted_ole(path):
+            sub.findings.append(finding("FILE_ENCRYPTED"))
+        else:
+            sub.findings.append(finding("FILE_NOT_XLSX", detected=kind))
+        return sub
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        names = list(wb.sheet_names)
+        sheets = {}
+        for wanted in (SHEET_INFO, SHEET_TASKS, SHEET_FIGURES):
+            name = find_sheet(names, wanted)
+            if name is None:
+                sub.findings.append(finding("SHEET_MISSING", wanted))
+                continue
+            sheets[wanted] = (name, wb.get_sheet_by_name(name).to_python(skip_empty_area=False))
+    except PasswordError:
+        sub.findings.append(finding("FILE_ENCRYPTED"))
+        return sub
+    except Exception as exc:  # calamine raises several types for broken zips/XML
+        sub.findings.append(finding("FILE_UNREADABLE", detail=f"{type(exc).__name__}: {str(exc)[:200]}"))
+        return sub
+    if SHEET_INFO in sheets:
+        read_info(sub, sheets[SHEET_INFO][1], sheets[SHEET_INFO][0])
+    if SHEET_TASKS in sheets:
+        read_tasks(sub, sheets[SHEET_TASKS][1], sheets[SHEET_TASKS][0])
+    if SHEET_FIGURES in sheets:
+        read_figures(sub, sheets[SHEET_FIGURES][1], sheets[SHEET_FIGURES][0])
+    return sub
+
+
+def _is_encrypted_ole(path: Path) -> bool:
+    """An encrypted .xlsx is an OLE container holding an 'EncryptedPackage' stream."""
+    head = path.read_bytes()[:65536]
+    return "EncryptedPackage".encode("utf-16-le") in head
