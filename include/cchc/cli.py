@@ -1,0 +1,190 @@
+"""`cchc`: the pipeline from the command line (the DAGs call the same functions).
+
+    cchc form    --out DIR [--unit SNV ...] [--period 2024-H1]   blank forms for units
+    cchc sample  --out DIR [--no-weeks]                          sample submissions (H1-2024 + weeks)
+    cchc ingest  DIR [--json]                                    receive, validate and load a folder
+    cchc report  --period 2024-H1 [--format csv|table] [--out DIR] [--compare golden.csv]
+    cchc rollup  --week 2024-W24 [--out DIR]                     the weekly roll-up
+    cchc init                                                    create the schema, load reference data
+
+The warehouse is `--warehouse URL`, else CCHC_WAREHOUSE_URL, else the SQLite file data/warehouse.db.
+Exit status: 0 when the command did its work (refused files are outcomes, not failures), 1 when a
+golden comparison differs, 2 on a usage error, 3 when the pipeline itself failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+from cchc import config  # noqa: F401 - sets GX_ANALYTICS_ENABLED before anything imports GX
+
+
+def _engine(args):
+    from cchc.reference import load_reference
+    from cchc.warehouse import prepare
+
+    ref = load_reference()
+    return prepare(args.warehouse, ref), ref
+
+
+def cmd_init(args) -> int:
+    from cchc.reference import load_reference
+    from cchc.warehouse import apply_schema, get_engine, load_reference_tables
+
+    engine = get_engine(args.warehouse)
+    apply_schema(engine)
+    counts = load_reference_tables(engine, load_reference())
+    print(f"Kho dữ liệu / warehouse: {engine.url.render_as_string(hide_password=True)}")
+    for table, n in counts.items():
+        print(f"  {table}: {n}")
+    return 0
+
+
+def cmd_form(args) -> int:
+    from cchc.form import file_name, write_workbook
+    from cchc.periods import parse_period
+    from cchc.reference import load_reference
+
+    ref = load_reference()
+    period = parse_period(args.period)
+    units = [u for u in ref.units_on(period.end) if not args.unit or u.code in args.unit]
+    unknown = set(args.unit or []) - {u.code for u in units}
+    if unknown:
+        print(f"Mã đơn vị không có trong danh mục / unknown unit codes: {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    for u in units:
+        write_workbook(Path(args.out) / file_name(u.code, period.code), u, period, ref.form_tasks(u, period.end),
+                       ref.form_indicators(u, period.end))
+    print(f"Đã tạo {len(units)} biểu mẫu trong {args.out} / wrote {len(units)} blank forms")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from cchc.sample import generate
+
+    paths = generate(Path(args.out), weeks=not args.no_weeks)
+    h1 = sum(1 for p in paths if p.parent.name == "h1")
+    print(f"Đã tạo {h1} tệp 6 tháng đầu năm 2024 trong {Path(args.out) / 'h1'} và {len(paths) - h1} tệp theo tuần "
+          f"trong {Path(args.out) / 'weekly'} / wrote {len(paths)} sample workbooks")
+    return 0
+
+
+def cmd_ingest(args) -> int:
+    from cchc.ingest import OUTCOME_VI, ingest_files, summary
+
+    folder = Path(args.dir)
+    if not folder.is_dir():
+        print(f"Không tìm thấy thư mục / no such folder: {folder}", file=sys.stderr)
+        return 2
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    engine, ref = _engine(args)
+    outcomes = ingest_files(engine, ref, files)
+    for o in outcomes:
+        print(json.dumps(o.to_dict(), ensure_ascii=False) if args.json else o.line())
+    if not args.json:
+        counts = summary(outcomes)
+        print("Tổng cộng / total: " + ", ".join(f"{n} {OUTCOME_VI[k]} ({k})" for k, n in counts.items()),
+              file=sys.stderr)
+    return 0
+
+
+def cmd_report(args) -> int:
+    from cchc.consolidate import consolidate_period, store
+    from cchc.publish import figures_csv, publish_period
+
+    engine, ref = _engine(args)
+    result = consolidate_period(engine, ref, args.period)
+    store(engine, result)
+    if args.out:
+        paths = publish_period(Path(args.out), result, ref)
+        print(f"Bảng tổng hợp / workbook: {paths['xlsx']}\nCSV: {paths['csv']}", file=sys.stderr)
+    if args.compare:
+        return _compare(result, ref, Path(args.compare))
+    if args.format == "csv":
+        sys.stdout.write(figures_csv(result, ref))
+    else:
+        for ind in ref.indicators_on(result.as_of):
+            f = result.figures[ind.code]
+            print(f"{ind.code:40} {f.text:>24}  {ind.label_vi}")
+    print(f"{len(result.units_reported)} đơn vị đã báo cáo, {len(result.units_missing)} chưa báo cáo "
+          f"/ {len(result.units_reported)} units reported, {len(result.units_missing)} missing", file=sys.stderr)
+    return 0
+
+
+def _compare(result, ref, golden: Path) -> int:
+    """Print each golden figure beside the consolidated one; 1 if any differs."""
+    with open(golden, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    bad = 0
+    print(f"{'code':40} {'kết quả / result':>22} {'báo cáo / golden':>18}")
+    for r in rows:
+        f = result.figures.get(r["code"])
+        ok = f is not None and f.value is not None and f.value == Decimal(r["value"])
+        bad += not ok
+        print(f"{r['code']:40} {(f.text if f else 'n/a'):>22} {r['value']:>18}  {'✓' if ok else '✗ KHÁC / DIFFERS'}")
+    print(f"{len(rows) - bad}/{len(rows)} chỉ tiêu khớp báo cáo / figures match the golden file")
+    return 1 if bad else 0
+
+
+def cmd_rollup(args) -> int:
+    from cchc.consolidate import consolidate_week, store
+    from cchc.periods import parse_period
+    from cchc.publish import publish_week
+
+    engine, ref = _engine(args)
+    week = parse_period(args.week)
+    result = consolidate_week(engine, ref, week)
+    store(engine, result, "weekly_figures")
+    path = publish_week(Path(args.out), result, ref) if args.out else None
+    for code in ("plan.tasks_done", "pakn.received_new", "pakn.resolved", "dossier.received", "dossier.resolved"):
+        print(f"{code:30} {result.figures[code].text}")
+    print(f"{len(result.units_reported)} đơn vị có số liệu / units with figures" + (f"; {path}" if path else ""))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="cchc", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--warehouse", help="SQLAlchemy URL of the warehouse (default: CCHC_WAREHOUSE_URL or SQLite)")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("init", help="create the schema and load reference data").set_defaults(fn=cmd_init)
+    f = sub.add_parser("form", help="write blank forms")
+    f.add_argument("--out", required=True)
+    f.add_argument("--period", default="2024-H1")
+    f.add_argument("--unit", action="append", help="unit code (repeatable); default: every unit")
+    f.set_defaults(fn=cmd_form)
+    s = sub.add_parser("sample", help="write the sample submissions")
+    s.add_argument("--out", required=True)
+    s.add_argument("--no-weeks", action="store_true", help="only the H1-2024 files")
+    s.set_defaults(fn=cmd_sample)
+    i = sub.add_parser("ingest", help="receive, validate and load every file of a folder")
+    i.add_argument("dir")
+    i.add_argument("--json", action="store_true", help="one JSON object per file")
+    i.set_defaults(fn=cmd_ingest)
+    r = sub.add_parser("report", help="consolidate a period and print its figures")
+    r.add_argument("--period", required=True)
+    r.add_argument("--format", choices=["csv", "table"], default="table")
+    r.add_argument("--out", help="also write the workbook and CSV here")
+    r.add_argument("--compare", help="golden CSV (code,value,...) to compare with")
+    r.set_defaults(fn=cmd_report)
+    w = sub.add_parser("rollup", help="the weekly roll-up")
+    w.add_argument("--week", required=True, help="e.g. 2024-W24")
+    w.add_argument("--out")
+    w.set_defaults(fn=cmd_rollup)
+    args = p.parse_args(argv)
+    try:
+        return args.fn(args)
+    except ValueError as exc:  # bad period code and the like: the user's to fix
+        print(f"Lỗi / error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the pipeline itself failed
+        print(f"Lỗi hệ thống / pipeline failure: {type(exc).__name__}: {exc}", file=sys.stderr)
+        raise SystemExit(3) from exc
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,171 @@
+"""Consolidate units' figures into the city's, by each indicator's method in the catalogue.
+
+- `sum`: over the units the indicator concerns (blank = not reported, left out, not zero);
+- `single`: the authoritative unit's figure;
+- `ratio`: recomputed from the consolidated parts, never averaged over units;
+- `registry_count`: units in the dated registry (e.g. communes that must use the system);
+- `plan_total` / `plan_done`: the plan's tasks, and those whose lead unit reports them done on or
+  before the as-of date (a lead unit that sent nothing leaves its tasks not done, and listed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import Engine, text
+
+from cchc.periods import Period, parse_period
+from cchc.reference import Indicator, Reference, evaluate
+from cchc.vn import format_number
+from cchc.warehouse import as_date, as_decimal, query
+
+
+@dataclass(frozen=True)
+class Figure:
+    code: str
+    value: Decimal | None
+    n_units: int
+    text: str  # as the report prints it
+
+
+@dataclass
+class Consolidation:
+    label: str  # period or week code
+    as_of: dt.date
+    figures: dict[str, Figure]
+    units_reported: list[str]
+    units_missing: list[str]  # expected to report, no accepted submission
+    tasks_unreported: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Inputs:
+    values: dict[str, dict[str, Decimal | None]]  # unit -> code -> value
+    statuses: dict[str, dict[str, tuple[str, dt.date | None]]]  # unit -> task -> (status, done on)
+
+
+def _fetch(engine: Engine, base_sql: str, params: dict) -> _Inputs:
+    inputs = _Inputs({}, {})
+    with engine.connect() as conn:
+        for unit, code, value in conn.execute(text(
+                f"SELECT l.unit_code, v.indicator_code, v.value FROM ({base_sql}) l "
+                "JOIN indicator_values v ON v.submission_id = l.submission_id"), params):
+            inputs.values.setdefault(unit, {})[code] = as_decimal(value)
+        for unit, task, status, done in conn.execute(text(
+                f"SELECT l.unit_code, t.task_code, t.status, t.completed_on FROM ({base_sql}) l "
+                "JOIN task_statuses t ON t.submission_id = l.submission_id"), params):
+            inputs.statuses.setdefault(unit, {})[task] = (status, as_date(done))
+        for (unit,) in conn.execute(text(f"SELECT l.unit_code FROM ({base_sql}) l"), params):
+            inputs.values.setdefault(unit, {})
+    return inputs
+
+
+def quantize(value: Decimal, decimals: int) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
+def display(ind: Indicator, value: Decimal | None, figures: dict[str, Figure]) -> str:
+    """`08/57`, `1.317`, `25,6%`, `4.048,546 tỷ đồng`, `91,87 điểm`: as the seed report writes them."""
+    if value is None:
+        return "chưa có số liệu"
+    if ind.method == "plan_done" and figures.get("plan.tasks_total"):
+        total = int(figures["plan.tasks_total"].value)
+        return f"{int(value):02d}/{total:02d}"
+    s = format_number(value, ind.decimals)
+    if ind.rule == "percent":
+        return s + "%"
+    if ind.unit_vi in ("tỷ đồng", "điểm"):
+        return f"{s} {ind.unit_vi}"
+    return s
+
+
+def compute(ref: Reference, inputs: _Inputs, day: dt.date) -> tuple[dict[str, Figure], list[str]]:
+    """The figures, from each unit's values and task statuses; pure (no database)."""
+    units = {u.code: u for u in ref.units_on(day)}
+    figures: dict[str, Figure] = {}
+    indicators = ref.indicators_on(day)
+    unreported: list[str] = []
+    for ind in (i for i in indicators if i.method != "ratio"):
+        value: Decimal | None
+        n = 0
+        if ind.method == "sum":
+            source, scope = ind.sum_source()
+            parts = [vals[source] for code, vals in inputs.values.items()
+                     if code in units and scope.covers(units[code]) and vals.get(source) is not None]
+            value, n = (sum(parts, Decimal(0)), len(parts)) if parts else (None, 0)
+        elif ind.method == "single":
+            value = inputs.values.get(ind.reporters.unit_code, {}).get(ind.code)
+            n = int(value is not None)
+        elif ind.method == "registry_count":
+            from cchc.reference import Scope
+
+            scope = Scope.parse(ind.expression)
+            value, n = Decimal(sum(scope.covers(u) for u in units.values())), 0
+        elif ind.method == "plan_total":
+            value, n = Decimal(len(ref.tasks_on(day))), 0
+        elif ind.method == "plan_done":
+            done = 0
+            leads = set()
+            for task in ref.tasks_on(day):
+                status = inputs.statuses.get(task.lead_unit, {}).get(task.code)
+                if status is None:
+                    unreported.append(task.code)
+                    continue
+                leads.add(task.lead_unit)
+                if status[0] == "done" and status[1] is not None and status[1] <= day:
+                    done += 1
+            value, n = Decimal(done), len(leads)
+        else:
+            raise ValueError(f"unknown method {ind.method} for {ind.code}")
+        figures[ind.code] = Figure(ind.code, None if value is None else quantize(value, ind.decimals), n, "")
+    plain = {c: f.value for c, f in figures.items()}
+    for ind in (i for i in indicators if i.method == "ratio"):
+        # Ratios use the unrounded parts (all parts are exact sums here) and round once.
+        value = evaluate(ind.expression, plain)
+        figures[ind.code] = Figure(ind.code, None if value is None else quantize(value, ind.decimals), 0, "")
+        plain[ind.code] = figures[ind.code].value
+    by_code = {i.code: i for i in indicators}
+    figures = {c: Figure(c, f.value, f.n_units, display(by_code[c], f.value, figures)) for c, f in figures.items()}
+    return figures, unreported
+
+
+def _expected_units(ref: Reference, day: dt.date) -> list[str]:
+    return sorted(u.code for u in ref.units_on(day))
+
+
+def consolidate_period(engine: Engine, ref: Reference, period_code: str) -> Consolidation:
+    """The figures of a reporting period from each unit's latest accepted submission for it."""
+    period = parse_period(period_code)
+    inputs = _fetch(engine, query("latest_for_period"), {"period_code": period.code})
+    return _finish(ref, inputs, period.code, period.as_of_default)
+
+
+def consolidate_week(engine: Engine, ref: Reference, week: Period) -> Consolidation:
+    """Year-to-date figures from each unit's latest accepted submission as of the week's end."""
+    end = week.end  # the year's window opens on 15/12 of the previous year
+    window_start = dt.date(end.year - 1, 12, 15) if (end.month, end.day) < (12, 15) else dt.date(end.year, 12, 15)
+    inputs = _fetch(engine, query("latest_cumulative_as_of"), {"as_of": week.end, "window_start": window_start})
+    return _finish(ref, inputs, week.code, week.end)
+
+
+def _finish(ref: Reference, inputs: _Inputs, label: str, day: dt.date) -> Consolidation:
+    figures, unreported = compute(ref, inputs, day)
+    expected = _expected_units(ref, day)
+    reported = sorted(u for u in inputs.values if u in set(expected))
+    return Consolidation(label, day, figures, reported, sorted(set(expected) - set(reported)), unreported)
+
+
+def store(engine: Engine, result: Consolidation, table: str = "consolidated_figures") -> int:
+    """Replace the stored figures of a period (or week) in one transaction."""
+    from cchc.load import now
+
+    key, date_col = ("period_code", "as_of") if table == "consolidated_figures" else ("week_code", "week_end")
+    rows = [{"k": result.label, "code": f.code, "value": f.value, "text": f.text, "n": f.n_units,
+             "d": result.as_of, "at": now()} for f in result.figures.values()]
+    with engine.begin() as conn:
+        conn.execute(text(f"DELETE FROM {table} WHERE {key} = :k"), {"k": result.label})
+        conn.execute(text(f"INSERT INTO {table} ({key}, indicator_code, value, value_text, n_units, {date_col}, "
+                          "computed_at) VALUES (:k, :code, :value, :text, :n, :d, :at)"), rows)
+    return len(rows)

@@ -1,0 +1,142 @@
+"""The ingest run, step by step: receive → read → validate (batch) → load (one transaction each).
+
+The Airflow DAG calls these steps as separate tasks (reading and loading mapped per file,
+validation once for the batch); `cchc ingest DIR` calls `ingest_files` which chains the same steps
+in one process. Between tasks, read submissions are staged as JSON under data/staging/<run>/.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from cchc.config import data_dir, output_dir
+from cchc.findings import Finding
+from cchc.load import DUPLICATE, Received, load_submission, receive
+from cchc.periods import parse_period
+from cchc.publish import write_feedback
+from cchc.read import Submission, TaskRow, ValueRow, read_workbook
+from cchc.reference import Reference
+from cchc.validate import ACCEPTED, Verdict, validate_batch
+
+OUTCOME_VI = {
+    "accepted": "tiếp nhận",
+    "accepted_with_warnings": "tiếp nhận, có lưu ý",
+    "rejected": "từ chối",
+    "duplicate": "trùng (đã nhận)",
+}
+
+
+@dataclass
+class Outcome:
+    file_name: str
+    checksum: str
+    unit_code: str
+    period_code: str
+    outcome: str  # accepted | accepted_with_warnings | rejected | duplicate
+    version: int | None = None
+    findings: list[str] = field(default_factory=list)
+    feedback: str = ""
+
+    def line(self) -> str:
+        codes = ",".join(sorted(set(self.findings))) or "-"
+        return f"{self.file_name}\t{self.outcome}\t{self.unit_code or '?'}\t{self.period_code or '?'}\t{codes}"
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# --- staging: a read Submission as JSON, so mapped tasks can hand it to the batch validation ---
+
+def _default(o: object) -> object:
+    if isinstance(o, (dt.date, dt.datetime)):
+        return o.isoformat()
+    if isinstance(o, Decimal):
+        return str(o)
+    raise TypeError(type(o))
+
+
+def submission_to_json(sub: Submission) -> str:
+    d = dataclasses.asdict(sub)
+    d["period"] = sub.period.code if sub.period else None
+    return json.dumps(d, default=_default, ensure_ascii=False)
+
+
+def submission_from_json(text: str) -> Submission:
+    d = json.loads(text)
+    day = lambda s: dt.date.fromisoformat(s) if s else None  # noqa: E731
+    return Submission(
+        **{k: d[k] for k in ("file_name", "unit_code", "unit_name", "period_raw", "preparer", "phone", "email",
+                             "form_version", "info_cells")},
+        period=parse_period(d["period"]) if d["period"] else None,
+        as_of=day(d["as_of"]), sent_on=day(d["sent_on"]),
+        values=[ValueRow(**{**v, "value": Decimal(v["value"]) if v["value"] is not None else None})
+                for v in d["values"]],
+        tasks=[TaskRow(**{**t, "completed_on": day(t["completed_on"])}) for t in d["tasks"]],
+        findings=[Finding(**f) for f in d["findings"]],
+    )
+
+
+def staging_dir(run_id: str) -> Path:
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in run_id)
+    return data_dir() / "staging" / safe
+
+
+def read_received(received: Received) -> Submission:
+    return read_workbook(Path(received.archive_path), received.file_name)
+
+
+def feedback_path(verdict: Verdict, version: int) -> Path:
+    sub = verdict.submission
+    stem = f"{sub.unit_code or 'KHONG_RO'}_{sub.period_code or 'KHONG_RO'}_v{version}"
+    stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in stem)
+    return output_dir() / "feedback" / f"{stem}_ket_qua_kiem_tra.xlsx"
+
+
+def load_verdict(engine: Engine, verdict: Verdict, ref: Reference, received: Received) -> Outcome:
+    """Load one validated submission and, if it was refused or flagged, write its feedback."""
+    status, version = load_submission(engine, verdict)
+    sub = verdict.submission
+    out = Outcome(received.file_name, received.checksum, sub.unit_code, sub.period_code, status, version,
+                  [f.code for f in verdict.findings])
+    if status not in (ACCEPTED, DUPLICATE):
+        out.feedback = str(write_feedback(feedback_path(verdict, version), verdict, ref))
+    return out
+
+
+def ingest_files(engine: Engine, ref: Reference, files: list[Path], run_id: str = "cli") -> list[Outcome]:
+    """Receive, read, validate and load a list of files; one Outcome per file, in order."""
+    received = [receive(engine, p.name, p.read_bytes(), run_id) for p in files]
+    outcomes: dict[str, Outcome] = {}
+    fresh: list[tuple[str, Submission]] = []
+    by_key: dict[str, Received] = {}
+    for r in received:
+        if r.duplicate or r.checksum in by_key:
+            outcomes.setdefault(r.checksum + r.file_name, Outcome(r.file_name, r.checksum, "", "", DUPLICATE))
+            continue
+        by_key[r.checksum] = r
+        fresh.append((r.checksum, read_received(r)))
+    loaded = {v.key: load_verdict(engine, v, ref, by_key[v.key]) for v in validate_batch(fresh, ref)}
+    result = []
+    seen: set[str] = set()
+    for r in received:
+        if r.checksum in loaded and r.checksum not in seen:
+            seen.add(r.checksum)
+            result.append(loaded[r.checksum])
+        else:
+            dup = outcomes.get(r.checksum + r.file_name) or Outcome(r.file_name, r.checksum, "", "", DUPLICATE)
+            result.append(dup)
+    return result
+
+
+def summary(outcomes: list[Outcome]) -> dict[str, int]:
+    counts = {k: 0 for k in OUTCOME_VI}
+    for o in outcomes:
+        counts[o.outcome] = counts.get(o.outcome, 0) + 1
+    return counts

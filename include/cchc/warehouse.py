@@ -1,0 +1,125 @@
+"""The SQL warehouse: one SQLAlchemy 2 engine from one URL, the schema from sql/, reference loads.
+
+The embedded default is a SQLite file; the same SQL runs on PostgreSQL (CCHC_WAREHOUSE_URL or
+`--warehouse postgresql+psycopg2://…`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+
+from cchc.config import sql_dir, warehouse_url
+from cchc.periods import periods_for_year
+from cchc.reference import Reference
+
+# sqlite3 stores Decimals as text otherwise; NUMERIC affinity turns '4048.546' back into a number.
+sqlite3.register_adapter(Decimal, str)
+sqlite3.register_adapter(dt.date, lambda d: d.isoformat())
+sqlite3.register_adapter(dt.datetime, lambda d: d.isoformat(sep=" "))
+
+SCHEMA_LAYERS = ("schema", "marts")
+REFERENCE_YEARS = range(2023, 2027)
+
+
+@cache
+def get_engine(url: str | None = None) -> Engine:
+    url = warehouse_url(url)
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 60})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(conn, _record):  # noqa: ANN001 - DB-API connection
+            cur = conn.cursor()
+            cur.execute("PRAGMA foreign_keys = ON")
+            cur.execute("PRAGMA journal_mode = WAL")  # readers don't block the loader
+            cur.execute("PRAGMA synchronous = NORMAL")
+            cur.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def statements(path: Path) -> list[str]:
+    """The statements of a .sql file (split on `;` at line ends; comments dropped)."""
+    body = "\n".join(line for line in path.read_text(encoding="utf-8").splitlines()
+                     if not line.lstrip().startswith("--"))
+    return [s.strip() for s in body.split(";\n") if s.strip().rstrip(";").strip()]
+
+
+def apply_schema(engine: Engine) -> None:
+    """Create tables (idempotent) and recreate views, in file order, in one transaction."""
+    with engine.begin() as conn:
+        for layer in SCHEMA_LAYERS:
+            files = sorted((sql_dir() / layer).glob("*.sql"))
+            if layer == "marts":  # drop dependants first, then create in order
+                for f in reversed(files):
+                    for stmt in statements(f):
+                        if stmt.upper().startswith("DROP"):
+                            conn.execute(text(stmt))
+            for f in files:
+                for stmt in statements(f):
+                    if not stmt.upper().startswith("DROP"):
+                        conn.execute(text(stmt.rstrip(";")))
+
+
+def query(name: str) -> str:
+    """A query of sql/queries/ (comments dropped: `:names` in them would read as parameters)."""
+    return statements(sql_dir() / "queries" / f"{name}.sql")[0].rstrip(";")
+
+
+def load_reference_tables(engine: Engine, ref: Reference) -> dict[str, int]:
+    """Mirror include/reference/ into the ref_* tables (whole replace, one transaction)."""
+    rows = {
+        "ref_units": [dict(unit_code=u.code, valid_from=u.valid_from, valid_to=u.valid_to, name_vi=u.name_vi,
+                           unit_type=u.unit_type, subtype=u.subtype, parent_code=u.parent_code or None,
+                           handles_tthc=int(u.handles_tthc)) for u in ref.units],
+        "ref_periods": [dict(period_code=p.code, kind=p.kind, year=p.year, start_date=p.start, end_date=p.end,
+                             name_vi=p.name_vi) for y in REFERENCE_YEARS for p in periods_for_year(y)],
+        "ref_plan_tasks": [dict(task_code=t.code, valid_from=t.valid_from, valid_to=t.valid_to, task_group=t.group,
+                                name_vi=t.name_vi, lead_unit=t.lead_unit, deadline=t.deadline,
+                                expected_product_vi=t.product_vi) for t in ref.tasks],
+        "ref_indicators": [dict(indicator_code=i.code, valid_from=i.valid_from, valid_to=i.valid_to,
+                                group_code=i.group, label_vi=i.label_vi, unit_vi=i.unit_vi, rule=i.rule,
+                                reporters=i.reporters.unit_code or "+".join(i.reporters.unit_types) or None,
+                                method=i.method, expression=i.expression or None, decimals=i.decimals,
+                                section=i.section) for i in ref.indicators],
+        "ref_identities": [dict(identity_code=i.code, expression=i.expression, label_vi=i.label_vi,
+                                label_en=i.label_en) for i in ref.identities],
+    }
+    with engine.begin() as conn:
+        for table, data in rows.items():
+            conn.execute(text(f"DELETE FROM {table}"))
+            cols = list(data[0])
+            conn.execute(text(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})"),
+                         data)
+    return {t: len(d) for t, d in rows.items()}
+
+
+def prepare(url: str | None, ref: Reference) -> Engine:
+    """Engine with the schema applied and reference data loaded: what every entry point needs."""
+    engine = get_engine(url)
+    apply_schema(engine)
+    load_reference_tables(engine, ref)
+    return engine
+
+
+def as_date(value: object) -> dt.date | None:
+    """Dates come back as strings from SQLite and as dates from PostgreSQL."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def as_decimal(value: object) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
