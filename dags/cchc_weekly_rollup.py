@@ -1,0 +1,65 @@
+"""
+### cchc_weekly_rollup — báo cáo nhanh CCHC hằng tuần
+
+Every Monday 07:00 (Asia/Ho_Chi_Minh), and whenever `cchc_ingest` updates the warehouse, take the
+latest accepted year-to-date submission of each unit as of the end of the week, consolidate them by
+the indicator catalogue, store the week's figures in `weekly_figures` and write the week's workbook
+to `data/outputs/weekly/`. Which week: the `week` param (e.g. `2024-W24`) if given, else the week
+holding the day before the run (a Monday run covers the week that just ended).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
+
+WAREHOUSE = Asset(name="cchc_warehouse", uri="cchc://warehouse/submissions")
+
+
+@dag(
+    dag_id="cchc_weekly_rollup",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("0 7 * * 1", timezone="Asia/Ho_Chi_Minh"), assets=[WAREHOUSE]
+    ),
+    start_date=dt.datetime(2024, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=7))),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    params={"week": Param(None, type=["null", "string"], pattern=r"^\d{4}-W\d{2}$",
+                          description="ISO week, e.g. 2024-W24; empty: the week before the run")},
+    tags=["cchc", "report"],
+    default_args={"owner": "cchc-ops", "retries": 2, "retry_delay": dt.timedelta(minutes=5)},
+)
+def cchc_weekly_rollup():
+    @task
+    def roll_up() -> dict:
+        """Consolidate the week, store it, write its workbook."""
+        from zoneinfo import ZoneInfo
+
+        from cchc.config import output_dir
+        from cchc.consolidate import consolidate_week, store
+        from cchc.periods import parse_period, week_of
+        from cchc.publish import publish_week
+        from cchc.runtime import prepared_engine
+
+        ctx = get_current_context()
+        if ctx["params"].get("week"):
+            week = parse_period(ctx["params"]["week"])
+        else:
+            run_after = ctx["dag_run"].run_after.astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
+            week = week_of(run_after.date() - dt.timedelta(days=1))
+        engine, ref = prepared_engine()
+        result = consolidate_week(engine, ref, week)
+        store(engine, result, "weekly_figures")
+        path = publish_week(output_dir() / "weekly", result, ref)
+        print(f"{week.code} ({week.start} – {week.end}): {len(result.units_reported)} units with figures, "
+              f"{len(result.units_missing)} without; workbook {path}")
+        for code in ("plan.tasks_done", "pakn.received_new", "pakn.resolved", "dossier.received"):
+            print(f"  {code}: {result.figures[code].text}")
+        return {"week": week.code, "workbook": str(path), "units_reported": len(result.units_reported)}
+
+    roll_up()
+
+
+cchc_weekly_rollup()

@@ -1,0 +1,32 @@
+"""What tasks need from Airflow at run time, kept out of DAG files' top level.
+
+The warehouse is the Airflow connection `cchc_warehouse` when one is defined (the production
+set-up, e.g. AIRFLOW_CONN_CCHC_WAREHOUSE in docker-compose), else CCHC_WAREHOUSE_URL, else the
+embedded SQLite default.
+"""
+
+from __future__ import annotations
+
+from cchc.config import warehouse_url
+
+CONN_ID = "cchc_warehouse"
+
+
+def airflow_warehouse_url() -> str:
+    try:
+        from airflow.sdk import BaseHook
+
+        conn = BaseHook.get_connection(CONN_ID)
+    except Exception:  # no such connection: fall back to the environment / default
+        return warehouse_url()
+    uri = conn.get_uri()
+    return uri.replace("postgres://", "postgresql://", 1) if uri.startswith("postgres://") else uri
+
+
+def prepared_engine():
+    """Engine with schema applied and reference data loaded (idempotent, cheap)."""
+    from cchc.reference import load_reference
+    from cchc.warehouse import prepare
+
+    ref = load_reference()
+    return prepare(airflow_warehouse_url(), ref), ref

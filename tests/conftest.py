@@ -1,0 +1,85 @@
+"""Shared fixtures: isolated data folders, the reference data, the sample submissions (made once)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = ROOT.parent / "shared" / "domain" / "golden_h1_2024.csv"
+
+os.environ["GX_ANALYTICS_ENABLED"] = "false"
+os.environ.setdefault("CCHC_HOME", str(ROOT))
+
+
+@pytest.fixture(autouse=True)
+def data_dirs(tmp_path, monkeypatch):
+    """Every test gets its own data folder (archive, outputs, staging, SQLite warehouse)."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("CCHC_DATA_DIR", str(data))
+    monkeypatch.delenv("CCHC_WAREHOUSE_URL", raising=False)
+    monkeypatch.delenv("CCHC_ARCHIVE_DIR", raising=False)
+    monkeypatch.delenv("CCHC_OUTPUT_DIR", raising=False)
+    monkeypatch.delenv("CCHC_LANDING_URL", raising=False)
+    return data
+
+
+@pytest.fixture(scope="session")
+def ref():
+    from cchc.reference import load_reference
+
+    return load_reference()
+
+
+@pytest.fixture(scope="session")
+def samples(tmp_path_factory) -> Path:
+    """The H1-2024 sample workbooks and weekly snapshots, written once per test session."""
+    from cchc.sample import generate
+
+    out = tmp_path_factory.mktemp("samples")
+    generate(out, weeks=True)
+    return out
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'warehouse.db'}"
+
+
+def _pg_admin_url() -> str | None:
+    return os.environ.get("CCHC_TEST_PG_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def warehouse_url(request, tmp_path) -> str:
+    """A fresh, empty warehouse on SQLite and on PostgreSQL (a new database per test)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'warehouse.db'}"
+    admin = _pg_admin_url()
+    if not admin:
+        if os.environ.get("CCHC_REQUIRE_PG") == "1":
+            pytest.fail("CCHC_REQUIRE_PG=1 but CCHC_TEST_PG_URL is not set")
+        pytest.skip("no PostgreSQL server (set CCHC_TEST_PG_URL)")
+    from sqlalchemy import create_engine, text
+
+    name = f"cchc_test_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = admin.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    from cchc.warehouse import get_engine
+
+    get_engine.cache_clear()
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def copy_files(files, folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return [Path(shutil.copy(f, folder / Path(f).name)) for f in files]

@@ -1,0 +1,69 @@
+"""Test helpers: make workbooks that differ from a good sample in one known way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cchc.vn import fold
+
+
+def edit(src: Path, dst: Path, change) -> Path:
+    """Open a good workbook with openpyxl, let `change(wb)` spoil it, save it as dst."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(src)
+    change(wb)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(dst)
+    return dst
+
+
+def sheet(wb, name: str):
+    return next(ws for ws in wb.worksheets if fold(ws.title) == fold(name))
+
+
+def column_of(ws, label: str) -> int:
+    for row in ws.iter_rows(max_row=30):
+        for c in row:
+            if fold(c.value) == fold(label):
+                return c.column
+    raise KeyError(label)
+
+
+def row_of(ws, code: str) -> int:
+    for row in ws.iter_rows():
+        for c in row:
+            if isinstance(c.value, str) and c.value.strip().lower() == code.lower():
+                return c.row
+    raise KeyError(code)
+
+
+def set_figure(wb, code: str, value) -> str:
+    """Set the figure of an indicator on 'Số liệu'; returns the cell reference."""
+    ws = sheet(wb, "Số liệu")
+    cell = ws.cell(row=row_of(ws, code), column=column_of(ws, "Số liệu"))
+    cell.value = value
+    return cell.coordinate
+
+
+def set_task(wb, task: str, status=None, done_on="keep") -> tuple[str, str]:
+    ws = sheet(wb, "Nhiệm vụ")
+    r = row_of(ws, task)
+    s = ws.cell(row=r, column=column_of(ws, "Tình trạng"))
+    d = ws.cell(row=r, column=column_of(ws, "Ngày hoàn thành"))
+    if status is not None:
+        s.value = status
+    if done_on != "keep":
+        d.value = done_on
+    return s.coordinate, d.coordinate
+
+
+def set_info(wb, label: str, value) -> str:
+    ws = sheet(wb, "Thông tin chung")
+    for row in ws.iter_rows():
+        for c in row:
+            if fold(c.value) == fold(label):
+                target = ws.cell(row=c.row, column=c.column + 1)
+                target.value = value
+                return target.coordinate
+    raise KeyError(label)
