@@ -52,7 +52,8 @@ def cchc_ingest():
             received = keep(engine, path.name, path.read_bytes(), run_id)
             path.unlink()  # only once it is archived and recorded: nothing is lost
             if received.duplicate:
-                print(f"{received.file_name}: duplicate of an earlier submission, receipt recorded")
+                print(f"{received.file_name}\tduplicate\t{received.unit_code}\t{received.period_code}\t"
+                      "(same file as an earlier submission; receipt recorded)")
             else:
                 fresh.append(dataclasses.asdict(received))
         print(f"{len(fresh)} new file(s) received")
@@ -101,8 +102,7 @@ def cchc_ingest():
         staged = Path(item["staged"])
         sub = submission_from_json(staged.read_text(encoding="utf-8"))
         findings = [Finding(**f) for f in json.loads(staged.with_suffix(".findings.json").read_text("utf-8"))]
-        received = Received(**{k: item[k] for k in ("checksum", "file_name", "archive_path", "size_bytes",
-                                                    "duplicate")})
+        received = Received(**{k: item[k] for k in Received.__dataclass_fields__})
         return load_verdict(engine, Verdict(item["checksum"], sub, findings), ref, received).to_dict()
 
     @task(outlets=[WAREHOUSE])

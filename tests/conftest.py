@@ -57,7 +57,8 @@ def _pg_admin_url() -> str | None:
 def warehouse_url(request, tmp_path) -> str:
     """A fresh, empty warehouse on SQLite and on PostgreSQL (a new database per test)."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'warehouse.db'}"
+        yield f"sqlite:///{tmp_path / 'warehouse.db'}"
+        return
     admin = _pg_admin_url()
     if not admin:
         if os.environ.get("CCHC_REQUIRE_PG") == "1":

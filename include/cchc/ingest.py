@@ -118,7 +118,8 @@ def ingest_files(engine: Engine, ref: Reference, files: list[Path], run_id: str 
     by_key: dict[str, Received] = {}
     for r in received:
         if r.duplicate or r.checksum in by_key:
-            outcomes.setdefault(r.checksum + r.file_name, Outcome(r.file_name, r.checksum, "", "", DUPLICATE))
+            outcomes.setdefault(r.checksum + r.file_name,
+                                Outcome(r.file_name, r.checksum, r.unit_code, r.period_code, DUPLICATE))
             continue
         by_key[r.checksum] = r
         fresh.append((r.checksum, read_received(r)))

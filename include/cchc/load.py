@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,8 @@ class Received:
     archive_path: str
     size_bytes: int
     duplicate: bool  # already loaded as a submission earlier
+    unit_code: str = ""  # of the earlier submission, for duplicates
+    period_code: str = ""
 
 
 def safe_name(name: str) -> str:
@@ -62,10 +65,13 @@ def receive(engine: Engine, file_name: str, data: bytes, run_id: str = "") -> Re
             conn.execute(text("INSERT INTO received_files (checksum, size_bytes, archive_path, first_name, "
                               "first_seen_at) VALUES (:c, :s, :p, :n, :t)"),
                          {"c": checksum, "s": len(data), "p": str(target), "n": name, "t": at})
-        conn.execute(text("INSERT INTO file_receipts (checksum, file_name, received_at, run_id) "
-                          "VALUES (:c, :n, :t, :r)"), {"c": checksum, "n": name, "t": at, "r": run_id})
-        loaded = conn.execute(text("SELECT 1 FROM submissions WHERE submission_id = :c"), {"c": checksum}).first()
-    return Received(checksum, name, str(target), len(data), duplicate=bool(loaded))
+        conn.execute(text("INSERT INTO file_receipts (receipt_id, checksum, file_name, received_at, run_id) "
+                          "VALUES (:id, :c, :n, :t, :r)"),
+                     {"id": uuid.uuid4().hex, "c": checksum, "n": name, "t": at, "r": run_id})
+        loaded = conn.execute(text("SELECT unit_code, period_code FROM submissions WHERE submission_id = :c"),
+                              {"c": checksum}).first()
+    return Received(checksum, name, str(target), len(data), duplicate=bool(loaded),
+                    unit_code=loaded[0] if loaded else "", period_code=loaded[1] if loaded else "")
 
 
 def load_submission(engine: Engine, verdict: Verdict) -> tuple[str, int]:

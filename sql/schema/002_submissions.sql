@@ -10,12 +10,13 @@ CREATE TABLE IF NOT EXISTS received_files (
 
 -- Every arrival, duplicates included (the same bytes sent twice are two receipts, one submission).
 CREATE TABLE IF NOT EXISTS file_receipts (
+    receipt_id   CHAR(32)     PRIMARY KEY,  -- random UUID: two arrivals in the same instant stay two
     checksum     CHAR(64)     NOT NULL REFERENCES received_files (checksum),
     file_name    VARCHAR(300) NOT NULL,
     received_at  TIMESTAMP    NOT NULL,
-    run_id       VARCHAR(250),
-    PRIMARY KEY (checksum, received_at, file_name)
+    run_id       VARCHAR(250)
 );
+CREATE INDEX IF NOT EXISTS ix_file_receipts_checksum ON file_receipts (checksum);
 
 CREATE TABLE IF NOT EXISTS submissions (
     submission_id  CHAR(64)     PRIMARY KEY REFERENCES received_files (checksum),

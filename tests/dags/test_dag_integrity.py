@@ -1,0 +1,76 @@
+"""DAG integrity (after mozilla/telemetry-airflow): every DAG file imports, cheaply, and follows the rules."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DAGS = ROOT / "dags"
+ALLOWED_TAGS = {"cchc", "ingest", "report"}
+HEAVY = ("pandas", "great_expectations", "openpyxl", "python_calamine", "numpy", "cchc")
+DAG_FILES = sorted(p for p in DAGS.glob("*.py") if not p.name.startswith("_"))
+
+
+def _parse_in_subprocess(tmp_path) -> dict:
+    """Load the DagBag in a fresh interpreter: what it imported, what it found, what failed."""
+    code = f"""
+import json, sys, time
+from airflow.dag_processing.dagbag import DagBag
+t = time.perf_counter()
+bag = DagBag(dag_folder={str(DAGS)!r})
+elapsed = time.perf_counter() - t
+dags = {{d.dag_id: {{"file": d.fileloc, "tags": sorted(d.tags), "doc_md": d.doc_md or "",
+          "tasks": {{t.task_id: {{"retries": t.retries, "owner": t.owner}} for t in d.tasks}}}}
+        for d in bag.dags.values()}}
+print(json.dumps({{"errors": {{k: str(v) for k, v in bag.import_errors.items()}}, "dags": dags,
+                   "heavy": [m for m in {HEAVY!r} if m in sys.modules], "seconds": elapsed}}))
+"""
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "airflow"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+           "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS), "GX_ANALYTICS_ENABLED": "false"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def bag(tmp_path_factory):
+    return _parse_in_subprocess(tmp_path_factory.mktemp("dagbag"))
+
+
+def test_no_import_errors(bag):
+    assert bag["errors"] == {}
+    assert set(bag["dags"]) == {"cchc_ingest", "cchc_weekly_rollup", "cchc_period_report"}
+
+
+def test_one_dag_per_file_named_after_it(bag):
+    assert len(bag["dags"]) == len(DAG_FILES)
+    for dag_id, d in bag["dags"].items():
+        assert Path(d["file"]).stem == dag_id
+
+
+def test_tags_retries_owner_and_docs(bag):
+    for dag_id, d in bag["dags"].items():
+        assert d["tags"] and set(d["tags"]) <= ALLOWED_TAGS, dag_id
+        assert len(d["doc_md"]) > 200, f"{dag_id}: module docstring should be the DAG's doc_md"
+        for task_id, t in d["tasks"].items():
+            assert t["retries"] >= 1, f"{dag_id}.{task_id} has no retries"
+            assert t["owner"] == "cchc-ops", f"{dag_id}.{task_id} owner {t['owner']}"
+
+
+def test_no_heavy_imports_when_dags_are_parsed(bag):
+    """pandas, GX, openpyxl, calamine and the cchc package load inside tasks, never at parse time."""
+    assert bag["heavy"] == []
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
+def test_dag_files_only_import_airflow_sdk_and_stdlib_at_top_level(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    top = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    modules = {(n.module if isinstance(n, ast.ImportFrom) else n.names[0].name).split(".")[0] for n in top}
+    assert modules <= {"__future__", "datetime", "airflow"}, modules

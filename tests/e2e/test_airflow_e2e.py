@@ -1,0 +1,91 @@
+"""End to end through Airflow: `airflow dags test` of the three DAGs on the sample files.
+
+The landing folder gets the 253 H1-2024 workbooks; cchc_ingest loads them, cchc_period_report
+publishes the figures, and the CSV it writes must equal the golden file. Then weekly snapshots
+for weeks 10 and 24 arrive and cchc_weekly_rollup must show progress rising to the H1 figures.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from conftest import GOLDEN, ROOT
+
+pytestmark = pytest.mark.e2e
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+
+
+@pytest.fixture(scope="module")
+def airflow_env(tmp_path_factory, request):
+    home = tmp_path_factory.mktemp("airflow")
+    data = tmp_path_factory.mktemp("data")
+    url = os.environ.get("CCHC_E2E_WAREHOUSE_URL") or f"sqlite:///{data / 'warehouse.db'}"
+    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+           "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
+           "CCHC_HOME": str(ROOT), "CCHC_DATA_DIR": str(data), "CCHC_WAREHOUSE_URL": url,
+           "GX_ANALYTICS_ENABLED": "false", "NO_PROXY": "*"}
+    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
+    return env, data
+
+
+def _dags_test(env, dag_id, conf=None) -> str:
+    cmd = [AIRFLOW, "dags", "test", dag_id] + (["-c", conf] if conf else [])
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, log[-4000:]
+    assert "state=success" in log or "DagRun Finished" in log, log[-4000:]
+    assert "state=failed" not in log, log[-4000:]
+    return log
+
+
+def _csv_values(path: Path) -> dict[str, Decimal]:
+    with open(path, encoding="utf-8-sig") as fh:
+        return {r["code"]: Decimal(r["value"]) for r in csv.DictReader(fh) if r["value"]}
+
+
+def test_ingest_report_and_weekly_rollup(airflow_env, samples):
+    env, data = airflow_env
+    landing = data / "landing"
+    landing.mkdir()
+    for f in (samples / "h1").glob("*.xlsx"):
+        shutil.copy(f, landing / f.name)
+
+    log = _dags_test(env, "cchc_ingest")
+    assert "253 new file(s) received" in log
+    assert "253 tiếp nhận (accepted)" in log
+    assert list(landing.iterdir()) == []  # the inbox is emptied only after archiving
+    assert len(list((data / "archive").rglob("*.xlsx"))) == 253
+
+    _dags_test(env, "cchc_period_report", '{"period": "2024-H1"}')
+    with open(GOLDEN, encoding="utf-8") as fh:
+        golden = {r["code"]: Decimal(r["value"]) for r in csv.DictReader(fh)}
+    published = _csv_values(data / "outputs" / "2024-H1_tong_hop.csv")
+    assert {c: published.get(c) for c in golden} == golden
+    assert (data / "outputs" / "2024-H1_tong_hop.xlsx").stat().st_size > 5000
+
+    for week in ("2024-W10", "2024-W24"):
+        for f in (samples / "weekly" / week).glob("*.xlsx"):
+            shutil.copy(f, landing / f.name)
+    log = _dags_test(env, "cchc_ingest")
+    assert "72 tiếp nhận (accepted)" in log
+
+    rolled = {}
+    for week in ("2024-W10", "2024-W24"):
+        _dags_test(env, "cchc_weekly_rollup", f'{{"week": "{week}"}}')
+        path = data / "outputs" / "weekly" / f"{week}_bao_cao_tuan.xlsx"
+        from openpyxl import load_workbook
+
+        ws = load_workbook(path).active
+        rolled[week] = {r[1]: r[5] for r in ws.iter_rows(min_row=6, values_only=True) if r[1]}
+    w10, w24 = rolled["2024-W10"], rolled["2024-W24"]
+    assert w24["plan.tasks_done"] == 8 and w24["pakn.received_new"] == 192 and w24["pakn.resolved"] == 138
+    assert w10["plan.tasks_done"] < w24["plan.tasks_done"]
+    assert w10["pakn.resolved"] < w24["pakn.resolved"]
+    assert w10["dossier.received"] < w24["dossier.received"]
