@@ -17,7 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import Engine, text
 
 from cchc.periods import Period, parse_period
-from cchc.reference import Indicator, Reference, evaluate
+from cchc.reference import Indicator, Reference, Scope, evaluate
 from cchc.vn import format_number
 from cchc.warehouse import as_date, as_decimal, query
 
@@ -99,8 +99,6 @@ def compute(ref: Reference, inputs: _Inputs, day: dt.date) -> tuple[dict[str, Fi
             value = inputs.values.get(ind.reporters.unit_code, {}).get(ind.code)
             n = int(value is not None)
         elif ind.method == "registry_count":
-            from cchc.reference import Scope
-
             scope = Scope.parse(ind.expression)
             value, n = Decimal(sum(scope.covers(u) for u in units.values())), 0
         elif ind.method == "plan_total":

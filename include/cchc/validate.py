@@ -16,7 +16,7 @@ from cchc.config import expectations_dir
 from cchc.findings import WARNING, Finding, finding, has_errors
 from cchc.form import SHEET_FIGURES, SHEET_INFO, SHEET_TASKS, file_name
 from cchc.read import Submission
-from cchc.reference import RULES_EN, RULES_VI, Reference, Unit
+from cchc.reference import RULES_EN, RULES_VI, Reference, Unit, evaluate
 from cchc.vn import format_date
 
 SUITES = ("indicator_values", "task_statuses", "identities")
@@ -118,8 +118,6 @@ def _frames(items: list[tuple[str, Submission]], ref: Reference):
         for ident in ref.identities:
             if not all(unit_values.get(c) is not None for c in ident.codes):
                 continue
-            from cchc.reference import evaluate
-
             identities.append({"key": key, "identity": ident.code, "op": ident.op,
                                "left": float(evaluate(ident.left, unit_values)),
                                "right": float(evaluate(ident.right, unit_values)),
