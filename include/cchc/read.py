@@ -230,13 +230,14 @@ def read_workbook(path: Path, file_name: str | None = None) -> Submission:
     from python_calamine import CalamineWorkbook, PasswordError
 
     sub = Submission(file_name=file_name or path.name)
-    data_head = path.read_bytes()[:4096] if path.stat().st_size else b""
+    with open(path, "rb") as fh:  # the head is enough to tell what the file really is
+        data_head = fh.read(65536)
     kind = sniff(data_head)
     if kind == "empty":
         sub.findings.append(finding("FILE_EMPTY"))
         return sub
     if kind is not None:
-        if data_head.startswith(b"\xd0\xcf\x11\xe0") and _is_encrypted_ole(path):
+        if data_head.startswith(b"\xd0\xcf\x11\xe0") and _is_encrypted_ole(data_head):
             sub.findings.append(finding("FILE_ENCRYPTED"))
         else:
             sub.findings.append(finding("FILE_NOT_XLSX", detected=kind))
@@ -266,7 +267,6 @@ def read_workbook(path: Path, file_name: str | None = None) -> Submission:
     return sub
 
 
-def _is_encrypted_ole(path: Path) -> bool:
-    """An encrypted .xlsx is an OLE container holding an 'EncryptedPackage' stream."""
-    head = path.read_bytes()[:65536]
+def _is_encrypted_ole(head: bytes) -> bool:
+    """An encrypted .xlsx is an OLE container whose directory names an 'EncryptedPackage' stream."""
     return "EncryptedPackage".encode("utf-16-le") in head
