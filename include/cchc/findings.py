@@ -21,6 +21,20 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     "FILE_ENCRYPTED": (ERROR, "Tệp được đặt mật khẩu. Vui lòng gỡ mật khẩu rồi gửi lại.",
                        "The workbook is password-protected. Remove the password and send it again."),
     "FILE_EMPTY": (ERROR, "Tệp rỗng (0 byte). Vui lòng gửi lại tệp.", "The file is empty (0 bytes). Send it again."),
+    "FILE_TOO_LARGE": (ERROR, "Tệp quá lớn ({detail}); biểu mẫu báo cáo chỉ vài trăm KB. Vui lòng gửi đúng biểu mẫu.",
+                       "The file is too large ({detail}); a report form is a few hundred KB. Send the form itself."),
+    "FILE_SUSPICIOUS": (ERROR, "Tệp có cấu trúc bất thường, không được xử lý vì lý do an toàn ({detail}). Vui lòng "
+                        "lưu lại biểu mẫu bằng Excel rồi gửi lại.",
+                        "The file has an abnormal structure and was not processed, for safety ({detail}). Save "
+                        "the form again in Excel and resend it."),
+    "FILE_HAS_MACROS": (ERROR, "Tệp có chứa macro (.xlsm). Vui lòng lưu lại dưới dạng Excel Workbook (.xlsx) không "
+                        "có macro.",
+                        "The workbook contains macros (.xlsm). Save it as an Excel Workbook (.xlsx) without "
+                        "macros."),
+    "FORMULA_NOT_COMPUTED": (ERROR, "Ô {cell}: công thức chưa được tính (tệp được tạo bằng phần mềm không lưu kết "
+                             "quả). Vui lòng mở tệp bằng Excel hoặc LibreOffice, lưu lại rồi gửi.",
+                             "Cell {cell}: the formula has no saved result (the file was written by a program "
+                             "that does not compute). Open it in Excel or LibreOffice, save, and resend."),
     "SHEET_MISSING": (ERROR, "Thiếu trang tính '{sheet_name}'. Vui lòng dùng đúng biểu mẫu do thành phố ban hành.",
                       "Sheet '{sheet_name}' is missing. Use the form issued by the city."),
     "COLUMN_MISSING": (ERROR, "Trang '{sheet_name}' không có cột '{column}' trong dòng tiêu đề.",

@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from cchc.findings import Finding, finding
+from cchc.package_check import check_package
 from cchc.form import FIGURE_COLUMNS, INFO_LABELS, SHEET_FIGURES, SHEET_INFO, SHEET_TASKS, STATUSES, TASK_COLUMNS
 from cchc.periods import Period, parse_period
 from cchc.vn import fold, parse_date, parse_number, text
@@ -241,6 +242,10 @@ def read_workbook(path: Path, file_name: str | None = None) -> Submission:
             sub.findings.append(finding("FILE_ENCRYPTED"))
         else:
             sub.findings.append(finding("FILE_NOT_XLSX", detected=kind))
+        return sub
+    unsafe = check_package(path)
+    if unsafe:
+        sub.findings.extend(unsafe)
         return sub
     try:
         wb = CalamineWorkbook.from_path(str(path))
