@@ -90,12 +90,16 @@ def _blank(v: object) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
-def find_sheet(names: list[str], wanted: str) -> str | None:
+def find_sheet(names: list[str], wanted: str, hidden: frozenset[str] = frozenset()) -> str | None:
+    """The sheet whose name folds to the wanted one; a visible match wins over a hidden one.
+
+    A hidden sheet is still read (as Excel's formulas still see it): units hide sheets by accident,
+    and the figures in it are theirs. Hidden rows are read too, as Excel's SUM counts them.
+    """
     key = fold(wanted)
-    for name in names:
-        if fold(name) == key:
-            return name
-    return None
+    matches = [name for name in names if fold(name) == key]
+    visible = [name for name in matches if name not in hidden]
+    return (visible or matches or [None])[0]
 
 
 def find_header(rows: list[list[object]], columns: dict[str, str], required: list[str]) -> tuple[int, dict[str, int]]:
@@ -228,7 +232,7 @@ def sniff(data: bytes) -> str | None:
 
 def read_workbook(path: Path, file_name: str | None = None) -> Submission:
     """Read one file. Never raises for a bad file: what is wrong becomes findings."""
-    from python_calamine import CalamineWorkbook, PasswordError
+    from python_calamine import CalamineWorkbook, PasswordError, SheetVisibleEnum
 
     sub = Submission(file_name=file_name or path.name)
     with open(path, "rb") as fh:  # the head is enough to tell what the file really is
@@ -250,9 +254,10 @@ def read_workbook(path: Path, file_name: str | None = None) -> Submission:
     try:
         wb = CalamineWorkbook.from_path(str(path))
         names = list(wb.sheet_names)
+        hidden = frozenset(m.name for m in wb.sheets_metadata if m.visible != SheetVisibleEnum.Visible)
         sheets = {}
         for wanted in (SHEET_INFO, SHEET_TASKS, SHEET_FIGURES):
-            name = find_sheet(names, wanted)
+            name = find_sheet(names, wanted, hidden)
             if name is None:
                 sub.findings.append(finding("SHEET_MISSING", wanted))
                 continue

@@ -76,3 +76,30 @@ def test_not_a_workbook(tmp_path):
 def test_missing_sheet(samples, tmp_path):
     bad = edit(_h1(samples, "SCT"), tmp_path / "SCT_2024-H1.xlsx", lambda wb: wb.remove(sheet(wb, "Nhiệm vụ")))
     assert [f.code for f in read_workbook(bad).findings] == ["SHEET_MISSING"]
+
+
+def test_hidden_rows_and_sheets_are_data_as_excel_sees_them(samples, tmp_path):
+    """A hidden row is still summed by Excel, a hidden sheet still holds the unit's figures: both are read."""
+    from helpers import row_of
+
+    def spoil(wb):
+        ws = sheet(wb, "Số liệu")
+        ws.row_dimensions[row_of(ws, "inst.vbqppl_expired_full")].hidden = True
+        ws.sheet_state = "hidden"
+        wb.active = 0 if wb.worksheets[0] is not ws else 1
+    bad = edit(_h1(samples, "STP"), tmp_path / "STP_2024-H1.xlsx", spoil)
+    sub = read_workbook(bad)
+    assert sub.findings == []
+    assert {v.code: v.value for v in sub.values}["inst.vbqppl_expired_full"] == 66
+
+
+def test_a_visible_sheet_wins_over_a_hidden_old_copy(samples, tmp_path):
+    def spoil(wb):
+        old = wb.copy_worksheet(sheet(wb, "Số liệu"))
+        set_figure(wb, "inst.vbqppl_self_checked", 18)  # the visible sheet holds the current figure
+        old.title = "SO LIEU"
+        old.sheet_state = "hidden"
+        wb.move_sheet(old, offset=-len(wb.worksheets) + 1)  # first in the workbook
+    bad = edit(_h1(samples, "STP"), tmp_path / "STP_2024-H1.xlsx", spoil)
+    sub = read_workbook(bad)
+    assert {v.code: v.value for v in sub.values}["inst.vbqppl_self_checked"] == 18
