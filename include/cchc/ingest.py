@@ -113,27 +113,14 @@ def load_verdict(engine: Engine, verdict: Verdict, ref: Reference, received: Rec
 def ingest_files(engine: Engine, ref: Reference, files: list[Path], run_id: str = "cli") -> list[Outcome]:
     """Receive, read, validate and load a list of files; one Outcome per file, in order."""
     received = [receive(engine, p.name, p.read_bytes(), run_id) for p in files]
-    outcomes: dict[str, Outcome] = {}
-    fresh: list[tuple[str, Submission]] = []
-    by_key: dict[str, Received] = {}
+    first: dict[str, Received] = {}  # checksum -> the arrival that gets loaded
     for r in received:
-        if r.duplicate or r.checksum in by_key:
-            outcomes.setdefault(r.checksum + r.file_name,
-                                Outcome(r.file_name, r.checksum, r.unit_code, r.period_code, DUPLICATE))
-            continue
-        by_key[r.checksum] = r
-        fresh.append((r.checksum, read_received(r)))
-    loaded = {v.key: load_verdict(engine, v, ref, by_key[v.key]) for v in validate_batch(fresh, ref)}
-    result = []
-    seen: set[str] = set()
-    for r in received:
-        if r.checksum in loaded and r.checksum not in seen:
-            seen.add(r.checksum)
-            result.append(loaded[r.checksum])
-        else:
-            dup = outcomes.get(r.checksum + r.file_name) or Outcome(r.file_name, r.checksum, "", "", DUPLICATE)
-            result.append(dup)
-    return result
+        if not r.duplicate:
+            first.setdefault(r.checksum, r)
+    verdicts = validate_batch([(key, read_received(r)) for key, r in first.items()], ref)
+    loaded = {v.key: load_verdict(engine, v, ref, first[v.key]) for v in verdicts}
+    return [loaded[r.checksum] if first.get(r.checksum) is r
+            else Outcome(r.file_name, r.checksum, r.unit_code, r.period_code, DUPLICATE) for r in received]
 
 
 def summary(outcomes: list[Outcome]) -> dict[str, int]:

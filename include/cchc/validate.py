@@ -131,21 +131,24 @@ def _frames(items: list[tuple[str, Submission]], ref: Reference):
     }
 
 
+def _plain(x: float) -> str:
+    """A float from the frames, printed as the unit typed it (12.5, not 12.500000001)."""
+    return str(Decimal(repr(x)).normalize())
+
+
 def _row_finding(code: str, suite: str, row: dict, ref: Reference) -> Finding:
     if suite == "indicator_values":
         ind = ref.indicator(row["code"])
-        value = str(Decimal(repr(row["value"])).normalize())
-        return finding(code, row["sheet"], row["cell"], indicator=row["code"], value=value,
+        return finding(code, row["sheet"], row["cell"], indicator=row["code"], value=_plain(row["value"]),
                        expected=RULES_VI[ind.rule], expected_en=RULES_EN[ind.rule])
     if suite == "task_statuses":
         done = row["completed_on"]
         return finding(code, row["sheet"], row["cell"], task=row["task"],
                        value=format_date(done.date()) if done == done else "",
                        as_of=format_date(row["as_of"].date()) if row["as_of"] == row["as_of"] else "")
-    fmt = lambda x: str(Decimal(repr(x)).normalize())  # noqa: E731
     return finding(code, SHEET_FIGURES, row["cells"].split(", ")[0], identity=row["identity"],
-                   label_vi=row["label_vi"], label_en=row["label_en"], left=fmt(row["left"]),
-                   right=fmt(row["right"]), cells=row["cells"])
+                   label_vi=row["label_vi"], label_en=row["label_en"], left=_plain(row["left"]),
+                   right=_plain(row["right"]), cells=row["cells"])
 
 
 def run_suites(frames: dict, ref: Reference) -> dict[str, list[Finding]]:
