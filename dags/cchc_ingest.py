@@ -61,18 +61,18 @@ def cchc_ingest():
 
     @task
     def read_and_validate(received: list[dict]) -> list[dict]:
-        """Read every new workbook, then validate the batch in one GX context; stage the verdicts."""
+        """Read every new workbook, validate the batch in one GX context (with the units' history for the
+        cross-period checks); stage the verdicts."""
         import json
 
-        from cchc.ingest import read_received, staging_dir, submission_to_json
+        from cchc.ingest import read_and_validate, staging_dir, submission_to_json
         from cchc.load import Received
-        from cchc.reference import load_reference
-        from cchc.validate import validate_batch
+        from cchc.runtime import prepared_engine
 
         folder = staging_dir(get_current_context()["run_id"])
         folder.mkdir(parents=True, exist_ok=True)
         items = [Received(**r) for r in received]
-        verdicts = validate_batch([(r.checksum, read_received(r)) for r in items], load_reference())
+        verdicts = read_and_validate(*prepared_engine(), items)
         staged = []
         for r, v in zip(items, verdicts, strict=True):
             path = folder / f"{r.checksum}.json"

@@ -142,9 +142,7 @@ def consolidate_period(engine: Engine, ref: Reference, period_code: str) -> Cons
 
 def consolidate_week(engine: Engine, ref: Reference, week: Period) -> Consolidation:
     """Year-to-date figures from each unit's latest accepted submission as of the week's end."""
-    end = week.end  # the year's window opens on 15/12 of the previous year
-    window_start = dt.date(end.year - 1, 12, 15) if (end.month, end.day) < (12, 15) else dt.date(end.year, 12, 15)
-    inputs = _fetch(engine, query("latest_cumulative_as_of"), {"as_of": week.end, "window_start": window_start})
+    inputs = _fetch(engine, query("latest_cumulative_as_of"), {"as_of": week.end, "window_start": week.window_start})
     return _finish(ref, inputs, week.code, week.end)
 
 

@@ -47,8 +47,10 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
                        "hoặc '6 tháng đầu năm 2024'.",
                        "Unknown reporting period '{value}'. Write a code such as 2024-H1, 2024-Q3, 2024-Y, "
                        "2024-W23 or '6 tháng đầu năm 2024'."),
-    "NAME_MISMATCH": (WARNING, "Tên tệp '{file_name}' không khớp nội dung ({detail}). Tên tệp nên là {expected}.",
-                      "File name '{file_name}' contradicts the content ({detail}). It should be {expected}."),
+    "NAME_MISMATCH": (ERROR, "Tên tệp '{file_name}' không khớp nội dung ({detail}): có thể đã gửi nhầm tệp. Kiểm "
+                      "tra lại mã đơn vị, kỳ báo cáo trong trang 'Thông tin chung' và gửi lại với tên {expected}.",
+                      "File name '{file_name}' contradicts the content ({detail}): possibly the wrong file. Check "
+                      "the unit and period on sheet 'Thông tin chung' and resend it named {expected}."),
     "DATE_INVALID": (ERROR, "Ô {cell}: '{value}' không phải ngày hợp lệ. Ghi ngày dạng 15/06/2024.",
                      "Cell {cell}: '{value}' is not a valid date. Write dates as 15/06/2024."),
     "ASOF_OUTSIDE_PERIOD": (ERROR, "Ngày chốt số liệu {value} nằm ngoài kỳ báo cáo {period} ({start} – {end}).",
@@ -77,6 +79,18 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
                         "Các ô: {cells}.",
                         "Figures do not add up ({identity}): {label_en}; left = {left}, right = {right}. "
                         "Cells: {cells}."),
+    "CARRYOVER_MISMATCH": (WARNING, "Ô {cell}: {label_vi} ghi {value}, nhưng cuối kỳ trước ({previous}) đơn vị báo "
+                           "{expected} đang xử lý. Kiểm tra lại số liệu kỳ này, hoặc gửi bản sửa của kỳ trước nếu "
+                           "số liệu đó sai.",
+                           "Cell {cell}: {label_en} is {value}, but at the end of the previous period ({previous}) "
+                           "the unit reported {expected} in progress. Check this figure, or resend the previous "
+                           "period if that one was wrong."),
+    "VALUE_OUTLIER": (WARNING, "Ô {cell} (chỉ tiêu {indicator}): số liệu {value} khác xa các kỳ trước của đơn vị "
+                      "(trung vị {median} của {n} kỳ; điểm z hiệu chỉnh {score}, ngưỡng {threshold}). Vui lòng kiểm "
+                      "tra lại; nếu số liệu đúng thì không cần làm gì.",
+                      "Cell {cell} (indicator {indicator}): {value} is far from the unit's own history (median "
+                      "{median} of {n} periods; modified z-score {score}, threshold {threshold}). Please check it; "
+                      "if it is right, nothing needs doing."),
     "TASK_STATUS_INVALID": (ERROR, "Ô {cell} (nhiệm vụ {task}): tình trạng '{value}' không hợp lệ; chọn Hoàn thành, "
                             "Đang thực hiện hoặc Chưa thực hiện.",
                             "Cell {cell} (task {task}): status '{value}' is not valid; pick Hoàn thành, Đang thực "

@@ -24,6 +24,7 @@ from cchc.publish import write_feedback
 from cchc.read import Submission, TaskRow, ValueRow, read_workbook
 from cchc.reference import Reference
 from cchc.validate import ACCEPTED, Verdict, validate_batch
+from cchc.warehouse import unit_history
 
 OUTCOME_VI = {
     "accepted": "tiếp nhận",
@@ -92,6 +93,13 @@ def read_received(received: Received) -> Submission:
     return read_workbook(Path(received.archive_path), received.file_name)
 
 
+def read_and_validate(engine: Engine, ref: Reference, received: list[Received]) -> list[Verdict]:
+    """Read each file, then validate them all in one batch against the reference and, for the
+    cross-period checks, the units' history in the warehouse. One Verdict per file, in order."""
+    subs = [(r.checksum, read_received(r)) for r in received]
+    return validate_batch(subs, ref, unit_history(engine, {s.unit_code for _, s in subs}))
+
+
 def feedback_path(verdict: Verdict, version: int) -> Path:
     sub = verdict.submission
     stem = f"{sub.unit_code or 'KHONG_RO'}_{sub.period_code or 'KHONG_RO'}_v{version}"
@@ -117,7 +125,7 @@ def ingest_files(engine: Engine, ref: Reference, files: list[Path], run_id: str 
     for r in received:
         if not r.duplicate:
             first.setdefault(r.checksum, r)
-    verdicts = validate_batch([(key, read_received(r)) for key, r in first.items()], ref)
+    verdicts = read_and_validate(engine, ref, list(first.values()))
     loaded = {v.key: load_verdict(engine, v, ref, first[v.key]) for v in verdicts}
     return [loaded[r.checksum] if first.get(r.checksum) is r
             else Outcome(r.file_name, r.checksum, r.unit_code, r.period_code, DUPLICATE) for r in received]

@@ -39,7 +39,8 @@ class Received:
 def safe_name(name: str) -> str:
     """A received file's name reduced to a harmless base name (no folders, controls or oddities)."""
     name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
-    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip().lstrip(".")
+    # controls, and the bidi overrides that make 'xslx.exe' display as 'exe.xlsx'
+    name = re.sub(r"[\x00-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]", "", name).strip().lstrip(".")
     return (name or "unnamed")[:200]
 
 

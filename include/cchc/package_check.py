@@ -5,8 +5,13 @@ what a reader would be walking into: a zip bomb, thousands of parts, macros, XML
 (entity expansion), or formulas whose results were never saved (files written by scripts). Files
 like these are refused here, so the reader only ever sees packages of bounded size.
 
-Bounds (a real form is 20-200 KB): file ≤ 20 MB, uncompressed parts ≤ 60 MB in all, ≤ 400 parts,
-compression ratio of any part ≤ 150.
+Bounds (a real form is 20-200 KB and three sheets of under a hundred rows): file ≤ 20 MB,
+uncompressed parts ≤ 60 MB in all and ≤ 10 MB each, ≤ 400 parts, compression ratio of any part ≤ 150,
+≤ 100 sheets, cells within 10,000 rows × 200 columns, no text run over 32,767 characters (Excel's own
+cell limit). The check holds at most one part (≤ 10 MB) in memory at a time and is linear in the
+bytes it reads, so a hostile file costs bounded memory and time before it is refused; the reader
+then only ever sees small, well-formed packages — in particular never a sheet whose declared range
+would make it allocate a million rows.
 """
 
 from __future__ import annotations
@@ -22,6 +27,10 @@ MAX_FILE_BYTES = 20 * 2**20
 MAX_UNCOMPRESSED = 60 * 2**20
 MAX_PARTS = 400
 MAX_RATIO = 150
+MAX_PART = 10 * 2**20
+MAX_SHEETS = 100
+MAX_ROW, MAX_COL = 10_000, 200
+MAX_TEXT = 32_767
 
 _CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>(.*?)</c>)", re.S)
 _VALUE = re.compile(rb"<v>[^<]+</v>")  # a saved result; scripts write none or an empty <v />
@@ -29,6 +38,8 @@ _REF = re.compile(rb'\br="([A-Z]{1,3}[0-9]{1,7})"')
 _SHEET = re.compile(rb'<sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
 _REL = re.compile(rb'<Relationship\b[^>]*?\bId="([^"]*)"[^>]*?\bTarget="([^"]*)"')
 _REL_ALT = re.compile(rb'<Relationship\b[^>]*?\bTarget="([^"]*)"[^>]*?\bId="([^"]*)"')
+_ANY_REF = re.compile(rb'<(?:c|row)\b[^>]*?\br="([A-Z]{0,3})([0-9]+)"')
+_LONG_TEXT = re.compile(rb">[^<]{%d,}" % (MAX_TEXT + 1))
 
 
 def _sheet_names(z: zipfile.ZipFile) -> dict[str, str]:
@@ -52,6 +63,43 @@ def _xml_unescape(s: str) -> str:
         "&amp;", "&")
 
 
+def _col_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _extent(data: bytes) -> tuple[int, int, int]:
+    """(rows, highest row number, highest column number) of a sheet part's cells."""
+    rows = data.count(b"<row ") + data.count(b"<row>") + data.count(b"<row/>")
+    top_row = top_col = 0
+    for letters, digits in _ANY_REF.findall(data):
+        top_row = max(top_row, int(digits[:9]))
+        if letters:
+            top_col = max(top_col, _col_number(letters))
+    return rows, top_row, top_col
+
+
+def _unsafe_name(name: str) -> bool:
+    """A part name that would escape a folder if anything ever extracted it."""
+    return name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/") or ":" in name
+
+
+def _other_package(z: zipfile.ZipFile, names: set[str]) -> str | None:
+    """Name the zip-based formats units send instead of .xlsx."""
+    if "mimetype" in names and z.getinfo("mimetype").file_size < 200:
+        kind = z.read("mimetype").decode("ascii", "replace")
+        return "ods (LibreOffice Calc)" if kind.endswith("spreadsheet") else f"OpenDocument ({kind[:60]})"
+    if "xl/workbook.bin" in names:
+        return "xlsb (Excel Binary Workbook)"
+    if "word/document.xml" in names:
+        return "docx (Word)"
+    if any(n.startswith("ppt/") for n in names):
+        return "pptx (PowerPoint)"
+    return None
+
+
 def check_package(path: Path) -> list[Finding]:
     """Findings that stop the file before reading; [] when it is safe to read."""
     size = path.stat().st_size
@@ -72,13 +120,22 @@ def check_package(path: Path) -> list[Finding]:
             if i.compress_size and i.file_size / i.compress_size > MAX_RATIO and i.file_size > 2**20:
                 return [finding("FILE_SUSPICIOUS", detail=f"{i.filename}: tỷ lệ nén/ratio "
                                                           f"{i.file_size // i.compress_size}:1")]
+        for i in infos:
+            if i.file_size > MAX_PART:
+                return [finding("FILE_SUSPICIOUS", detail=f"{i.filename[:80]}: {i.file_size / 2**20:.0f} MB")]
+            if _unsafe_name(i.filename):
+                return [finding("FILE_SUSPICIOUS", detail=f"tên phần/part name {i.filename[:80]!r}")]
         names = {i.filename for i in infos}
         if any(n.lower().endswith("vbaproject.bin") for n in names):
             return [finding("FILE_HAS_MACROS")]
         if "xl/workbook.xml" not in names:
-            return [finding("FILE_UNREADABLE", detail="không có/no xl/workbook.xml")]
+            other = _other_package(z, names)
+            return [finding("FILE_NOT_XLSX", detected=other) if other
+                    else finding("FILE_UNREADABLE", detail="không có/no xl/workbook.xml")]
         out: list[Finding] = []
         sheets = _sheet_names(z)
+        if len(sheets) > MAX_SHEETS:
+            return [finding("FILE_SUSPICIOUS", detail=f"{len(sheets)} trang tính/sheets > {MAX_SHEETS}")]
         for n in sorted(names):
             if not n.endswith(".xml") and not n.endswith(".rels"):
                 continue
@@ -86,8 +143,15 @@ def check_package(path: Path) -> list[Finding]:
                 data = z.read(n)  # bounded by MAX_UNCOMPRESSED above
             except (zipfile.BadZipFile, OSError, EOFError) as exc:
                 return [finding("FILE_UNREADABLE", detail=f"{n}: {exc}"[:200])]
-            if b"<!DOCTYPE" in data[:4096] or b"<!ENTITY" in data[:4096]:
+            if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
                 return [finding("FILE_SUSPICIOUS", detail=f"{n}: DOCTYPE/ENTITY")]
+            if _LONG_TEXT.search(data):
+                return [finding("FILE_SUSPICIOUS", detail=f"{n}: ô dài hơn/cell longer than {MAX_TEXT:,} ký tự/chars")]
+            if n in sheets:
+                rows, top_row, top_col = _extent(data)
+                if max(rows, top_row) > MAX_ROW or top_col > MAX_COL:
+                    return [finding("FILE_SUSPICIOUS", detail=f"'{sheets[n]}': {max(rows, top_row):,} dòng/rows, "
+                                                              f"{top_col} cột/columns > {MAX_ROW:,} × {MAX_COL}")]
             if n in sheets and b"<f" in data:
                 for attrs, body in _CELL.findall(data):
                     if body and (b"<f>" in body or b"<f " in body) and not _VALUE.search(body):

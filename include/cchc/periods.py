@@ -29,6 +29,20 @@ class Period:
         """The cut-off date figures are 'as of': the day after the window closes (15/6 for H1)."""
         return self.end + dt.timedelta(days=1) if self.kind != "week" else self.end
 
+    @property
+    def window_start(self) -> dt.date:
+        """First day its figures count from. Weekly snapshots are year-to-date: the reporting year
+        opens on 15/12 of the previous year; every other period counts from its own start."""
+        if self.kind != "week":
+            return self.start
+        end = self.end
+        return dt.date(end.year - 1, 12, 15) if (end.month, end.day) < (12, 15) else dt.date(end.year, 12, 15)
+
+    @property
+    def series(self) -> str:
+        """Periods comparable with each other across years: 'H1', 'Q3', 'Y'…; all weeks are one series."""
+        return "W" if self.kind == "week" else self.code.split("-", 1)[1]
+
 
 _ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 

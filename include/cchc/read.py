@@ -218,7 +218,7 @@ def read_tasks(sub: Submission, rows: list[list[object]], sheet: str) -> None:
 
 
 def sniff(data: bytes) -> str | None:
-    """What the bytes really are, when they are not an xlsx zip: a name for the message."""
+    """What the bytes really are, when they are not a zip package: a name for the message."""
     if not data:
         return "empty"
     if data.startswith(b"\xd0\xcf\x11\xe0"):
@@ -227,6 +227,13 @@ def sniff(data: bytes) -> str | None:
         return "PDF"
     if data.startswith(b"PK\x03\x04"):
         return None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "văn bản Unicode (txt/csv)"
+    head = data[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<html", b"<!doctype html")) or b"<table" in head:
+        return "trang HTML đổi tên thành bảng tính / HTML saved as a spreadsheet"
+    if head.startswith(b"<?xml") and b"urn:schemas-microsoft-com:office:spreadsheet" in head:
+        return "XML Spreadsheet 2003"
     return "csv/văn bản" if all(b in b"\t\n\r" or 32 <= b for b in data[:512]) else "không rõ định dạng"
 
 

@@ -210,11 +210,22 @@ def _rows(name: str, folder: Path | None = None) -> list[dict[str, str]]:
 
 
 @dataclass(frozen=True)
+class Carryover:
+    """What one period carries over must be what the unit had in progress when the last one closed."""
+    code: str
+    carried_code: str
+    previous_code: str
+    label_vi: str
+    label_en: str
+
+
+@dataclass(frozen=True)
 class Reference:
     units: tuple[Unit, ...]
     tasks: tuple[Task, ...]
     indicators: tuple[Indicator, ...]
     identities: tuple[Identity, ...]
+    carryovers: tuple[Carryover, ...] = ()
 
     def units_on(self, day: dt.date) -> list[Unit]:
         return [u for u in self.units if u.valid_on(day)]
@@ -274,4 +285,5 @@ def load_reference(folder: str | None = None) -> Reference:
         Identity(r["code"], r["expression"], r["label_vi"], r["label_en"])
         for r in _rows("identities.csv", base)
     )
-    return Reference(units, tasks, indicators, identities)
+    carryovers = tuple(Carryover(**r) for r in _rows("carryover.csv", base))
+    return Reference(units, tasks, indicators, identities, carryovers)

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
 from cchc.config import expectations_dir
 from cchc.findings import WARNING, Finding, finding, has_errors
 from cchc.form import SHEET_FIGURES, SHEET_INFO, SHEET_TASKS, file_name
+from cchc.periods import parse_period
 from cchc.read import Submission
 from cchc.reference import RULES_EN, RULES_VI, Reference, Unit, evaluate
-from cchc.vn import format_date
+from cchc.vn import fold, format_date
 
 SUITES = ("indicator_values", "task_statuses", "identities")
 ACCEPTED, ACCEPTED_WITH_WARNINGS, REJECTED = "accepted", "accepted_with_warnings", "rejected"
@@ -50,12 +52,8 @@ def check_reference(sub: Submission, ref: Reference) -> list[Finding]:
     if period and sub.as_of and not (period.start <= sub.as_of <= period.end + dt.timedelta(days=31)):
         out.append(finding("ASOF_OUTSIDE_PERIOD", SHEET_INFO, cells.get("as_of", ""), value=format_date(sub.as_of),
                            period=period.code, start=format_date(period.start), end=format_date(period.end)))
-    if sub.unit_code and period:
-        expected = file_name(sub.unit_code, period.code)
-        stem = sub.file_name.rsplit(".", 1)[0].upper()
-        if "_" in stem and stem != expected.rsplit(".", 1)[0].upper():
-            out.append(finding("NAME_MISMATCH", file_name=sub.file_name, expected=expected,
-                               detail=f"đơn vị/unit {sub.unit_code}, kỳ/period {period.code}"))
+    if sub.unit_code and period and day:
+        out.extend(check_file_name(sub.file_name, sub.unit_code, period.code, day, ref))
     if unit is None or day is None:
         return out
 
@@ -91,6 +89,95 @@ def check_reference(sub: Submission, ref: Reference) -> list[Finding]:
     for task in ref.form_tasks(unit, day):
         if task.code not in seen:
             out.append(finding("TASK_MISSING", SHEET_TASKS, value=task.code))
+    return out
+
+
+_NAME_PERIOD = re.compile(r"(?<![0-9a-z])(\d{4})[-_ ]?(h1|q[1-4]|m(?:0[1-9]|1[0-2])|9m|y|w(?:0[1-9]|[1-4]\d|5[0-3]))"
+                          r"(?![0-9a-z])")
+
+
+def check_file_name(name: str, unit_code: str, period_code: str, day: dt.date, ref: Reference) -> list[Finding]:
+    """A file whose name says another unit or period than its content was probably sent by mistake.
+
+    Only what the name clearly says counts: a period code such as 2024-H1 anywhere in it, or a
+    registry unit code as its first token. Names that say neither (`bao cao CCHC.xlsx`) pass.
+    """
+    stem = fold(name.rsplit(".", 1)[0])
+    said = []
+    named = {f"{y}-{p.upper()}" for y, p in _NAME_PERIOD.findall(stem)}
+    if named and period_code not in named:
+        said.append(f"kỳ/period {', '.join(sorted(named))} ≠ {period_code}")
+    first = re.split(r"[\s_.-]+", stem.strip(), maxsplit=1)[0].upper()
+    if first != unit_code.upper() and ref.unit(first, day) is not None:
+        said.append(f"đơn vị/unit {first} ≠ {unit_code}")
+    if not said:
+        return []
+    return [finding("NAME_MISMATCH", file_name=name, expected=file_name(unit_code, period_code),
+                    detail="; ".join(said))]
+
+
+# Outliers: modified z-score (Iglesias & Hoaglin) of a value against the unit's own earlier periods
+# of the same series, M = 0.6745 (x - median) / MAD; |M| > 3.5 is a warning. Robust to the odd bad
+# year in the history, unlike mean ± k·sd. With fewer than 5 earlier periods nothing is judged, and
+# a value within half the median of the median is never called an outlier.
+OUTLIER_THRESHOLD = Decimal("3.5")
+OUTLIER_MIN_HISTORY = 5
+_PREVIOUS_KINDS = ("year", "nine_months", "half_year", "quarter", "month")  # which period closed the last one
+
+History = dict[str, dict[str, dict[str, Decimal]]]  # unit → period code → indicator → value (accepted)
+
+
+def modified_z(x: Decimal, series: list[Decimal]) -> tuple[Decimal, Decimal] | None:
+    """(score, median) of x against series; None when the series does not vary at all."""
+    ordered = sorted(series)
+    median = _median(ordered)
+    mad = _median(sorted(abs(v - median) for v in ordered))
+    if mad:
+        return Decimal("0.6745") * (x - median) / mad, median
+    mean_ad = sum(abs(v - median) for v in ordered) / len(ordered)  # MAD is 0 when most values tie
+    if mean_ad:
+        return (x - median) / (Decimal("1.253314") * mean_ad), median
+    return None
+
+
+def _median(ordered: list[Decimal]) -> Decimal:
+    n = len(ordered)
+    return ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+
+
+def check_history(sub: Submission, past: dict[str, dict[str, Decimal]], ref: Reference) -> list[Finding]:
+    """The unit against itself: carry-over continuity and outliers (warnings, never refusals: the
+    earlier figure may be the wrong one)."""
+    period = sub.period
+    if period is None or not past:
+        return []
+    current = {v.code: v for v in sub.values if v.value is not None}
+    earlier = {p.code: p for p in map(parse_period, past) if p.code != period.code}
+    out: list[Finding] = []
+    closing = [p for p in earlier.values()
+               if p.kind in _PREVIOUS_KINDS and p.end == period.window_start - dt.timedelta(days=1)]
+    if closing:
+        prev = min(closing, key=lambda p: _PREVIOUS_KINDS.index(p.kind))
+        for c in ref.carryovers:
+            got, had = current.get(c.carried_code), past[prev.code].get(c.previous_code)
+            if got is not None and had is not None and got.value != had:
+                out.append(finding("CARRYOVER_MISMATCH", got.sheet, got.cell, label_vi=c.label_vi,
+                                   label_en=c.label_en, value=_plain(got.value), previous=prev.code,
+                                   expected=_plain(had)))
+    for code, v in current.items():
+        ind = ref.indicator(code)
+        if ind is None or ind.rule not in ("count", "amount"):
+            continue
+        series = [past[c][code] for c, p in earlier.items() if p.series == period.series and code in past[c]]
+        if len(series) < OUTLIER_MIN_HISTORY:
+            continue
+        scored = modified_z(v.value, series)
+        # A stock that barely moves (a quota of 2,846 that once became 2,850) has a tiny spread, so
+        # its next small move scores high; only a value at least half the median away is worth a call.
+        if scored and abs(scored[0]) > OUTLIER_THRESHOLD and abs(v.value - scored[1]) > abs(scored[1]) / 2:
+            out.append(finding("VALUE_OUTLIER", v.sheet, v.cell, indicator=code, value=_plain(v.value),
+                               median=_plain(scored[1]), n=len(series), score=f"{scored[0]:.1f}",
+                               threshold=OUTLIER_THRESHOLD))
     return out
 
 
@@ -131,9 +218,9 @@ def _frames(items: list[tuple[str, Submission]], ref: Reference):
     }
 
 
-def _plain(x: float) -> str:
-    """A float from the frames, printed as the unit typed it (12.5, not 12.500000001)."""
-    return str(Decimal(repr(x)).normalize())
+def _plain(x: float | Decimal) -> str:
+    """A number printed as the unit typed it (12.5, not 12.500000001; 100, not 1E+2)."""
+    return f"{(x if isinstance(x, Decimal) else Decimal(repr(x))).normalize():f}"
 
 
 def _row_finding(code: str, suite: str, row: dict, ref: Reference) -> Finding:
@@ -181,14 +268,18 @@ def run_suites(frames: dict, ref: Reference) -> dict[str, list[Finding]]:
     return out
 
 
-def validate_batch(items: list[tuple[str, Submission]], ref: Reference) -> list[Verdict]:
-    """Findings for every submission of a run: what the reader found, reference checks, then GX."""
+def validate_batch(items: list[tuple[str, Submission]], ref: Reference,
+                   history: History | None = None) -> list[Verdict]:
+    """Findings for every submission of a run: what the reader found, reference checks, the unit's
+    own history (when given: see warehouse.unit_history), then GX."""
     verdicts = {key: Verdict(key, sub, list(sub.findings)) for key, sub in items}
     readable = []
     for key, sub in items:
         if any(f.code.startswith("FILE_") for f in sub.findings):
             continue  # nothing inside to check
         verdicts[key].findings.extend(check_reference(sub, ref))
+        if history:
+            verdicts[key].findings.extend(check_history(sub, history.get(sub.unit_code, {}), ref))
         readable.append((key, sub))
     if readable:
         for key, found in run_suites(_frames(readable, ref), ref).items():

@@ -12,7 +12,7 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, bindparam, create_engine, event, text
 
 from cchc.config import sql_dir, warehouse_url
 from cchc.periods import periods_for_year
@@ -74,6 +74,18 @@ def apply_schema(engine: Engine) -> None:
 def query(name: str) -> str:
     """A query of sql/queries/ (comments dropped: `:names` in them would read as parameters)."""
     return statements(sql_dir() / "queries" / f"{name}.sql")[0].rstrip(";")
+
+
+def unit_history(engine: Engine, unit_codes: set[str]) -> dict[str, dict[str, dict[str, Decimal]]]:
+    """unit → period → indicator → value, from the latest accepted submissions (for validate)."""
+    out: dict[str, dict[str, dict[str, Decimal]]] = {}
+    codes = sorted(c for c in unit_codes if c)
+    stmt = text(query("unit_history")).bindparams(bindparam("units", expanding=True))
+    with engine.connect() as conn:
+        for i in range(0, len(codes), 500):  # keeps each IN list well under driver limits
+            for unit, period, code, value in conn.execute(stmt, {"units": codes[i:i + 500]}):
+                out.setdefault(unit, {}).setdefault(period, {})[code] = as_decimal(value)
+    return out
 
 
 def load_reference_tables(engine: Engine, ref: Reference) -> dict[str, int]:

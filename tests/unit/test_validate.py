@@ -79,9 +79,24 @@ def test_task_not_led_by_the_unit_and_blank_figure(samples, ref, tmp_path):
     assert codes["VALUE_MISSING"] == "warning"  # blank is "not reported", flagged, not zero
 
 
-def test_file_name_contradicting_content_is_a_warning(samples, ref, tmp_path):
-    wrong = tmp_path / "SYT_2024-H1.xlsx"
+@pytest.mark.parametrize("name, said", [
+    ("SYT_2024-H1.xlsx", "đơn vị/unit SYT ≠ SCT"),  # another existing unit's file
+    ("SCT_2024-Q1.xlsx", "kỳ/period 2024-Q1 ≠ 2024-H1"),
+    ("bao cao SCT 2023-y (ban sua).xlsx", "kỳ/period 2023-Y ≠ 2024-H1"),
+])
+def test_file_name_contradicting_content_is_refused(samples, ref, tmp_path, name, said):
+    wrong = tmp_path / name
     wrong.write_bytes(_h1(samples, "SCT").read_bytes())
     (v,) = validate_batch([("k", read_workbook(wrong))], ref)
     assert [f.code for f in v.findings] == ["NAME_MISMATCH"]
-    assert v.status == "accepted_with_warnings"
+    assert said in v.findings[0].message_vi and "SCT_2024-H1.xlsx" in v.findings[0].message_en
+    assert v.status == "rejected"
+
+
+@pytest.mark.parametrize("name", ["SCT_2024-H1 (1).xlsx", "Báo cáo CCHC 6 tháng.xlsx", "sct-2024-h1.xlsx",
+                                  "ThuDo_2024_H1.xlsx"])
+def test_file_names_that_say_nothing_else_pass(samples, ref, tmp_path, name):
+    ok = tmp_path / name
+    ok.write_bytes(_h1(samples, "SCT").read_bytes())
+    (v,) = validate_batch([("k", read_workbook(ok))], ref)
+    assert v.findings == [] and v.status == "accepted"
