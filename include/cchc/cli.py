@@ -3,6 +3,8 @@
     cchc form    --out DIR [--unit SNV ...] [--period 2024-H1]   blank forms for units
     cchc sample  --out DIR [--no-weeks]                          sample submissions (H1-2024 + weeks)
     cchc ingest  DIR [--json]                                    receive, validate and load a folder
+    cchc quarantine                                              refused files kept as received
+    cchc reprocess CHECKSUM... | --all [--json]                  re-check them after a reference fix
     cchc report  --period 2024-H1 [--format csv|table] [--out DIR] [--compare golden.csv]
     cchc rollup  --week 2024-W24 [--out DIR]                     the weekly roll-up
     cchc init                                                    create the schema, load reference data
@@ -75,7 +77,7 @@ def cmd_sample(args) -> int:
 
 
 def cmd_ingest(args) -> int:
-    from cchc.ingest import OUTCOME_VI, ingest_files, summary
+    from cchc.ingest import ingest_files
 
     folder = Path(args.dir)
     if not folder.is_dir():
@@ -83,13 +85,45 @@ def cmd_ingest(args) -> int:
         return 2
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     engine, ref = _engine(args)
-    outcomes = ingest_files(engine, ref, files)
+    _print_outcomes(ingest_files(engine, ref, files), args.json)
+    return 0
+
+
+def _print_outcomes(outcomes, as_json: bool) -> None:
+    """One line per file (or one JSON object), then the run's counts on stderr."""
+    from cchc.ingest import OUTCOME_VI, summary
+
     for o in outcomes:
-        print(json.dumps(o.to_dict(), ensure_ascii=False) if args.json else o.line())
-    if not args.json:
+        print(json.dumps(o.to_dict(), ensure_ascii=False) if as_json else o.line())
+    if not as_json:
         counts = summary(outcomes)
         print("Tổng cộng / total: " + ", ".join(f"{n} {OUTCOME_VI[k]} ({k})" for k, n in counts.items()),
               file=sys.stderr)
+
+
+def cmd_quarantine(args) -> int:
+    from cchc.ingest import quarantined
+
+    engine, _ = _engine(args)
+    files = quarantined(engine)
+    for r in files:
+        print(f"{r.checksum[:12]}\t{r.file_name}\t{r.archive_path}")
+    print(f"{len(files)} tệp bị từ chối đang lưu cách ly / refused files in quarantine", file=sys.stderr)
+    return 0
+
+
+def cmd_reprocess(args) -> int:
+    from cchc.ingest import quarantined, reprocess
+
+    if not args.all and not args.checksum:
+        print("Ghi mã tệp (checksum) hoặc --all / give checksums or --all", file=sys.stderr)
+        return 2
+    engine, ref = _engine(args)
+    files = quarantined(engine, None if args.all else args.checksum)
+    if args.checksum and not files:
+        print("Không có tệp nào khớp trong khu cách ly / no quarantined file matches", file=sys.stderr)
+        return 2
+    _print_outcomes(reprocess(engine, ref, files), args.json)
     return 0
 
 
@@ -165,6 +199,13 @@ def main(argv: list[str] | None = None) -> int:
     i.add_argument("dir")
     i.add_argument("--json", action="store_true", help="one JSON object per file")
     i.set_defaults(fn=cmd_ingest)
+    q = sub.add_parser("quarantine", help="list refused files kept in quarantine")
+    q.set_defaults(fn=cmd_quarantine)
+    rp = sub.add_parser("reprocess", help="re-check quarantined files against today's reference data")
+    rp.add_argument("checksum", nargs="*", help="checksums (or their first characters) of quarantined files")
+    rp.add_argument("--all", action="store_true", help="every quarantined file")
+    rp.add_argument("--json", action="store_true", help="one JSON object per file")
+    rp.set_defaults(fn=cmd_reprocess)
     r = sub.add_parser("report", help="consolidate a period and print its figures")
     r.add_argument("--period", required=True)
     r.add_argument("--format", choices=["csv", "table"], default="table")

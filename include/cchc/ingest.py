@@ -107,9 +107,10 @@ def feedback_path(verdict: Verdict, version: int) -> Path:
     return output_dir() / "feedback" / f"{stem}_ket_qua_kiem_tra.xlsx"
 
 
-def load_verdict(engine: Engine, verdict: Verdict, ref: Reference, received: Received) -> Outcome:
+def load_verdict(engine: Engine, verdict: Verdict, ref: Reference, received: Received, *,
+                 replace_rejected: bool = False) -> Outcome:
     """Load one validated submission and, if it was refused or flagged, write its feedback."""
-    status, version = load_submission(engine, verdict)
+    status, version = load_submission(engine, verdict, replace_rejected=replace_rejected)
     sub = verdict.submission
     out = Outcome(received.file_name, received.checksum, sub.unit_code, sub.period_code, status, version,
                   [f.code for f in verdict.findings])
@@ -129,6 +130,25 @@ def ingest_files(engine: Engine, ref: Reference, files: list[Path], run_id: str 
     loaded = {v.key: load_verdict(engine, v, ref, first[v.key]) for v in verdicts}
     return [loaded[r.checksum] if first.get(r.checksum) is r
             else Outcome(r.file_name, r.checksum, r.unit_code, r.period_code, DUPLICATE) for r in received]
+
+
+def quarantined(engine: Engine, checksums: list[str] | None = None) -> list[Received]:
+    """Files whose submission stands refused (the v_quarantine view), oldest first."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT checksum, file_name, archive_path FROM v_quarantine "
+                                 "ORDER BY first_seen_at, checksum")).all()
+    wanted = set(checksums or [])
+    return [Received(c, name, path, Path(path).stat().st_size, duplicate=False)
+            for c, name, path in rows if not wanted or c in wanted or any(c.startswith(w) for w in wanted)]
+
+
+def reprocess(engine: Engine, ref: Reference, files: list[Received]) -> list[Outcome]:
+    """Re-check quarantined files from the archive against today's reference data; a file now
+    accepted replaces its refusal (kept in `reprocessings`), one still refused gets fresh feedback."""
+    verdicts = read_and_validate(engine, ref, files)
+    return [load_verdict(engine, v, ref, r, replace_rejected=True) for r, v in zip(files, verdicts, strict=True)]
 
 
 def summary(outcomes: list[Outcome]) -> dict[str, int]:

@@ -75,8 +75,25 @@ def receive(engine: Engine, file_name: str, data: bytes, run_id: str = "") -> Re
                     unit_code=loaded[0] if loaded else "", period_code=loaded[1] if loaded else "")
 
 
-def load_submission(engine: Engine, verdict: Verdict) -> tuple[str, int]:
+def _set_aside(conn, key: str, old, new_status: str) -> None:
+    """Keep a refused submission's verdict in `reprocessings`, then clear it for the new one."""
+    codes = conn.execute(text("SELECT code, sheet, cell FROM findings WHERE submission_id = :k ORDER BY seq"),
+                         {"k": key}).all()
+    conn.execute(text("INSERT INTO reprocessings (submission_id, reprocessed_at, old_unit_code, old_period_code, "
+                      "old_version, old_status, old_findings, new_status) VALUES (:k, :at, :u, :p, :v, :s, :f, :n)"),
+                 {"k": key, "at": dt.datetime.now(dt.UTC).replace(tzinfo=None), "u": old.unit_code,
+                  "p": old.period_code, "v": old.version, "s": old.status, "n": new_status,
+                  "f": "; ".join(f"{c}@{s}!{cell}" if cell else c for c, s, cell in codes)[:4000]})
+    conn.execute(text("DELETE FROM findings WHERE submission_id = :k"), {"k": key})
+    conn.execute(text("DELETE FROM submissions WHERE submission_id = :k"), {"k": key})
+
+
+def load_submission(engine: Engine, verdict: Verdict, *, replace_rejected: bool = False) -> tuple[str, int]:
     """Load one validated submission in one transaction; (status, version).
+
+    A file already loaded is a duplicate, unless it stands refused and `replace_rejected` is set
+    (reprocessing after a fix to reference data): then its earlier verdict goes to `reprocessings`
+    and the new one takes its place, in the same transaction.
 
     A rejected submission is recorded with its findings and no figures: there is no partial load.
     If the process dies midway the transaction rolls back and a rerun loads it whole.
@@ -84,12 +101,19 @@ def load_submission(engine: Engine, verdict: Verdict) -> tuple[str, int]:
     sub, key = verdict.submission, verdict.key
     status = verdict.status
     with engine.begin() as conn:
-        row = conn.execute(text("SELECT status, version FROM submissions WHERE submission_id = :k"), {"k": key}).first()
+        row = conn.execute(text("SELECT status, version, unit_code, period_code FROM submissions "
+                                "WHERE submission_id = :k"), {"k": key}).first()
+        version = None
         if row:
-            return DUPLICATE, row[1]
-        version = conn.execute(
-            text("SELECT COALESCE(MAX(version), 0) + 1 FROM submissions WHERE unit_code = :u AND period_code = :p"),
-            {"u": sub.unit_code, "p": sub.period_code}).scalar_one()
+            if not (replace_rejected and row.status == REJECTED):
+                return DUPLICATE, row.version
+            _set_aside(conn, key, row, status)
+            if (row.unit_code, row.period_code) == (sub.unit_code[:16], sub.period_code):
+                version = row.version  # keeps its place in the order of arrival
+        if version is None:
+            version = conn.execute(
+                text("SELECT COALESCE(MAX(version), 0) + 1 FROM submissions WHERE unit_code = :u AND period_code = :p"),
+                {"u": sub.unit_code[:16], "p": sub.period_code}).scalar_one()
         n_err = sum(f.severity == ERROR for f in verdict.findings)
         conn.execute(text(
             "INSERT INTO submissions (submission_id, unit_code, period_code, version, status, as_of, sent_on, "

@@ -70,3 +70,17 @@ CREATE TABLE IF NOT EXISTS findings (
     message_en     VARCHAR(2000) NOT NULL,
     PRIMARY KEY (submission_id, seq)
 );
+
+-- A refused submission re-checked after a fix to reference data (`cchc reprocess`): its earlier
+-- verdict is kept here before the submission row is replaced by the new one.
+CREATE TABLE IF NOT EXISTS reprocessings (
+    submission_id    CHAR(64)      NOT NULL REFERENCES received_files (checksum),
+    reprocessed_at   TIMESTAMP     NOT NULL,
+    old_unit_code    VARCHAR(16)   NOT NULL,
+    old_period_code  VARCHAR(16)   NOT NULL,
+    old_version      INTEGER       NOT NULL,
+    old_status       VARCHAR(32)   NOT NULL,
+    old_findings     VARCHAR(4000) NOT NULL,  -- 'CODE@sheet!cell; …' as refused then
+    new_status       VARCHAR(32)   NOT NULL,
+    PRIMARY KEY (submission_id, reprocessed_at)
+);
