@@ -20,7 +20,7 @@ export NO_PROXY := *
 
 GOLDEN := $(ROOT)/../shared/domain/golden_h1_2024.csv
 
-.PHONY: install demo test lock clean airflow-db
+.PHONY: install demo test corpus lock clean airflow-db
 
 $(BIN)/cchc: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ demo: install airflow-db
 
 test: install airflow-db
 	$(BIN)/pytest -q
+
+# The bad/hostile file corpus: what reading each file costs in a fresh process (time, peak memory).
+corpus: install
+	cd tests && ../$(BIN)/python corpus.py --out $(CCHC_DATA_DIR)/corpus
 
 # Regenerate the lock from what is installed (after changing pyproject.toml's dependencies).
 lock:

@@ -134,8 +134,9 @@ def check_package(path: Path) -> list[Finding]:
                     else finding("FILE_UNREADABLE", detail="không có/no xl/workbook.xml")]
         out: list[Finding] = []
         sheets = _sheet_names(z)
-        if len(sheets) > MAX_SHEETS:
-            return [finding("FILE_SUSPICIOUS", detail=f"{len(sheets)} trang tính/sheets > {MAX_SHEETS}")]
+        listed = z.read("xl/workbook.xml").count(b"<sheet ")  # entries, even if they share one part
+        if listed > MAX_SHEETS:
+            return [finding("FILE_SUSPICIOUS", detail=f"{listed:,} trang tính/sheets > {MAX_SHEETS}")]
         for n in sorted(names):
             if not n.endswith(".xml") and not n.endswith(".rels"):
                 continue

@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from cchc.findings import Finding, finding
-from cchc.package_check import check_package
+from cchc.package_check import MAX_FILE_BYTES, check_package
 from cchc.form import FIGURE_COLUMNS, INFO_LABELS, SHEET_FIGURES, SHEET_INFO, SHEET_TASKS, STATUSES, TASK_COLUMNS
 from cchc.periods import Period, parse_period
 from cchc.vn import fold, parse_date, parse_number, text
@@ -249,7 +249,7 @@ def read_workbook(path: Path, file_name: str | None = None) -> Submission:
         sub.findings.append(finding("FILE_EMPTY"))
         return sub
     if kind is not None:
-        if data_head.startswith(b"\xd0\xcf\x11\xe0") and _is_encrypted_ole(data_head):
+        if data_head.startswith(b"\xd0\xcf\x11\xe0") and _is_encrypted_ole(path):
             sub.findings.append(finding("FILE_ENCRYPTED"))
         else:
             sub.findings.append(finding("FILE_NOT_XLSX", detected=kind))
@@ -284,6 +284,9 @@ def read_workbook(path: Path, file_name: str | None = None) -> Submission:
     return sub
 
 
-def _is_encrypted_ole(head: bytes) -> bool:
-    """An encrypted .xlsx is an OLE container whose directory names an 'EncryptedPackage' stream."""
-    return "EncryptedPackage".encode("utf-16-le") in head
+def _is_encrypted_ole(path: Path) -> bool:
+    """An encrypted .xlsx is an OLE container whose directory names an 'EncryptedPackage' stream.
+    The directory can sit anywhere in the container, so look through it all (bounded: 20 MB)."""
+    if path.stat().st_size > MAX_FILE_BYTES:
+        return False
+    return "EncryptedPackage".encode("utf-16-le") in path.read_bytes()
