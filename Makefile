@@ -20,7 +20,7 @@ export NO_PROXY := *
 
 GOLDEN := $(ROOT)/../shared/domain/golden_h1_2024.csv
 
-.PHONY: install demo test lock clean airflow-db
+.PHONY: install demo test lock clean airflow-db bench
 
 $(BIN)/cchc: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ demo: install airflow-db
 
 test: install airflow-db
 	$(BIN)/pytest -q
+
+# Speed at scale (not part of `make test`): N provinces of ~253 files each; `make bench N=63` ≈ 16,000.
+N ?= 1
+bench: install
+	$(BIN)/python bench/run.py --provinces $(N)
 
 # Regenerate the lock from what is installed (after changing pyproject.toml's dependencies).
 lock:
