@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -140,24 +140,32 @@ def ingest_files(engine: Engine, ref: Reference, files: list[Path], run_id: str 
     for r in received:
         if not r.duplicate:
             first.setdefault(r.checksum, r)
-    todo = list(first.values())
     loaded: dict[str, Outcome] = {}
+    for batch in validated_batches(list(first.values()), ref, clock):
+        with clock("load"):
+            loaded.update(load_verdicts(engine, [v for _, v in batch], ref, [r for r, _ in batch]))
+    return [loaded[r.checksum] if first.get(r.checksum) is r
+            else Outcome(r.file_name, r.checksum, r.unit_code, r.period_code, DUPLICATE) for r in received]
+
+
+def validated_batches(received: list[Received], ref: Reference,
+                      clock: Callable[[str], AbstractContextManager] | None = None
+                      ) -> Iterator[list[tuple[Received, Verdict]]]:
+    """Read (on every core when there are many) and validate new files, VALIDATE_BATCH at a time."""
+    clock = clock or (lambda _stage: nullcontext())
     pool = None
     try:
-        for batch in chunks(todo, VALIDATE_BATCH):
+        for batch in chunks(received, VALIDATE_BATCH):
             with clock("read"):
-                if pool is None and len(todo) >= POOL_MIN_FILES and workers() > 1:
+                if pool is None and len(received) >= POOL_MIN_FILES and workers() > 1:
                     pool = reader_pool()
                 subs = read_many([(r.archive_path, r.file_name) for r in batch], pool=pool)
             with clock("validate"):
                 verdicts = validate_batch([(r.checksum, sub) for r, sub in zip(batch, subs, strict=True)], ref)
-            with clock("load"):
-                loaded.update(load_verdicts(engine, verdicts, ref, batch))
+            yield list(zip(batch, verdicts, strict=True))
     finally:
         if pool is not None:
             pool.terminate()
-    return [loaded[r.checksum] if first.get(r.checksum) is r
-            else Outcome(r.file_name, r.checksum, r.unit_code, r.period_code, DUPLICATE) for r in received]
 
 
 def summary(outcomes: list[Outcome]) -> dict[str, int]:
