@@ -1,9 +1,8 @@
-"""The ingest run, step by step: receive → read → validate (batch) → load (one transaction each).
+"""The ingest run, step by step: receive → read → validate (batch) → load (bulk, in chunks).
 
-The Airflow DAG calls these steps as separate tasks (reading and loading mapped per file,
-validation once for the batch); `cchc ingest DIR` calls `ingest_files` which chains the same steps
-in one process. Between tasks, read submissions are staged as JSON under data/staging/<run>/.
-"""
+The Airflow DAG calls these steps as separate tasks (the load mapped over at most 64 chunks, see
+cchc.mapped); `cchc ingest DIR` calls `ingest_files` which chains the same steps in one process.
+Between tasks, read submissions are staged as JSON under data/staging/<run>/."""
 
 from __future__ import annotations
 
