@@ -20,7 +20,7 @@ export NO_PROXY := *
 
 GOLDEN := $(ROOT)/../shared/domain/golden_h1_2024.csv
 
-.PHONY: install demo test corpus lock clean airflow-db
+.PHONY: install demo test corpus bench lock clean airflow-db
 
 $(BIN)/cchc: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ test: install airflow-db
 # The bad/hostile file corpus: what reading each file costs in a fresh process (time, peak memory).
 corpus: install
 	cd tests && ../$(BIN)/python corpus.py --out $(CCHC_DATA_DIR)/corpus
+
+# Speed at scale (not part of `make test`): N provinces of ~253 files each; `make bench N=63` ≈ 16,000.
+N ?= 1
+bench: install
+	$(BIN)/python bench/run.py --provinces $(N)
 
 # Regenerate the lock from what is installed (after changing pyproject.toml's dependencies).
 lock:

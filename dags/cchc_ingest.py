@@ -7,9 +7,14 @@ read it, validate the whole batch against the Great Expectations suites in `expe
 each submission in one transaction. Refused and flagged files get a feedback workbook for the unit
 (`data/outputs/feedback/`). Updates the `cchc_warehouse` asset, which triggers the weekly roll-up.
 
-**Ops:** `load_file` is mapped per file and labelled with the unit, period and outcome; the
-`summarise` log lists every file with its outcome and finding codes. A refused file is an outcome,
-not a task failure: a red task means the pipeline itself failed and needs a look.
+**Ops:** the load is mapped over at most 64 chunks (chunk size ceil(files / 64)), not one task per
+file: a national run of 16,000 files is 64 task instances, not 16,000. Per-unit status stays in the
+UI: each `load_chunk` map index is labelled with its units and outcome counts
+(`ADU01…VPUB (253 đơn vị): 252 accepted, 1 rejected`), its log has one line per file (name,
+outcome, unit, period, finding codes, feedback workbook), and the `summarise` log lists every file
+of the run the same way. Reading uses every core of the worker; validation runs in batches of
+2,000; each chunk loads in bulk, one transaction per 500 submissions. A refused file is an
+outcome, not a task failure: a red task means the pipeline itself failed and needs a look.
 """
 
 from __future__ import annotations
@@ -34,87 +39,71 @@ WAREHOUSE = Asset(name="cchc_warehouse", uri="cchc://warehouse/submissions")
 def cchc_ingest():
     @task
     def receive() -> list[dict]:
-        """Archive every new landing file under its checksum, record the receipt, clear the inbox."""
+        """Archive every new landing file under its checksum, record the receipts, clear the inbox."""
         import dataclasses
 
+        from cchc.batch import RECEIVE_CHUNK, chunks, receive_many
         from cchc.config import landing_url
-        from cchc.load import receive as keep
         from cchc.runtime import prepared_engine
 
         engine, _ = prepared_engine()
         run_id = get_current_context()["run_id"]
         landing = ObjectStoragePath(landing_url())
         landing.mkdir(parents=True, exist_ok=True)
+        paths = sorted((p for p in landing.iterdir() if p.is_file() and not p.name.startswith(".")
+                        and not p.name.endswith(".part")), key=lambda p: p.name)
         fresh = []
-        for path in sorted(landing.iterdir(), key=lambda p: p.name):
-            if not path.is_file() or path.name.startswith(".") or path.name.endswith(".part"):
-                continue
-            received = keep(engine, path.name, path.read_bytes(), run_id)
-            path.unlink()  # only once it is archived and recorded: nothing is lost
-            if received.duplicate:
-                print(f"{received.file_name}\tduplicate\t{received.unit_code}\t{received.period_code}\t"
-                      "(same file as an earlier submission; receipt recorded)")
-            else:
-                fresh.append(dataclasses.asdict(received))
+        for batch in chunks(paths, RECEIVE_CHUNK):
+            for path, received in zip(batch, receive_many(engine, ((p.name, p.read_bytes()) for p in batch), run_id)):
+                path.unlink()  # only once it is archived and recorded: nothing is lost
+                if received.duplicate:
+                    print(f"{received.file_name}\tduplicate\t{received.unit_code}\t{received.period_code}\t"
+                          "(same file as an earlier submission; receipt recorded)")
+                else:
+                    fresh.append(dataclasses.asdict(received))
         print(f"{len(fresh)} new file(s) received")
         return fresh
 
     @task
     def read_and_validate(received: list[dict]) -> list[dict]:
-        """Read every new workbook, validate the batch in one GX context (with the units' history for the
-        cross-period checks); stage the verdicts."""
-        import json
-
-        from cchc.ingest import read_and_validate, staging_dir, submission_to_json
+        """Read every new workbook (on every core), validate in batches, stage at most 64 chunks."""
+        from cchc.ingest import staging_dir
         from cchc.load import Received
+        from cchc.mapped import stage_chunks
         from cchc.runtime import prepared_engine
 
+        engine, ref = prepared_engine()  # the warehouse holds the units' history for cross-period checks
         folder = staging_dir(get_current_context()["run_id"])
-        folder.mkdir(parents=True, exist_ok=True)
-        items = [Received(**r) for r in received]
-        verdicts = read_and_validate(*prepared_engine(), items)
-        staged = []
-        for r, v in zip(items, verdicts, strict=True):
-            path = folder / f"{r.checksum}.json"
-            path.write_text(submission_to_json(v.submission), encoding="utf-8")
-            path.with_suffix(".findings.json").write_text(
-                json.dumps([f.to_dict() for f in v.findings], ensure_ascii=False), encoding="utf-8")
-            staged.append({**r.__dict__, "unit_code": v.submission.unit_code,
-                           "period_code": v.submission.period_code, "status": v.status, "staged": str(path)})
-        return staged
+        chunks = stage_chunks(engine, folder, [Received(**r) for r in received], ref)
+        for c in chunks:
+            print(f"{c['path']}\t{c['files']} file(s)\t{c['units']}")
+        return chunks
 
-    @task(map_index_template="{{ unit_label }}")
-    def load_file(item: dict) -> dict:
-        """Load one submission in one transaction (figures only if accepted); write its feedback."""
-        import json
-        from pathlib import Path
-
-        from cchc.findings import Finding
-        from cchc.ingest import load_verdict, submission_from_json
-        from cchc.load import Received
+    @task(map_index_template="{{ chunk_label }}")
+    def load_chunk(chunk: dict) -> list[dict]:
+        """Load one chunk of validated submissions in bulk; write feedback; one log line per file."""
+        from cchc.mapped import load_chunk as load, outcome_label, print_outcomes
         from cchc.reference import load_reference
         from cchc.runtime import airflow_warehouse_url
-        from cchc.validate import Verdict
         from cchc.warehouse import get_engine
 
-        get_current_context()["unit_label"] = f"{item['unit_code'] or '?'} {item['period_code']}: {item['status']}"
-        engine, ref = get_engine(airflow_warehouse_url()), load_reference()
-        staged = Path(item["staged"])
-        sub = submission_from_json(staged.read_text(encoding="utf-8"))
-        findings = [Finding(**f) for f in json.loads(staged.with_suffix(".findings.json").read_text("utf-8"))]
-        received = Received(**{k: item[k] for k in Received.__dataclass_fields__})
-        return load_verdict(engine, Verdict(item["checksum"], sub, findings), ref, received).to_dict()
+        context = get_current_context()
+        context["chunk_label"] = chunk["units"]  # shown even if the load fails
+        outcomes = load(get_engine(airflow_warehouse_url()), load_reference(), chunk)
+        context["chunk_label"] = outcome_label(chunk, outcomes)
+        print_outcomes(outcomes)
+        return [o.to_dict() for o in outcomes]
 
     @task(outlets=[WAREHOUSE])
-    def summarise(outcomes: list[dict]) -> dict:
+    def summarise(chunks: list[list[dict]]) -> dict:
         """The run's summary for ops: counts, then one line per file (name, outcome, findings)."""
         from cchc.ingest import OUTCOME_VI, Outcome, summary
+        from cchc.mapped import print_outcomes
 
-        outcomes = [Outcome(**o) for o in outcomes]
+        outcomes = [Outcome(**o) for chunk in chunks for o in chunk]
         counts = summary(outcomes)
         print("Tổng cộng / total: " + ", ".join(f"{n} {OUTCOME_VI[k]} ({k})" for k, n in counts.items()))
-        for o in outcomes:
-            print(o.line() + (f"\tphản hồi/feedback: {o.feedback}" if o.feedback else ""))
+        print_outcomes(outcomes)
         return counts
 
     @task(trigger_rule="all_done")
@@ -126,7 +115,7 @@ def cchc_ingest():
 
         shutil.rmtree(staging_dir(get_current_context()["run_id"]), ignore_errors=True)
 
-    loaded = load_file.expand(item=read_and_validate(receive()))
+    loaded = load_chunk.expand(chunk=read_and_validate(receive()))
     summarise(loaded) >> clean_staging()
 
 

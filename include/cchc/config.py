@@ -20,7 +20,7 @@ def project_dir() -> Path:
 
 
 def reference_dir() -> Path:
-    """Registry, plan, catalogue: CCHC_REFERENCE_DIR, else include/reference."""
+    """The reviewed reference CSVs; CCHC_REFERENCE_DIR points elsewhere (the benchmark's national registry)."""
     env = os.environ.get("CCHC_REFERENCE_DIR")
     return Path(env) if env else project_dir() / "include" / "reference"
 

@@ -140,8 +140,8 @@ def check_package(path: Path) -> list[Finding]:
         for n in sorted(names):
             if not n.endswith(".xml") and not n.endswith(".rels"):
                 continue
-            try:
-                data = z.read(n)  # bounded by MAX_UNCOMPRESSED above
+            try:  # whole parts: a DOCTYPE can hide behind a long comment, a long text anywhere
+                data = z.read(n)  # ≤ MAX_PART (checked above); a form's parts are a few KB
             except (zipfile.BadZipFile, OSError, EOFError) as exc:
                 return [finding("FILE_UNREADABLE", detail=f"{n}: {exc}"[:200])]
             if b"<!DOCTYPE" in data or b"<!ENTITY" in data:

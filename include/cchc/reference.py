@@ -171,13 +171,7 @@ def codes_in(expression: str) -> list[str]:
 
 def evaluate(expression: str, values: dict[str, Decimal | None]) -> Decimal | None:
     """+ - * / and parentheses over indicator codes; None if a term is missing or / 0."""
-    names: dict[str, str] = {}
-
-    def sub(m: re.Match[str]) -> str:
-        return names.setdefault(m.group(0), f"_v{len(names)}")
-
-    tree = ast.parse(_CODE.sub(sub, expression), mode="eval")
-    lookup = {v: k for k, v in names.items()}
+    tree, lookup = _parsed(expression)
 
     def ev(node: ast.AST) -> Decimal | None:
         if isinstance(node, ast.Expression):
@@ -204,6 +198,18 @@ def evaluate(expression: str, values: dict[str, Decimal | None]) -> Decimal | No
     return ev(tree)
 
 
+@cache
+def _parsed(expression: str) -> tuple[ast.AST, dict[str, str]]:
+    """Parsed once per expression: identities are evaluated for every submission of a batch."""
+    names: dict[str, str] = {}
+
+    def sub(m: re.Match[str]) -> str:
+        return names.setdefault(m.group(0), f"_v{len(names)}")
+
+    tree = ast.parse(_CODE.sub(sub, expression), mode="eval")
+    return tree, {v: k for k, v in names.items()}
+
+
 def _rows(name: str, folder: Path | None = None) -> list[dict[str, str]]:
     with open((folder or reference_dir()) / name, encoding="utf-8", newline="") as fh:
         return list(csv.DictReader(fh))
@@ -227,39 +233,57 @@ class Reference:
     identities: tuple[Identity, ...]
     carryovers: tuple[Carryover, ...] = ()
 
+    def __post_init__(self) -> None:
+        # Lookups by code, built once. Not functools.cache on methods: that hashes the whole frozen
+        # Reference (every unit, task and indicator) on each call, which dominated validation time.
+        units: dict[str, list[Unit]] = {}
+        for u in self.units:
+            units.setdefault(u.code, []).append(u)
+        object.__setattr__(self, "_by_unit", units)
+        object.__setattr__(self, "_by_indicator", {i.code: i for i in self.indicators})
+        object.__setattr__(self, "_on_day", {})  # (what, day) -> list, for the per-submission checks
+
+    def _dated(self, what: str, day: dt.date, rows: tuple) -> list:
+        key = (what, day)
+        if key not in self._on_day:
+            self._on_day[key] = [r for r in rows if r.valid_from <= day and (r.valid_to is None or day <= r.valid_to)]
+        return list(self._on_day[key])
+
     def units_on(self, day: dt.date) -> list[Unit]:
-        return [u for u in self.units if u.valid_on(day)]
+        return self._dated("units", day, self.units)
 
     def unit(self, code: str, day: dt.date) -> Unit | None:
-        for u in self.units:
-            if u.code == code and u.valid_on(day):
+        for u in self._by_unit.get(code, ()):
+            if u.valid_on(day):
                 return u
         return None
 
     def unit_any(self, code: str) -> Unit | None:
         """The latest row of a code, whatever its dates (for names in messages)."""
-        rows = [u for u in self.units if u.code == code]
+        rows = self._by_unit.get(code, [])
         return max(rows, key=lambda u: u.valid_from) if rows else None
 
     def tasks_on(self, day: dt.date) -> list[Task]:
-        return [t for t in self.tasks if t.valid_on(day)]
+        return self._dated("tasks", day, self.tasks)
 
     def indicators_on(self, day: dt.date) -> list[Indicator]:
-        return [i for i in self.indicators if i.valid_from <= day and (i.valid_to is None or day <= i.valid_to)]
+        return self._dated("indicators", day, self.indicators)
 
     def indicator(self, code: str) -> Indicator | None:
-        return self._indicators_by_code().get(code)
-
-    @cache  # noqa: B019 - Reference is immutable and lives for the process
-    def _indicators_by_code(self) -> dict[str, Indicator]:
-        return {i.code: i for i in self.indicators}
+        return self._by_indicator.get(code)
 
     def form_indicators(self, unit: Unit, day: dt.date) -> list[Indicator]:
         """The indicators a unit types on its form, in catalogue order."""
-        return [i for i in self.indicators_on(day) if i.reported and i.reporters.covers(unit)]
+        return [i for i in self._dated("indicators", day, self.indicators) if i.reported and i.reporters.covers(unit)]
 
     def form_tasks(self, unit: Unit, day: dt.date) -> list[Task]:
-        return [t for t in self.tasks_on(day) if t.lead_unit == unit.code]
+        key = ("led", day)
+        if key not in self._on_day:  # lead unit -> tasks, so a national registry is not scanned per file
+            led: dict[str, list[Task]] = {}
+            for t in self._dated("tasks", day, self.tasks):
+                led.setdefault(t.lead_unit, []).append(t)
+            self._on_day[key] = led
+        return list(self._on_day[key].get(unit.code, ()))
 
 
 @cache

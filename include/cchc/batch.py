@@ -1,0 +1,246 @@
+"""The ingest steps for many files at once: what makes a national run (16,000 files) fast.
+
+- `receive_many`: hash every file, ask the warehouse once per chunk which checksums it knows,
+  archive the new ones and record all receipts in one transaction per chunk. A rerun over
+  unchanged files is hashing plus a few queries.
+- `read_many`: the reader over a process pool (reading is CPU-bound Python; the GIL would keep
+  threads on one core). Small batches are read in-process: a pool is not worth starting for them.
+- `load_many`: one transaction per chunk of submissions, each table written with one bulk insert
+  (executemany on SQLite, `execute_values` on PostgreSQL/psycopg2). Atomicity holds per chunk:
+  a crash rolls the whole chunk back, so no submission is ever half loaded; a rejected submission
+  gets its row and findings but never figures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import Connection, Engine, bindparam, text
+
+from cchc.config import archive_dir
+from cchc.findings import ERROR
+
+T = TypeVar("T")
+RECEIVE_CHUNK = 500  # files held in memory at once while receiving
+READ_CHUNK = 32  # files per task sent to a reader process
+POOL_MIN_FILES = 1000  # below this, reading in-process beats starting reader processes (~0.5 s)
+
+
+def chunks(items: Sequence[T] | Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def workers() -> int:
+    """Reader processes: CCHC_WORKERS, else the cores this process may use."""
+    env = os.environ.get("CCHC_WORKERS")
+    return max(1, int(env)) if env else max(1, len(os.sched_getaffinity(0)))
+
+
+# --- receive ---------------------------------------------------------------------------------
+
+def _archive_target(checksum: str, name: str) -> Path:
+    suffix = Path(name).suffix.lower()
+    suffix = suffix if re.fullmatch(r"\.[a-z0-9]{1,9}", suffix) else ""
+    return archive_dir() / checksum[:2] / f"{checksum}{suffix}"
+
+
+def _archive(target: Path, data: bytes) -> None:
+    if target.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + f".{os.getpid()}.part")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)  # atomic: the archive never holds half a file
+
+
+def _in(conn: Connection, sql: str, values: list[str], **params) -> list:
+    """`sql` with an expanding `:keys` IN list (chunked by the caller)."""
+    stmt = text(sql).bindparams(bindparam("keys", expanding=True))
+    return conn.execute(stmt, {"keys": values, **params}).all()
+
+
+def receive_many(engine: Engine, items: Iterable[tuple[str, bytes]], run_id: str = ""):
+    """Archive and record every (file name, bytes); a `Received` per item, in order.
+
+    Items are consumed lazily, RECEIVE_CHUNK at a time, so memory stays bounded.
+    """
+    from cchc.load import Received, now, safe_name
+
+    out = []
+    for chunk in chunks(items, RECEIVE_CHUNK):
+        rows = []
+        for file_name, data in chunk:
+            checksum = hashlib.sha256(data).hexdigest()
+            name = safe_name(file_name)
+            rows.append((checksum, name, _archive_target(checksum, name), data))
+        keys = sorted({r[0] for r in rows})
+        at = now()
+        with engine.begin() as conn:
+            known = {k for (k,) in _in(conn, "SELECT checksum FROM received_files WHERE checksum IN :keys", keys)}
+            new: dict[str, dict] = {}
+            for checksum, name, target, data in rows:
+                if checksum in known or checksum in new:
+                    continue
+                _archive(target, data)  # archived before it is recorded: nothing recorded is missing
+                new[checksum] = {"c": checksum, "s": len(data), "p": str(target), "n": name, "t": at}
+            if new:
+                conn.execute(text("INSERT INTO received_files (checksum, size_bytes, archive_path, first_name, "
+                                  "first_seen_at) VALUES (:c, :s, :p, :n, :t)"), list(new.values()))
+            conn.execute(text("INSERT INTO file_receipts (receipt_id, checksum, file_name, received_at, run_id) "
+                              "VALUES (:id, :c, :n, :t, :r)"),
+                         [{"id": uuid.uuid4().hex, "c": c, "n": n, "t": at, "r": run_id} for c, n, _, _ in rows])
+            loaded = {k: (u, p) for k, u, p in _in(
+                conn, "SELECT submission_id, unit_code, period_code FROM submissions WHERE submission_id IN :keys",
+                keys)}
+        for checksum, name, target, data in rows:
+            unit, period = loaded.get(checksum, ("", ""))
+            out.append(Received(checksum, name, str(target), len(data), duplicate=checksum in loaded,
+                                unit_code=unit, period_code=period))
+    return out
+
+
+# --- read ------------------------------------------------------------------------------------
+
+def _read_chunk(pairs: list[tuple[str, str]]):
+    from cchc.read import read_workbook
+
+    return [read_workbook(Path(path), name) for path, name in pairs]
+
+
+def read_many(pairs: Sequence[tuple[str, str]], processes: int | None = None, pool=None):
+    """Read (archive path, file name) pairs; Submissions in order. Uses `pool` if given."""
+    processes = processes or workers()
+    if pool is None and (processes == 1 or len(pairs) < POOL_MIN_FILES):
+        return _read_chunk(list(pairs))
+    if pool is None:
+        with reader_pool(processes) as own:
+            return read_many(pairs, processes, own)
+    return [sub for part in pool.map(_read_chunk, list(chunks(pairs, READ_CHUNK))) for sub in part]
+
+
+def reader_pool(processes: int | None = None):
+    """Worker processes for `read_many`. Spawned, not forked: the caller may hold database
+    connections and threads (Airflow's task runner does), which a fork would copy mid-state."""
+    import multiprocessing
+
+    return multiprocessing.get_context("spawn").Pool(processes or workers())
+
+
+# --- load ------------------------------------------------------------------------------------
+
+SUBMISSION_COLS = ("submission_id", "unit_code", "period_code", "version", "status", "as_of", "sent_on",
+                   "file_name", "preparer", "phone", "email", "form_version", "n_errors", "n_warnings",
+                   "loaded_at")
+VALUE_COLS = ("submission_id", "indicator_code", "value", "raw_text", "sheet", "cell")
+TASK_COLS = ("submission_id", "task_code", "status", "completed_on", "status_raw", "sheet", "cell")
+FINDING_COLS = ("submission_id", "seq", "code", "severity", "sheet", "cell", "message_vi", "message_en")
+
+
+def insert_rows(conn: Connection, table: str, cols: Sequence[str], rows: list[tuple]) -> None:
+    """One bulk INSERT of tuples in `cols` order, inside the caller's transaction."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg2":
+        from psycopg2.extras import execute_values
+
+        # Multi-row VALUES pages: one round trip per 1,000 rows instead of one per row.
+        cur = conn.connection.dbapi_connection.cursor()
+        try:
+            execute_values(cur, f"INSERT INTO {table} ({', '.join(cols)}) VALUES %s", rows, page_size=1000)
+        finally:
+            cur.close()
+        return
+    names = [f"p{i}" for i in range(len(cols))]
+    conn.execute(text(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(':' + n for n in names)})"),
+                 [dict(zip(names, r)) for r in rows])
+
+
+def _set_aside(conn: Connection, key: str, old, new_status: str) -> None:
+    """Keep a refused submission's verdict in `reprocessings`, then clear it for the new one."""
+    import datetime as dt
+
+    codes = conn.execute(text("SELECT code, sheet, cell FROM findings WHERE submission_id = :k ORDER BY seq"),
+                         {"k": key}).all()
+    conn.execute(text("INSERT INTO reprocessings (submission_id, reprocessed_at, old_unit_code, old_period_code, "
+                      "old_version, old_status, old_findings, new_status) VALUES (:k, :at, :u, :p, :v, :s, :f, :n)"),
+                 {"k": key, "at": dt.datetime.now(dt.UTC).replace(tzinfo=None), "u": old.unit_code,
+                  "p": old.period_code, "v": old.version, "s": old.status, "n": new_status,
+                  "f": "; ".join(f"{c}@{s}!{cell}" if cell else c for c, s, cell in codes)[:4000]})
+    conn.execute(text("DELETE FROM findings WHERE submission_id = :k"), {"k": key})
+    conn.execute(text("DELETE FROM submissions WHERE submission_id = :k"), {"k": key})
+
+
+def load_many(engine: Engine, verdicts: list, *, replace_rejected: bool = False) -> list[tuple[str, int]]:
+    """Load validated submissions in one transaction; (status, version) per verdict, in order.
+
+    A key already in the warehouse (or twice in the list) is a duplicate, unless it stands refused
+    and `replace_rejected` is set (reprocessing after a fix to reference data): its earlier verdict
+    then goes to `reprocessings` and the new one takes its place, keeping its version when the
+    unit and period are unchanged. Versions count up per unit and period in list order.
+    """
+    from cchc.load import DUPLICATE, now
+    from cchc.validate import REJECTED
+
+    if not verdicts:
+        return []
+    keys = sorted({v.key for v in verdicts})
+    units = sorted({v.submission.unit_code for v in verdicts})
+    periods = sorted({v.submission.period_code for v in verdicts})
+    at = now()
+    subs, values, tasks, found, out = [], [], [], [], []
+    with engine.begin() as conn:
+        rows = {r.submission_id: r for r in _in(conn, "SELECT submission_id, version, status, unit_code, "
+                                                      "period_code FROM submissions WHERE submission_id IN :keys",
+                                                keys)}
+        stored = {k: r.version for k, r in rows.items()}
+        kept: dict[str, int] = {}  # reprocessed: the version it keeps
+        if replace_rejected:
+            for v in verdicts:
+                old = rows.get(v.key)
+                if old is not None and old.status == REJECTED:
+                    _set_aside(conn, v.key, old, v.status)
+                    del stored[v.key]
+                    if (old.unit_code, old.period_code) == (v.submission.unit_code[:16], v.submission.period_code):
+                        kept[v.key] = old.version
+        stmt = text("SELECT unit_code, period_code, MAX(version) FROM submissions WHERE unit_code IN :units "
+                    "AND period_code IN :periods GROUP BY unit_code, period_code").bindparams(
+            bindparam("units", expanding=True), bindparam("periods", expanding=True))
+        latest = {(u, p): n for u, p, n in conn.execute(stmt, {"units": units, "periods": periods})}
+        for v in verdicts:
+            key, sub, status = v.key, v.submission, v.status
+            if key in stored:
+                out.append((DUPLICATE, stored[key]))
+                continue
+            if key in kept:
+                version = stored[key] = kept[key]
+            else:
+                version = latest.get((sub.unit_code, sub.period_code), 0) + 1
+                latest[(sub.unit_code, sub.period_code)] = stored[key] = version
+            n_err = sum(f.severity == ERROR for f in v.findings)
+            subs.append((key, sub.unit_code[:16], sub.period_code, version, status, sub.as_of, sub.sent_on,
+                         sub.file_name, sub.preparer[:200], sub.phone[:50], sub.email[:200], sub.form_version[:32],
+                         n_err, len(v.findings) - n_err, at))
+            if status != REJECTED:
+                values += [(key, r.code, r.value, r.raw[:100], r.sheet, r.cell) for r in sub.values]
+                tasks += [(key, t.task_code, t.status, t.completed_on, t.status_raw[:100], t.sheet, t.cell)
+                          for t in sub.tasks]
+            found += [(key, i, f.code, f.severity, f.sheet[:100], f.cell[:16], f.message_vi[:2000],
+                       f.message_en[:2000]) for i, f in enumerate(v.findings, start=1)]
+            out.append((status, version))
+        for table, cols, rows in (("submissions", SUBMISSION_COLS, subs), ("indicator_values", VALUE_COLS, values),
+                                  ("task_statuses", TASK_COLS, tasks), ("findings", FINDING_COLS, found)):
+            insert_rows(conn, table, cols, rows)
+    return out
