@@ -210,11 +210,33 @@ def _rows(name: str, folder: Path | None = None) -> list[dict[str, str]]:
 
 
 @dataclass(frozen=True)
+class ReportRule:
+    """Who must report a kind of period, and by when (include/reference/deadlines.csv).
+
+    `due_days` counts from the last day of the data window (the 14th; Sunday for weeks). `basis`
+    says which date is held against the deadline: `sent_on`, the dispatch date the unit writes on
+    the form (official reports are dated by dispatch, and files are often dropped into the landing
+    folder by staff days later), or `received`, when the file reached the city. Either way the
+    other date is kept beside it in the warehouse.
+    """
+
+    period_kind: str
+    unit_types: tuple[str, ...]
+    due_days: int
+    basis: str  # sent_on | received
+    note_vi: str
+
+
+@dataclass(frozen=True)
 class Reference:
     units: tuple[Unit, ...]
     tasks: tuple[Task, ...]
     indicators: tuple[Indicator, ...]
     identities: tuple[Identity, ...]
+    report_rules: tuple[ReportRule, ...] = ()
+
+    def report_rule(self, period_kind: str) -> ReportRule | None:
+        return next((r for r in self.report_rules if r.period_kind == period_kind), None)
 
     def units_on(self, day: dt.date) -> list[Unit]:
         return [u for u in self.units if u.valid_on(day)]
@@ -274,4 +296,11 @@ def load_reference(folder: str | None = None) -> Reference:
         Identity(r["code"], r["expression"], r["label_vi"], r["label_en"])
         for r in _rows("identities.csv", base)
     )
-    return Reference(units, tasks, indicators, identities)
+    rules = tuple(
+        ReportRule(r["period_kind"], tuple(r["unit_types"].split("+")), int(r["due_days"]), r["basis"], r["note_vi"])
+        for r in _rows("deadlines.csv", base)
+    )
+    for rule in rules:
+        if rule.basis not in ("sent_on", "received") or not set(rule.unit_types) <= set(UNIT_TYPES):
+            raise ValueError(f"deadlines.csv: bad row for {rule.period_kind}")
+    return Reference(units, tasks, indicators, identities, rules)
