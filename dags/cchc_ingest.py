@@ -8,7 +8,9 @@ each submission in one transaction. Refused and flagged files get a feedback wor
 (`data/outputs/feedback/`). Updates the `cchc_warehouse` asset, which triggers the weekly roll-up.
 
 **Ops:** `load_file` is mapped per file and labelled with the unit, period and outcome; the
-`summarise` log lists every file with its outcome and finding codes. A refused file is an outcome,
+`summarise` log lists every file with its outcome and finding codes; `alert_refused` sends ops
+the refused files (unit, period, findings, feedback workbook) by e-mail if the `cchc_smtp`
+connection exists, else to the log. A task that fails for good alerts the same way. A refused file is an outcome,
 not a task failure: a red task means the pipeline itself failed and needs a look.
 """
 
@@ -21,6 +23,13 @@ from airflow.sdk import Asset, ObjectStoragePath, dag, get_current_context, task
 WAREHOUSE = Asset(name="cchc_warehouse", uri="cchc://warehouse/submissions")
 
 
+def _alert_failure(context):
+    """A task failed for good (after its retries): tell ops (cchc_smtp e-mail, else the log)."""
+    from cchc.notify import on_failure
+
+    on_failure(context)
+
+
 @dag(
     dag_id="cchc_ingest",
     schedule="0 * * * *",
@@ -29,7 +38,7 @@ WAREHOUSE = Asset(name="cchc_warehouse", uri="cchc://warehouse/submissions")
     max_active_runs=1,
     doc_md=__doc__,
     tags=["cchc", "ingest"],
-    default_args={"owner": "cchc-ops", "retries": 2, "retry_delay": dt.timedelta(minutes=2)},
+    default_args={"owner": "cchc-ops", "on_failure_callback": _alert_failure, "retries": 2, "retry_delay": dt.timedelta(minutes=2)},
 )
 def cchc_ingest():
     @task
@@ -126,8 +135,16 @@ def cchc_ingest():
 
         shutil.rmtree(staging_dir(get_current_context()["run_id"]), ignore_errors=True)
 
+    @task
+    def alert_refused(outcomes: list[dict]) -> str:
+        """Tell ops which files were refused, for which unit and period, and what to do."""
+        from cchc.notify import alert, refused_files_message
+
+        return alert(refused_files_message(outcomes))
+
     loaded = load_file.expand(item=read_and_validate(receive()))
     summarise(loaded) >> clean_staging()
+    alert_refused(loaded)
 
 
 cchc_ingest()
