@@ -15,6 +15,8 @@ outcome, unit, period, finding codes, feedback workbook), and the `summarise` lo
 of the run the same way. Reading uses every core of the worker; validation runs in batches of
 2,000; each chunk loads in bulk, one transaction per 500 submissions. A refused file is an
 outcome, not a task failure: a red task means the pipeline itself failed and needs a look.
+`alert_refused` sends ops the refused files (unit, period, findings, feedback workbook) by e-mail
+if the `cchc_smtp` connection exists, else to the log; a task that fails for good alerts the same way.
 """
 
 from __future__ import annotations
@@ -26,6 +28,13 @@ from airflow.sdk import Asset, ObjectStoragePath, dag, get_current_context, task
 WAREHOUSE = Asset(name="cchc_warehouse", uri="cchc://warehouse/submissions")
 
 
+def _alert_failure(context):
+    """A task failed for good (after its retries): tell ops (cchc_smtp e-mail, else the log)."""
+    from cchc.notify import on_failure
+
+    on_failure(context)
+
+
 @dag(
     dag_id="cchc_ingest",
     schedule="0 * * * *",
@@ -34,7 +43,8 @@ WAREHOUSE = Asset(name="cchc_warehouse", uri="cchc://warehouse/submissions")
     max_active_runs=1,
     doc_md=__doc__,
     tags=["cchc", "ingest"],
-    default_args={"owner": "cchc-ops", "retries": 2, "retry_delay": dt.timedelta(minutes=2)},
+    default_args={"owner": "cchc-ops", "on_failure_callback": _alert_failure, "retries": 2,
+                  "retry_delay": dt.timedelta(minutes=2)},
 )
 def cchc_ingest():
     @task
@@ -115,8 +125,16 @@ def cchc_ingest():
 
         shutil.rmtree(staging_dir(get_current_context()["run_id"]), ignore_errors=True)
 
+    @task
+    def alert_refused(chunks: list[list[dict]]) -> str:
+        """Tell ops which files were refused, for which unit and period, and what to do."""
+        from cchc.notify import alert, refused_files_message
+
+        return alert(refused_files_message([o for chunk in chunks for o in chunk]))
+
     loaded = load_chunk.expand(chunk=read_and_validate(receive()))
     summarise(loaded) >> clean_staging()
+    alert_refused(loaded)
 
 
 cchc_ingest()

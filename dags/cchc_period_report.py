@@ -16,6 +16,13 @@ import datetime as dt
 from airflow.sdk import Param, dag, get_current_context, task
 
 
+def _alert_failure(context):
+    """A task failed for good (after its retries): tell ops (cchc_smtp e-mail, else the log)."""
+    from cchc.notify import on_failure
+
+    on_failure(context)
+
+
 @dag(
     dag_id="cchc_period_report",
     schedule=None,
@@ -25,7 +32,7 @@ from airflow.sdk import Param, dag, get_current_context, task
     params={"period": Param("2024-H1", type="string", pattern=r"^\d{4}-(H1|9M|Y|Q[1-4]|M(0[1-9]|1[0-2]))$",
                             description="Reporting period code")},
     tags=["cchc", "report"],
-    default_args={"owner": "cchc-ops", "retries": 1, "retry_delay": dt.timedelta(minutes=5)},
+    default_args={"owner": "cchc-ops", "on_failure_callback": _alert_failure, "retries": 1, "retry_delay": dt.timedelta(minutes=5)},
 )
 def cchc_period_report():
     @task

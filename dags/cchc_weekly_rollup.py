@@ -4,8 +4,11 @@
 Every Monday 07:00 (Asia/Ho_Chi_Minh), and whenever `cchc_ingest` updates the warehouse, take the
 latest accepted year-to-date submission of each unit as of the end of the week, consolidate them by
 the indicator catalogue, store the week's figures in `weekly_figures` and write the week's workbook
-to `data/outputs/weekly/`. Which week: the `week` param (e.g. `2024-W24`) if given, else the week
-holding the day before the run (a Monday run covers the week that just ended).
+to `data/outputs/weekly/`, with a sheet "Tình hình báo cáo": reporting rates by unit type and by
+district, and the units late, refused or missing for the week and for any period due in it.
+`alert_late` sends ops those units (e-mail via the `cchc_smtp` connection, else the log). Which
+week: the `week` param (e.g. `2024-W24`) if given, else the week holding the day before the run
+(a Monday run covers the week that just ended).
 """
 
 from __future__ import annotations
@@ -15,6 +18,13 @@ import datetime as dt
 from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
 
 WAREHOUSE = Asset(name="cchc_warehouse", uri="cchc://warehouse/submissions")
+
+
+def _alert_failure(context):
+    """A task failed for good (after its retries): tell ops (cchc_smtp e-mail, else the log)."""
+    from cchc.notify import on_failure
+
+    on_failure(context)
 
 
 @dag(
@@ -29,7 +39,7 @@ WAREHOUSE = Asset(name="cchc_warehouse", uri="cchc://warehouse/submissions")
     params={"week": Param(None, type=["null", "string"], pattern=r"^\d{4}-W\d{2}$",
                           description="ISO week, e.g. 2024-W24; empty: the week before the run")},
     tags=["cchc", "report"],
-    default_args={"owner": "cchc-ops", "retries": 2, "retry_delay": dt.timedelta(minutes=5)},
+    default_args={"owner": "cchc-ops", "on_failure_callback": _alert_failure, "retries": 2, "retry_delay": dt.timedelta(minutes=5)},
 )
 def cchc_weekly_rollup():
     @task
@@ -37,6 +47,7 @@ def cchc_weekly_rollup():
         """Consolidate the week, store it, write its workbook."""
         from zoneinfo import ZoneInfo
 
+        from cchc.completeness import for_week
         from cchc.config import output_dir
         from cchc.consolidate import consolidate_week, store
         from cchc.periods import parse_period, week_of
@@ -52,14 +63,29 @@ def cchc_weekly_rollup():
         engine, ref = prepared_engine()
         result = consolidate_week(engine, ref, week)
         store(engine, result, "weekly_figures")
-        path = publish_week(output_dir() / "weekly", result, ref)
+        path = publish_week(output_dir() / "weekly", result, ref, for_week(engine, week))
         print(f"{week.code} ({week.start} – {week.end}): {len(result.units_reported)} units with figures, "
               f"{len(result.units_missing)} without; workbook {path}")
         for code in ("plan.tasks_done", "pakn.received_new", "pakn.resolved", "dossier.received"):
             print(f"  {code}: {result.figures[code].text}")
         return {"week": week.code, "workbook": str(path), "units_reported": len(result.units_reported)}
 
-    roll_up()
+    @task
+    def alert_late(summary: dict) -> str:
+        """Tell ops which units are late, refused or missing for periods already past their deadline."""
+        from zoneinfo import ZoneInfo
+
+        from cchc.completeness import for_week, to_chase
+        from cchc.notify import alert, late_units_message
+        from cchc.periods import parse_period
+        from cchc.runtime import prepared_engine
+
+        engine, _ = prepared_engine()
+        rows, _ = for_week(engine, parse_period(summary["week"]))
+        today = dt.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+        return alert(late_units_message(to_chase(rows, today)))
+
+    alert_late(roll_up())
 
 
 cchc_weekly_rollup()

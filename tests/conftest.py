@@ -49,8 +49,29 @@ def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'warehouse.db'}"
 
 
-def _pg_admin_url() -> str | None:
-    return os.environ.get("CCHC_TEST_PG_URL")
+def pg_database(name: str):
+    """A fresh PostgreSQL database on the test server: (url, drop); skips (or fails in CI) without one."""
+    admin = os.environ.get("CCHC_TEST_PG_URL")
+    if not admin:
+        if os.environ.get("CCHC_REQUIRE_PG") == "1":
+            pytest.fail("CCHC_REQUIRE_PG=1 but CCHC_TEST_PG_URL is not set")
+        pytest.skip("no PostgreSQL server (set CCHC_TEST_PG_URL)")
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        from cchc.warehouse import get_engine
+
+        get_engine.cache_clear()  # its pooled connections would hold the database open
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+    return admin.rsplit("/", 1)[0] + f"/{name}", drop
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -59,26 +80,9 @@ def warehouse_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'warehouse.db'}"
         return
-    admin = _pg_admin_url()
-    if not admin:
-        if os.environ.get("CCHC_REQUIRE_PG") == "1":
-            pytest.fail("CCHC_REQUIRE_PG=1 but CCHC_TEST_PG_URL is not set")
-        pytest.skip("no PostgreSQL server (set CCHC_TEST_PG_URL)")
-    from sqlalchemy import create_engine, text
-
-    name = f"cchc_test_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}"
-    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin.rsplit("/", 1)[0] + f"/{name}"
+    url, drop = pg_database(f"cchc_test_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}")
     yield url
-    from cchc.warehouse import get_engine
-
-    get_engine.cache_clear()
-    with engine.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    engine.dispose()
+    drop()
 
 
 def copy_files(files, folder: Path) -> list[Path]:

@@ -7,6 +7,9 @@
     cchc reprocess CHECKSUM... | --all [--json]                  re-check them after a reference fix
     cchc report  --period 2024-H1 [--format csv|table] [--out DIR] [--compare golden.csv]
     cchc rollup  --week 2024-W24 [--out DIR]                     the weekly roll-up
+    cchc completeness --period 2024-H1 [--all] [--json]          who reported, on time, late, missing
+    cchc explain plan.tasks_done --period 2024-H1 [--all]        where a consolidated figure came from
+    cchc dictionary [--check]                                    write (or check) sql/DATA_DICTIONARY.md
     cchc init                                                    create the schema, load reference data
 
 The warehouse is `--warehouse URL`, else CCHC_WAREHOUSE_URL, else the SQLite file data/warehouse.db.
@@ -170,14 +173,68 @@ def cmd_rollup(args) -> int:
     from cchc.periods import parse_period
     from cchc.publish import publish_week
 
+    from cchc.completeness import for_week
+
     engine, ref = _engine(args)
     week = parse_period(args.week)
     result = consolidate_week(engine, ref, week)
     store(engine, result, "weekly_figures")
-    path = publish_week(Path(args.out), result, ref) if args.out else None
+    path = publish_week(Path(args.out), result, ref, for_week(engine, week)) if args.out else None
     for code in ("plan.tasks_done", "pakn.received_new", "pakn.resolved", "dossier.received", "dossier.resolved"):
         print(f"{code:30} {result.figures[code].text}")
     print(f"{len(result.units_reported)} đơn vị có số liệu / units with figures" + (f"; {path}" if path else ""))
+    return 0
+
+
+def cmd_completeness(args) -> int:
+    from cchc.completeness import ACTION, STATUS_VI, rates, statuses
+    from cchc.periods import parse_period
+    from cchc.reference import UNIT_TYPES
+
+    engine, _ = _engine(args)
+    period = parse_period(args.period)
+    rows = statuses(engine, [period.code])
+    shown = rows if args.all else [r for r in rows if r.status != "on_time"]
+    if args.json:
+        for r in shown:
+            print(json.dumps({**r.__dict__, "due_on": str(r.due_on),
+                              "accepted_sent_on": str(r.accepted_sent_on or "")}, ensure_ascii=False))
+        return 0
+    print(f"{'nhóm / group':14} {'phải':>5} {'đã gửi':>7} {'đúng hạn':>9} {'trễ':>5} {'từ chối':>8} {'chưa gửi':>9}"
+          f" {'% gửi':>7} {'% đúng hạn':>11}")
+    for r in rates(engine, period.code):
+        group = r.group if r.group in UNIT_TYPES else f"xã/{r.group}"
+        print(f"{group:14} {r.expected:>5} {r.reported:>7} {r.on_time:>9} {r.late:>5} {r.refused:>8} {r.missing:>9}"
+              f" {r.reporting_rate:>7.1f} {r.on_time_rate:>11.1f}")
+    for r in shown:
+        print(f"{r.unit_code:8} {r.unit_type:10} hạn/due {r.due_on:%d/%m/%Y}  {STATUS_VI[r.status]} ({r.status})"
+              f"  {r.unit_name_vi}" + (f"  → {ACTION[r.status]}" if r.status in ACTION else ""))
+    return 0
+
+
+def cmd_explain(args) -> int:
+    from cchc.periods import parse_period
+    from cchc.provenance import explain
+
+    engine, ref = _engine(args)
+    if ref.indicator(args.code) is None:
+        raise ValueError(f"không có chỉ tiêu {args.code} / unknown indicator")
+    print("\n".join(explain(engine, ref, parse_period(args.period).code, args.code, args.all)))
+    return 0
+
+
+def cmd_dictionary(args) -> int:
+    from cchc.config import sql_dir
+    from cchc.dictionary import load_dictionary, markdown
+
+    page = sql_dir() / "DATA_DICTIONARY.md"
+    text = markdown(load_dictionary())
+    if args.check:
+        ok = page.exists() and page.read_text(encoding="utf-8") == text
+        print(f"{page}: {'khớp / up to date' if ok else 'CŨ, chạy `cchc dictionary` / stale, run `cchc dictionary`'}")
+        return 0 if ok else 1
+    page.write_text(text, encoding="utf-8")
+    print(f"Đã ghi / wrote {page}")
     return 0
 
 
@@ -216,6 +273,19 @@ def main(argv: list[str] | None = None) -> int:
     w.add_argument("--week", required=True, help="e.g. 2024-W24")
     w.add_argument("--out")
     w.set_defaults(fn=cmd_rollup)
+    c = sub.add_parser("completeness", help="who reported a period, on time, late, refused or missing")
+    c.add_argument("--period", required=True)
+    c.add_argument("--all", action="store_true", help="list units on time too")
+    c.add_argument("--json", action="store_true", help="one JSON object per unit")
+    c.set_defaults(fn=cmd_completeness)
+    e = sub.add_parser("explain", help="where a consolidated figure came from (run `report` first)")
+    e.add_argument("code", help="indicator code, e.g. plan.tasks_done")
+    e.add_argument("--period", required=True, help="period or week, e.g. 2024-H1 or 2024-W24")
+    e.add_argument("--all", action="store_true", help="also inputs not counted (tasks not done)")
+    e.set_defaults(fn=cmd_explain)
+    d = sub.add_parser("dictionary", help="write sql/DATA_DICTIONARY.md from sql/dictionary.yml")
+    d.add_argument("--check", action="store_true", help="only check it is up to date (exit 1 if not)")
+    d.set_defaults(fn=cmd_dictionary)
     args = p.parse_args(argv)
     try:
         return args.fn(args)

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -17,9 +18,25 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import Engine, text
 
 from cchc.periods import Period, parse_period
-from cchc.reference import Indicator, Reference, Scope, evaluate
+from cchc.reference import Indicator, Reference, Scope, codes_in, evaluate
 from cchc.vn import format_number
 from cchc.warehouse import as_date, as_decimal, query
+
+
+@dataclass(frozen=True)
+class Input:
+    """One thing a figure was computed from (a row of figure_inputs / v_figure_provenance)."""
+
+    kind: str  # cell | task | figure
+    code: str  # the indicator summed, the task, or the ratio's part
+    unit_code: str = ""
+    submission_id: str = ""
+    value: Decimal | None = None
+    task_status: str = ""
+    completed_on: dt.date | None = None
+    counted: bool = True
+    sheet: str = ""
+    cell: str = ""
 
 
 @dataclass(frozen=True)
@@ -28,6 +45,7 @@ class Figure:
     value: Decimal | None
     n_units: int
     text: str  # as the report prints it
+    inputs: tuple[Input, ...] = ()
 
 
 @dataclass
@@ -44,19 +62,27 @@ class Consolidation:
 class _Inputs:
     values: dict[str, dict[str, Decimal | None]]  # unit -> code -> value
     statuses: dict[str, dict[str, tuple[str, dt.date | None]]]  # unit -> task -> (status, done on)
+    # unit -> indicator or task code -> (submission, sheet, cell): where each came from
+    cells: dict[str, dict[str, tuple[str, str, str]]] = field(default_factory=dict)
+
+    def source(self, unit: str, code: str) -> dict:
+        sub, sheet, cell = self.cells.get(unit, {}).get(code, ("", "", ""))
+        return {"unit_code": unit, "submission_id": sub, "sheet": sheet, "cell": cell}
 
 
 def _fetch(engine: Engine, base_sql: str, params: dict) -> _Inputs:
     inputs = _Inputs({}, {})
     with engine.connect() as conn:
-        for unit, code, value in conn.execute(text(
-                f"SELECT l.unit_code, v.indicator_code, v.value FROM ({base_sql}) l "
+        for unit, code, value, sub, sheet, cell in conn.execute(text(
+                f"SELECT l.unit_code, v.indicator_code, v.value, l.submission_id, v.sheet, v.cell FROM ({base_sql}) l "
                 "JOIN indicator_values v ON v.submission_id = l.submission_id"), params):
             inputs.values.setdefault(unit, {})[code] = as_decimal(value)
-        for unit, task, status, done in conn.execute(text(
-                f"SELECT l.unit_code, t.task_code, t.status, t.completed_on FROM ({base_sql}) l "
-                "JOIN task_statuses t ON t.submission_id = l.submission_id"), params):
+            inputs.cells.setdefault(unit, {})[code] = (sub, sheet, cell)
+        for unit, task, status, done, sub, sheet, cell in conn.execute(text(
+                f"SELECT l.unit_code, t.task_code, t.status, t.completed_on, l.submission_id, t.sheet, t.cell "
+                f"FROM ({base_sql}) l JOIN task_statuses t ON t.submission_id = l.submission_id"), params):
             inputs.statuses.setdefault(unit, {})[task] = (status, as_date(done))
+            inputs.cells.setdefault(unit, {})[task] = (sub, sheet, cell)
         for (unit,) in conn.execute(text(f"SELECT l.unit_code FROM ({base_sql}) l"), params):
             inputs.values.setdefault(unit, {})
     return inputs
@@ -90,14 +116,19 @@ def compute(ref: Reference, inputs: _Inputs, day: dt.date) -> tuple[dict[str, Fi
     for ind in (i for i in indicators if i.method != "ratio"):
         value: Decimal | None
         n = 0
+        used: list[Input] = []
         if ind.method == "sum":
             source, scope = ind.sum_source()
-            parts = [vals[source] for code, vals in inputs.values.items()
-                     if code in units and scope.covers(units[code]) and vals.get(source) is not None]
+            used = [Input("cell", source, value=vals[source], **inputs.source(code, source))
+                    for code, vals in sorted(inputs.values.items())
+                    if code in units and scope.covers(units[code]) and vals.get(source) is not None]
+            parts = [u.value for u in used]
             value, n = (sum(parts, Decimal(0)), len(parts)) if parts else (None, 0)
         elif ind.method == "single":
-            value = inputs.values.get(ind.reporters.unit_code, {}).get(ind.code)
+            unit = ind.reporters.unit_code
+            value = inputs.values.get(unit, {}).get(ind.code)
             n = int(value is not None)
+            used = [Input("cell", ind.code, value=value, **inputs.source(unit, ind.code))] if n else []
         elif ind.method == "registry_count":
             scope = Scope.parse(ind.expression)
             value, n = Decimal(sum(scope.covers(u) for u in units.values())), 0
@@ -110,22 +141,28 @@ def compute(ref: Reference, inputs: _Inputs, day: dt.date) -> tuple[dict[str, Fi
                 status = inputs.statuses.get(task.lead_unit, {}).get(task.code)
                 if status is None:
                     unreported.append(task.code)
+                    used.append(Input("task", task.code, unit_code=task.lead_unit, task_status="unreported",
+                                      counted=False))
                     continue
                 leads.add(task.lead_unit)
-                if status[0] == "done" and status[1] is not None and status[1] <= day:
-                    done += 1
+                counted = status[0] == "done" and status[1] is not None and status[1] <= day
+                done += counted
+                used.append(Input("task", task.code, task_status=status[0], completed_on=status[1], counted=counted,
+                                  **inputs.source(task.lead_unit, task.code)))
             value, n = Decimal(done), len(leads)
         else:
             raise ValueError(f"unknown method {ind.method} for {ind.code}")
-        figures[ind.code] = Figure(ind.code, None if value is None else quantize(value, ind.decimals), n, "")
+        figures[ind.code] = Figure(ind.code, None if value is None else quantize(value, ind.decimals), n, "",
+                                   tuple(used))
     plain = {c: f.value for c, f in figures.items()}
     for ind in (i for i in indicators if i.method == "ratio"):
         # Ratios use the unrounded parts (all parts are exact sums here) and round once.
         value = evaluate(ind.expression, plain)
-        figures[ind.code] = Figure(ind.code, None if value is None else quantize(value, ind.decimals), 0, "")
+        parts = tuple(Input("figure", c, value=plain.get(c)) for c in dict.fromkeys(codes_in(ind.expression)))
+        figures[ind.code] = Figure(ind.code, None if value is None else quantize(value, ind.decimals), 0, "", parts)
         plain[ind.code] = figures[ind.code].value
     by_code = {i.code: i for i in indicators}
-    figures = {c: Figure(c, f.value, f.n_units, display(by_code[c], f.value, figures)) for c, f in figures.items()}
+    figures = {c: dataclasses.replace(f, text=display(by_code[c], f.value, figures)) for c, f in figures.items()}
     return figures, unreported
 
 
@@ -160,8 +197,19 @@ def store(engine: Engine, result: Consolidation, table: str = "consolidated_figu
     key, date_col = ("period_code", "as_of") if table == "consolidated_figures" else ("week_code", "week_end")
     rows = [{"k": result.label, "code": f.code, "value": f.value, "text": f.text, "n": f.n_units,
              "d": result.as_of, "at": now()} for f in result.figures.values()]
+    lineage = [{"k": result.label, "code": f.code, "seq": seq, "kind": i.kind, "input": i.code,
+                "unit": i.unit_code or None, "sub": i.submission_id or None, "value": i.value,
+                "status": i.task_status or None, "done": i.completed_on, "counted": int(i.counted),
+                "sheet": i.sheet or None, "cell": i.cell or None}
+               for f in result.figures.values() for seq, i in enumerate(f.inputs, start=1)]
     with engine.begin() as conn:
         conn.execute(text(f"DELETE FROM {table} WHERE {key} = :k"), {"k": result.label})
         conn.execute(text(f"INSERT INTO {table} ({key}, indicator_code, value, value_text, n_units, {date_col}, "
                           "computed_at) VALUES (:k, :code, :value, :text, :n, :d, :at)"), rows)
+        conn.execute(text("DELETE FROM figure_inputs WHERE period_code = :k"), {"k": result.label})
+        if lineage:
+            conn.execute(text(
+                "INSERT INTO figure_inputs (period_code, indicator_code, seq, input_kind, input_code, unit_code, "
+                "submission_id, value, task_status, completed_on, counted, sheet, cell) VALUES (:k, :code, :seq, "
+                ":kind, :input, :unit, :sub, :value, :status, :done, :counted, :sheet, :cell)"), lineage)
     return len(rows)

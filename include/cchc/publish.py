@@ -47,7 +47,8 @@ def figures_csv(result: Consolidation, ref: Reference, full: bool = False) -> st
     return buf.getvalue()
 
 
-def write_figures_workbook(path: Path, result: Consolidation, ref: Reference, title: str) -> Path:
+def write_figures_workbook(path: Path, result: Consolidation, ref: Reference, title: str,
+                           reporting: tuple[list, list] | None = None) -> Path:
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
 
@@ -92,9 +93,41 @@ def write_figures_workbook(path: Path, result: Consolidation, ref: Reference, ti
         for code in result.tasks_unreported:
             t = by_code[code]
             tasks.append([code, t.lead_unit, t.name_vi])
+    if reporting is not None:
+        write_reporting_sheet(wb, *reporting)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
+
+
+def write_reporting_sheet(wb, statuses: list, rates: list) -> None:
+    """'Tình hình báo cáo': rates by unit type and by district, then every unit to chase."""
+    from openpyxl.styles import Font
+
+    from cchc.completeness import ACTION, CHASE, STATUS_VI
+    from cchc.reference import UNIT_TYPE_VI
+
+    ws = wb.create_sheet("Tình hình báo cáo")
+    bold = Font(bold=True)
+    ws.append(["TÌNH HÌNH BÁO CÁO: ĐÚNG HẠN, TRỄ HẠN, CHƯA GỬI / reporting completeness and timeliness"])
+    ws["A1"].font = bold
+    ws.append(["Kỳ", "Nhóm đơn vị", "Phải báo cáo", "Đã gửi", "Được tiếp nhận", "Đúng hạn", "Trễ hạn",
+               "Bị từ chối", "Chưa gửi", "Tỷ lệ đã gửi (%)", "Tỷ lệ đúng hạn (%)"])
+    for c in ws[2]:
+        c.font = bold
+    for r in rates:
+        group = UNIT_TYPE_VI.get(r.group) or f"Cấp xã thuộc {r.group}"
+        ws.append([r.period_code, group, r.expected, r.reported, r.accepted, r.on_time, r.late, r.refused,
+                   r.missing, r.reporting_rate, r.on_time_rate])
+    ws.append([])
+    ws.append(["Kỳ", "Mã đơn vị", "Tên đơn vị", "Hạn gửi", "Tình trạng", "Việc cần làm"])
+    for c in ws[ws.max_row]:
+        c.font = bold
+    for u in (u for u in statuses if u.status in CHASE):
+        ws.append([u.period_code, u.unit_code, u.unit_name_vi, format_date(u.due_on), STATUS_VI[u.status],
+                   ACTION[u.status]])
+    for col, width in zip("ABCDEF", (12, 30, 40, 12, 30, 80), strict=True):
+        ws.column_dimensions[col].width = width
 
 
 def publish_period(out_dir: Path, result: Consolidation, ref: Reference) -> dict[str, Path]:
@@ -107,11 +140,13 @@ def publish_period(out_dir: Path, result: Consolidation, ref: Reference) -> dict
     return {"xlsx": xlsx, "csv": csv_path}
 
 
-def publish_week(out_dir: Path, result: Consolidation, ref: Reference) -> Path:
+def publish_week(out_dir: Path, result: Consolidation, ref: Reference, reporting: tuple[list, list] | None = None
+                 ) -> Path:
+    """The weekly workbook; `reporting` (statuses, rates) adds the sheet of late and missing units."""
     week = parse_period(result.label)
     title = (f"BÁO CÁO NHANH CẢI CÁCH HÀNH CHÍNH {week.name_vi.upper()} "
              f"({format_date(week.start)} – {format_date(week.end)})")
-    return write_figures_workbook(out_dir / f"{week.code}_bao_cao_tuan.xlsx", result, ref, title)
+    return write_figures_workbook(out_dir / f"{week.code}_bao_cao_tuan.xlsx", result, ref, title, reporting)
 
 
 def write_feedback(path: Path, verdict: Verdict, ref: Reference) -> Path:

@@ -226,12 +226,31 @@ class Carryover:
 
 
 @dataclass(frozen=True)
+class ReportRule:
+    """Who must report a kind of period, and by when (include/reference/deadlines.csv).
+
+    `due_days` counts from the last day of the data window (the 14th; Sunday for weeks). `basis`
+    says which date is held against the deadline: `sent_on`, the dispatch date the unit writes on
+    the form (official reports are dated by dispatch, and files are often dropped into the landing
+    folder by staff days later), or `received`, when the file reached the city. Either way the
+    other date is kept beside it in the warehouse.
+    """
+
+    period_kind: str
+    unit_types: tuple[str, ...]
+    due_days: int
+    basis: str  # sent_on | received
+    note_vi: str
+
+
+@dataclass(frozen=True)
 class Reference:
     units: tuple[Unit, ...]
     tasks: tuple[Task, ...]
     indicators: tuple[Indicator, ...]
     identities: tuple[Identity, ...]
     carryovers: tuple[Carryover, ...] = ()
+    report_rules: tuple[ReportRule, ...] = ()
 
     def __post_init__(self) -> None:
         # Lookups by code, built once. Not functools.cache on methods: that hashes the whole frozen
@@ -248,6 +267,9 @@ class Reference:
         if key not in self._on_day:
             self._on_day[key] = [r for r in rows if r.valid_from <= day and (r.valid_to is None or day <= r.valid_to)]
         return list(self._on_day[key])
+
+    def report_rule(self, period_kind: str) -> ReportRule | None:
+        return next((r for r in self.report_rules if r.period_kind == period_kind), None)
 
     def units_on(self, day: dt.date) -> list[Unit]:
         return self._dated("units", day, self.units)
@@ -310,4 +332,11 @@ def load_reference(folder: str | None = None) -> Reference:
         for r in _rows("identities.csv", base)
     )
     carryovers = tuple(Carryover(**r) for r in _rows("carryover.csv", base))
-    return Reference(units, tasks, indicators, identities, carryovers)
+    rules = tuple(
+        ReportRule(r["period_kind"], tuple(r["unit_types"].split("+")), int(r["due_days"]), r["basis"], r["note_vi"])
+        for r in _rows("deadlines.csv", base)
+    )
+    for rule in rules:
+        if rule.basis not in ("sent_on", "received") or not set(rule.unit_types) <= set(UNIT_TYPES):
+            raise ValueError(f"deadlines.csv: bad row for {rule.period_kind}")
+    return Reference(units, tasks, indicators, identities, carryovers=carryovers, report_rules=rules)

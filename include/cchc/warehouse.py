@@ -49,26 +49,43 @@ def get_engine(url: str | None = None) -> Engine:
 
 
 def statements(path: Path) -> list[str]:
-    """The statements of a .sql file (split on `;` at line ends; comments dropped)."""
+    """The statements of a .sql file (split on `;` at line ends, not inside `$$` bodies; comments dropped)."""
     body = "\n".join(line for line in path.read_text(encoding="utf-8").splitlines()
                      if not line.lstrip().startswith("--"))
-    return [s.strip() for s in body.split(";\n") if s.strip().rstrip(";").strip()]
+    out: list[str] = []
+    pending = ""
+    for part in body.split(";\n"):
+        pending = f"{pending};\n{part}" if pending else part
+        if pending.count("$$") % 2 == 0:  # a PL/pgSQL body's own `;` do not end the statement
+            out.append(pending)
+            pending = ""
+    return [s.strip() for s in out + [pending] if s.strip().rstrip(";").strip()]
 
 
 def apply_schema(engine: Engine) -> None:
-    """Create tables (idempotent) and recreate views, in file order, in one transaction."""
+    """Create tables (idempotent) and recreate views, in file order, in one transaction.
+
+    On PostgreSQL the `postgresql/` layer follows (the read-only analysts' role and its grants),
+    then the data dictionary's descriptions become COMMENT ON statements.
+    """
+    layers = SCHEMA_LAYERS + (("postgresql",) if engine.dialect.name == "postgresql" else ())
     with engine.begin() as conn:
-        for layer in SCHEMA_LAYERS:
+        for layer in layers:
             files = sorted((sql_dir() / layer).glob("*.sql"))
             if layer == "marts":  # drop dependants first, then create in order
                 for f in reversed(files):
-                    for stmt in statements(f):
+                    for stmt in reversed(statements(f)):
                         if stmt.upper().startswith("DROP"):
                             conn.execute(text(stmt))
             for f in files:
                 for stmt in statements(f):
                     if not stmt.upper().startswith("DROP"):
                         conn.execute(text(stmt.rstrip(";")))
+        if engine.dialect.name == "postgresql":
+            from cchc.dictionary import comment_statements, load_dictionary
+
+            for stmt in comment_statements(load_dictionary()):
+                conn.execute(text(stmt))
 
 
 def query(name: str) -> str:
@@ -106,14 +123,32 @@ def load_reference_tables(engine: Engine, ref: Reference) -> dict[str, int]:
                                 section=i.section) for i in ref.indicators],
         "ref_identities": [dict(identity_code=i.code, expression=i.expression, label_vi=i.label_vi,
                                 label_en=i.label_en) for i in ref.identities],
+        "ref_report_due": report_due_rows(ref),
     }
     with engine.begin() as conn:
-        for table, data in rows.items():
+        for table in reversed(rows):  # ref_report_due refers to ref_periods
             conn.execute(text(f"DELETE FROM {table}"))
+        for table, data in rows.items():
             cols = list(data[0])
             conn.execute(text(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})"),
                          data)
     return {t: len(d) for t, d in rows.items()}
+
+
+def report_due_rows(ref: Reference) -> list[dict]:
+    """Each period's deadline per unit type expected to report it (deadlines.csv over the periods)."""
+    rows = []
+    for y in REFERENCE_YEARS:
+        for p in periods_for_year(y):
+            rule = ref.report_rule(p.kind)
+            if rule is None:
+                continue
+            due = p.end + dt.timedelta(days=rule.due_days)
+            # The end of the due day in Asia/Ho_Chi_Minh (UTC+7, no daylight saving), as stored UTC.
+            due_before = dt.datetime.combine(due + dt.timedelta(days=1), dt.time()) - dt.timedelta(hours=7)
+            rows += [dict(period_code=p.code, unit_type=t, registry_on=p.as_of_default, due_on=due,
+                          due_before=due_before, basis=rule.basis) for t in rule.unit_types]
+    return rows
 
 
 def prepare(url: str | None, ref: Reference) -> Engine:

@@ -1,0 +1,101 @@
+"""Completeness and timeliness, read from the warehouse views (sql/marts/030_report_status.sql).
+
+The views hold the rules (who is expected, which date meets the deadline); this module lists
+their rows for the command line, the weekly roll-up's sheet and the late-unit alerts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, text
+
+from cchc.periods import Period
+from cchc.warehouse import as_date
+
+STATUS_VI = {"on_time": "đúng hạn", "late": "trễ hạn", "refused": "bị từ chối (chưa gửi lại bản đạt)",
+             "missing": "chưa gửi"}
+# What ops should do about each status, for sheets and alerts (Vietnamese first, English alongside).
+ACTION = {
+    "late": "Nhắc đơn vị gửi đúng hạn kỳ sau / remind the unit to send on time next period",
+    "refused": "Đề nghị đơn vị sửa theo tệp phản hồi và gửi lại / ask the unit to fix the file per its feedback and resend",
+    "missing": "Đôn đốc đơn vị gửi báo cáo ngay / chase the unit to send its report now",
+}
+CHASE = ("late", "refused", "missing")
+
+
+@dataclass(frozen=True)
+class UnitStatus:
+    period_code: str
+    unit_code: str
+    unit_name_vi: str
+    unit_type: str
+    parent_code: str
+    due_on: dt.date
+    status: str  # on_time | late | refused | missing
+    n_versions: int
+    accepted_sent_on: dt.date | None
+
+
+@dataclass(frozen=True)
+class Rate:
+    period_code: str
+    group: str  # unit type, or a district's code for its communes
+    expected: int
+    reported: int
+    accepted: int
+    on_time: int
+    late: int
+    refused: int
+    missing: int
+    reporting_rate: float
+    on_time_rate: float
+
+
+_STATUS_COLS = ("period_code, unit_code, unit_name_vi, unit_type, parent_code, due_on, status, n_versions, "
+                "accepted_sent_on")
+_RATE_COLS = "expected, reported, accepted, on_time, late, refused, missing, reporting_rate, on_time_rate"
+
+
+def statuses(engine: Engine, period_codes: list[str]) -> list[UnitStatus]:
+    """Every expected unit's status for the periods, by period, unit type and unit."""
+    if not period_codes:
+        return []
+    names = {f"p{i}": c for i, c in enumerate(period_codes)}
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            f"SELECT {_STATUS_COLS} FROM v_report_status WHERE period_code IN ({', '.join(':' + k for k in names)}) "
+            "ORDER BY period_code, unit_type, unit_code"), names).all()
+    return [UnitStatus(r[0], r[1], r[2], r[3], r[4] or "", as_date(r[5]), r[6], int(r[7]), as_date(r[8]))
+            for r in rows]
+
+
+def rates(engine: Engine, period_code: str) -> list[Rate]:
+    """Rates by unit type, then communes' rates by district."""
+    with engine.connect() as conn:
+        by_type = conn.execute(text(f"SELECT period_code, unit_type, {_RATE_COLS} FROM v_completeness "
+                                    "WHERE period_code = :p ORDER BY unit_type"), {"p": period_code}).all()
+        by_district = conn.execute(text(f"SELECT period_code, district_code, {_RATE_COLS} FROM v_commune_completeness "
+                                        "WHERE period_code = :p ORDER BY district_code"), {"p": period_code}).all()
+    return [Rate(r[0], r[1], *(int(x) for x in r[2:9]), float(r[9]), float(r[10])) for r in by_type + by_district]
+
+
+def due_in(engine: Engine, week: Period) -> list[str]:
+    """The week itself and every other period whose deadline falls in it: what its roll-up chases."""
+    with engine.connect() as conn:
+        due = conn.execute(text("SELECT DISTINCT period_code FROM ref_report_due WHERE due_on >= :a AND due_on <= :b "
+                                "AND period_code <> :w ORDER BY period_code"),
+                           {"a": week.start, "b": week.end, "w": week.code}).scalars().all()
+    return [week.code, *due]
+
+
+def to_chase(rows: list[UnitStatus], today: dt.date | None = None) -> list[UnitStatus]:
+    """Late, refused and missing units, once the deadline has passed (a missing report is not late before)."""
+    return [r for r in rows if r.status in CHASE and (today is None or r.due_on < today)]
+
+
+def for_week(engine: Engine, week: Period) -> tuple[list[UnitStatus], list[Rate]]:
+    """What the week's roll-up shows: statuses of the week and of periods due in it, and their rates."""
+    codes = due_in(engine, week)
+    return statuses(engine, codes), [r for c in codes for r in rates(engine, c)]
