@@ -32,6 +32,12 @@ SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', :'wh_user', :'wh_password')
 SELECT format('ALTER ROLE %I WITH LOGIN PASSWORD %L', :'wh_user', :'wh_password')
 \gexec
 
+-- The analysts' read-only group role; the schema scripts (sql/postgresql/) grant it the views
+-- and nothing else. Created here because the warehouse role has no CREATEROLE.
+SELECT 'CREATE ROLE cchc_analyst NOLOGIN'
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'cchc_analyst')
+\gexec
+
 -- Database owned by that role.
 SELECT format('CREATE DATABASE %I OWNER %I', :'wh_db', :'wh_user')
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'wh_db')
