@@ -41,10 +41,11 @@ def prefix(p: int) -> str:
 def national_reference(folder: Path, n: int) -> Path:
     """The city's registry and plan, plus provinces 02..n under prefixed unit and task codes."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name in ("indicators.csv", "identities.csv", "carryover.csv"):
-        shutil.copy(CITY_REFERENCE / name, folder / name)
-    for name, code_cols in (("units.csv", ("unit_code", "parent_code")), ("plan_tasks_2024.csv",
-                                                                          ("task_code", "lead_unit"))):
+    rewritten = {"units.csv": ("unit_code", "parent_code"), "plan_tasks_2024.csv": ("task_code", "lead_unit")}
+    for src in CITY_REFERENCE.glob("*.csv"):  # everything else as the city has it
+        if src.name not in rewritten:
+            shutil.copy(src, folder / src.name)
+    for name, code_cols in rewritten.items():
         with open(CITY_REFERENCE / name, encoding="utf-8", newline="") as fh:
             reader = csv.DictReader(fh)
             fields, rows = reader.fieldnames, list(reader)

@@ -160,9 +160,16 @@ def million_rows() -> bytes:
     return sheet_xml(b"".join(b'<row r="%d"><c r="A%d"><v>1</v></c></row>' % (i, i) for i in range(1, 1_000_001)))
 
 
+def noise(n: int) -> bytes:
+    """n bytes of text that does not compress (so the zip-ratio bound does not catch it first)."""
+    import random
+
+    return random.Random(n).randbytes(n // 2).hex().encode()
+
+
 def long_shared_string(samples: Path, out: Path) -> Path:
     src = h1(samples, GOOD["dept"])
-    sst = b'<?xml version="1.0"?><sst ' + MAIN_NS + b' count="1" uniqueCount="1"><si><t>' + b"A" * (4 * 2**20) + \
+    sst = b'<?xml version="1.0"?><sst ' + MAIN_NS + b' count="1" uniqueCount="1"><si><t>' + noise(4 << 20) + \
         b"</t></si></sst>"
     return rezip(src, out / "SCT_2024-H1.xlsx", add={"xl/sharedStrings.xml": sst})
 
@@ -285,7 +292,7 @@ CASES: list[Case] = [
                                   b"<v>1</v></c></row>")), hostile=True),
     Case("4 MB shared string", "FILE_SUSPICIOUS", long_shared_string, hostile=True),
     Case("4 MB inline cell", "FILE_SUSPICIOUS",
-         with_sheet_xml(sheet_xml(b'<row r="1"><c r="A1" t="inlineStr"><is><t>' + b"B" * (4 << 20) +
+         with_sheet_xml(sheet_xml(b'<row r="1"><c r="A1" t="inlineStr"><is><t>' + noise(4 << 20) +
                                   b"</t></is></c></row>")), hostile=True),
     Case("part named ../../evil", "FILE_SUSPICIOUS",
          lambda s, o: rezip(h1(s, GOOD["dept"]), o / "SCT_2024-H1.xlsx", add={"../../etc/evil.sh": b"rm -rf /"}),
