@@ -23,7 +23,7 @@ from cchc.findings import Finding
 from cchc.load import DUPLICATE, Received
 from cchc.periods import parse_period
 from cchc.publish import write_feedback
-from cchc.read import Submission, TaskRow, ValueRow, read_workbook
+from cchc.read import Submission, TaskRow, ValueRow
 from cchc.reference import Reference
 from cchc.validate import ACCEPTED, Verdict, validate_batch
 from cchc.warehouse import unit_history
@@ -94,20 +94,11 @@ def staging_dir(run_id: str) -> Path:
     return data_dir() / "staging" / safe
 
 
-def read_received(received: Received) -> Submission:
-    return read_workbook(Path(received.archive_path), received.file_name)
-
-
 def feedback_path(verdict: Verdict, version: int) -> Path:
     sub = verdict.submission
     stem = f"{sub.unit_code or 'KHONG_RO'}_{sub.period_code or 'KHONG_RO'}_v{version}"
     stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in stem)
     return output_dir() / "feedback" / f"{stem}_ket_qua_kiem_tra.xlsx"
-
-
-def load_verdict(engine: Engine, verdict: Verdict, ref: Reference, received: Received) -> Outcome:
-    """Load one validated submission and, if it was refused or flagged, write its feedback."""
-    return load_verdicts(engine, [verdict], ref, [received])[verdict.key]
 
 
 def _load_chunk(engine: Engine, chunk: list[Verdict], replace_rejected: bool) -> list[tuple[str, int]]:

@@ -1,8 +1,10 @@
-"""Keep every file as received, then load each validated submission in one transaction.
+"""Keep every file as received: what a receipt is, and the harmless name it is kept under.
 
 Files are archived under their SHA-256 before anything else happens to them, so nothing received
 is ever lost, whatever becomes of it. The same bytes received twice are one submission (the second
 arrival is only a receipt); a different file for the same unit and period is a new version.
+The bulk work — receiving many files, loading validated submissions in one transaction per
+chunk — is in `cchc.batch`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from cchc.validate import Verdict
 
 DUPLICATE = "duplicate"
 
@@ -47,16 +48,3 @@ def receive(engine: Engine, file_name: str, data: bytes, run_id: str = "") -> Re
     from cchc.batch import receive_many
 
     return receive_many(engine, [(file_name, data)], run_id)[0]
-
-
-def load_submission(engine: Engine, verdict: Verdict, *, replace_rejected: bool = False) -> tuple[str, int]:
-    """Load one validated submission in one transaction; (status, version).
-
-    A rejected submission is recorded with its findings and no figures: there is no partial load.
-    If the process dies midway the transaction rolls back and a rerun loads it whole. A file
-    already loaded is a duplicate, unless it stands refused and `replace_rejected` is set
-    (reprocessing after a fix to reference data; see batch.load_many).
-    """
-    from cchc.batch import load_many
-
-    return load_many(engine, [verdict], replace_rejected=replace_rejected)[0]

@@ -44,10 +44,9 @@ _FAR_COL = re.compile(rb'<c\b[^>]*?\br="(?:[A-Z]{3}|[H-Z][A-Z])[0-9]')  # column
 _LONG_TEXT = re.compile(rb">[^<]{%d,}" % (MAX_TEXT + 1))
 
 
-def _sheet_names(z: zipfile.ZipFile) -> dict[str, str]:
-    """Part name (xl/worksheets/sheet1.xml) → sheet name shown in Excel."""
+def _sheet_names(z: zipfile.ZipFile, wb: bytes) -> dict[str, str]:
+    """Part name (xl/worksheets/sheet1.xml) → sheet name shown in Excel, from workbook.xml."""
     try:
-        wb = z.read("xl/workbook.xml")
         rels = z.read("xl/_rels/workbook.xml.rels")
     except KeyError:
         return {}
@@ -123,8 +122,9 @@ def check_package(path: Path) -> list[Finding]:
             return [finding("FILE_NOT_XLSX", detected=other) if other
                     else finding("FILE_UNREADABLE", detail="không có/no xl/workbook.xml")]
         out: list[Finding] = []
-        sheets = _sheet_names(z)
-        listed = z.read("xl/workbook.xml").count(b"<sheet ")  # entries, even if they share one part
+        workbook = z.read("xl/workbook.xml")
+        sheets = _sheet_names(z, workbook)
+        listed = workbook.count(b"<sheet ")  # entries, even if they share one part
         if listed > MAX_SHEETS:
             return [finding("FILE_SUSPICIOUS", detail=f"{listed:,} trang tính/sheets > {MAX_SHEETS}")]
         for n in sorted(names):
