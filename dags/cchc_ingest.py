@@ -3,8 +3,8 @@
 
 Every hour: take the workbooks units dropped in the landing folder (`CCHC_LANDING_URL`, any
 ObjectStoragePath; default `data/landing`), keep each as received under its SHA-256 in the archive,
-read it, validate the whole batch against the Great Expectations suites in `expectations/`, and load
-each submission in one transaction. Refused and flagged files get a feedback workbook for the unit
+read it, validate it in batches against the Great Expectations suites in `expectations/` and the
+unit's own history, and load it in bulk (never half a submission). Refused and flagged files get a feedback workbook for the unit
 (`data/outputs/feedback/`). Updates the `cchc_warehouse` asset, which triggers the weekly roll-up.
 
 **Ops:** the load is mapped over at most 64 chunks (chunk size ceil(files / 64)), not one task per
@@ -80,9 +80,9 @@ def cchc_ingest():
         from cchc.ingest import staging_dir
         from cchc.load import Received
         from cchc.mapped import stage_chunks
-        from cchc.runtime import prepared_engine
+        from cchc.runtime import warehouse_engine
 
-        engine, ref = prepared_engine()  # the warehouse holds the units' history for cross-period checks
+        engine, ref = warehouse_engine()  # the warehouse holds the units' history for cross-period checks
         folder = staging_dir(get_current_context()["run_id"])
         chunks = stage_chunks(engine, folder, [Received(**r) for r in received], ref)
         for c in chunks:
@@ -93,13 +93,11 @@ def cchc_ingest():
     def load_chunk(chunk: dict) -> list[dict]:
         """Load one chunk of validated submissions in bulk; write feedback; one log line per file."""
         from cchc.mapped import load_chunk as load, outcome_label, print_outcomes
-        from cchc.reference import load_reference
-        from cchc.runtime import airflow_warehouse_url
-        from cchc.warehouse import get_engine
+        from cchc.runtime import warehouse_engine
 
         context = get_current_context()
         context["chunk_label"] = chunk["units"]  # shown even if the load fails
-        outcomes = load(get_engine(airflow_warehouse_url()), load_reference(), chunk)
+        outcomes = load(*warehouse_engine(), chunk)
         context["chunk_label"] = outcome_label(chunk, outcomes)
         print_outcomes(outcomes)
         return [o.to_dict() for o in outcomes]

@@ -32,7 +32,8 @@ def _alert_failure(context):
     params={"period": Param("2024-H1", type="string", pattern=r"^\d{4}-(H1|9M|Y|Q[1-4]|M(0[1-9]|1[0-2]))$",
                             description="Reporting period code")},
     tags=["cchc", "report"],
-    default_args={"owner": "cchc-ops", "on_failure_callback": _alert_failure, "retries": 1, "retry_delay": dt.timedelta(minutes=5)},
+    default_args={"owner": "cchc-ops", "on_failure_callback": _alert_failure, "retries": 1,
+                  "retry_delay": dt.timedelta(minutes=5)},
 )
 def cchc_period_report():
     @task

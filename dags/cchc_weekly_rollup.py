@@ -78,9 +78,9 @@ def cchc_weekly_rollup():
         from cchc.completeness import for_week, to_chase
         from cchc.notify import alert, late_units_message
         from cchc.periods import parse_period
-        from cchc.runtime import prepared_engine
+        from cchc.runtime import warehouse_engine
 
-        engine, _ = prepared_engine()
+        engine, _ = warehouse_engine()
         rows, _ = for_week(engine, parse_period(summary["week"]))
         today = dt.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
         return alert(late_units_message(to_chase(rows, today)))

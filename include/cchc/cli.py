@@ -169,11 +169,10 @@ def _compare(result, ref, golden: Path) -> int:
 
 
 def cmd_rollup(args) -> int:
+    from cchc.completeness import for_week
     from cchc.consolidate import consolidate_week, store
     from cchc.periods import parse_period
     from cchc.publish import publish_week
-
-    from cchc.completeness import for_week
 
     engine, ref = _engine(args)
     week = parse_period(args.week)

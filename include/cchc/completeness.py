@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, bindparam, text
 
 from cchc.periods import Period
 from cchc.warehouse import as_date
@@ -62,11 +62,10 @@ def statuses(engine: Engine, period_codes: list[str]) -> list[UnitStatus]:
     """Every expected unit's status for the periods, by period, unit type and unit."""
     if not period_codes:
         return []
-    names = {f"p{i}": c for i, c in enumerate(period_codes)}
+    stmt = text(f"SELECT {_STATUS_COLS} FROM v_report_status WHERE period_code IN :periods "
+                "ORDER BY period_code, unit_type, unit_code").bindparams(bindparam("periods", expanding=True))
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            f"SELECT {_STATUS_COLS} FROM v_report_status WHERE period_code IN ({', '.join(':' + k for k in names)}) "
-            "ORDER BY period_code, unit_type, unit_code"), names).all()
+        rows = conn.execute(stmt, {"periods": period_codes}).all()
     return [UnitStatus(r[0], r[1], r[2], r[3], r[4] or "", as_date(r[5]), r[6], int(r[7]), as_date(r[8]))
             for r in rows]
 

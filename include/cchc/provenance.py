@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import Engine, text
 
+from cchc.vn import plain
 from cchc.warehouse import as_date, as_decimal
 
 _COLS = ("input_kind", "input_code", "unit_code", "value", "task_status", "completed_on", "counted", "file_name",
@@ -52,7 +53,7 @@ def figure(engine: Engine, period_code: str, code: str) -> tuple[str, str] | Non
 
 
 def _plain(v: Decimal | None) -> str:
-    return "(trống)" if v is None else f"{v.normalize():f}"
+    return "(trống)" if v is None else plain(v)
 
 
 def explain(engine: Engine, ref, period_code: str, code: str, show_all: bool = False, depth: int = 0) -> list[str]:
@@ -68,7 +69,8 @@ def explain(engine: Engine, ref, period_code: str, code: str, show_all: bool = F
     shown = [r for r in rows if r.counted or show_all]
     tasks = {t.code: t for t in ref.tasks}
     for r in shown:
-        where = f"{r.file_name} v{r.version} {r.sheet}!{r.cell}" if r.file_name else "(đơn vị chưa báo cáo / not reported)"
+        where = (f"{r.file_name} v{r.version} {r.sheet}!{r.cell}" if r.file_name
+                 else "(đơn vị chưa báo cáo / not reported)")
         if r.input_kind == "task":
             t = tasks.get(r.input_code)
             lines.append(f"{pad}  {r.input_code}  chủ trì/lead {r.unit_code}  {r.task_status}"
@@ -84,5 +86,6 @@ def explain(engine: Engine, ref, period_code: str, code: str, show_all: bool = F
         lines.append(f"{pad}  (đếm từ danh mục tham chiếu, không từ báo cáo của đơn vị / counted from the reference "
                      f"data, not from units' files)")
     if stored[1] == "sum":
-        lines.append(f"{pad}  {len(shown)} đơn vị, tổng / units, total = {_plain(sum((r.value for r in shown), Decimal(0)))}")
+        total = sum((r.value for r in shown), Decimal(0))
+        lines.append(f"{pad}  {len(shown)} đơn vị, tổng / units, total = {_plain(total)}")
     return lines

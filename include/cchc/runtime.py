@@ -24,9 +24,18 @@ def airflow_warehouse_url() -> str:
 
 
 def prepared_engine():
-    """Engine with schema applied and reference data loaded (idempotent, cheap)."""
+    """Engine with schema applied and reference data loaded (idempotent): a DAG's first task."""
     from cchc.reference import load_reference
     from cchc.warehouse import prepare
 
     ref = load_reference()
     return prepare(airflow_warehouse_url(), ref), ref
+
+
+def warehouse_engine():
+    """(engine, reference) for tasks downstream of one that prepared the warehouse this run: no
+    second schema apply and reference reload."""
+    from cchc.reference import load_reference
+    from cchc.warehouse import get_engine
+
+    return get_engine(airflow_warehouse_url()), load_reference()

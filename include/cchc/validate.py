@@ -19,7 +19,7 @@ from cchc.form import SHEET_FIGURES, SHEET_INFO, SHEET_TASKS, file_name
 from cchc.periods import parse_period
 from cchc.read import Submission
 from cchc.reference import RULES_EN, RULES_VI, Reference, Unit, evaluate
-from cchc.vn import fold, format_date
+from cchc.vn import fold, format_date, plain
 
 SUITES = ("indicator_values", "task_statuses", "identities")
 ACCEPTED, ACCEPTED_WITH_WARNINGS, REJECTED = "accepted", "accepted_with_warnings", "rejected"
@@ -162,8 +162,8 @@ def check_history(sub: Submission, past: dict[str, dict[str, Decimal]], ref: Ref
             got, had = current.get(c.carried_code), past[prev.code].get(c.previous_code)
             if got is not None and had is not None and got.value != had:
                 out.append(finding("CARRYOVER_MISMATCH", got.sheet, got.cell, label_vi=c.label_vi,
-                                   label_en=c.label_en, value=_plain(got.value), previous=prev.code,
-                                   expected=_plain(had)))
+                                   label_en=c.label_en, value=plain(got.value), previous=prev.code,
+                                   expected=plain(had)))
     for code, v in current.items():
         ind = ref.indicator(code)
         if ind is None or ind.rule not in ("count", "amount"):
@@ -175,8 +175,8 @@ def check_history(sub: Submission, past: dict[str, dict[str, Decimal]], ref: Ref
         # A stock that barely moves (a quota of 2,846 that once became 2,850) has a tiny spread, so
         # its next small move scores high; only a value at least half the median away is worth a call.
         if scored and abs(scored[0]) > OUTLIER_THRESHOLD and abs(v.value - scored[1]) > abs(scored[1]) / 2:
-            out.append(finding("VALUE_OUTLIER", v.sheet, v.cell, indicator=code, value=_plain(v.value),
-                               median=_plain(scored[1]), n=len(series), score=f"{scored[0]:.1f}",
+            out.append(finding("VALUE_OUTLIER", v.sheet, v.cell, indicator=code, value=plain(v.value),
+                               median=plain(scored[1]), n=len(series), score=f"{scored[0]:.1f}",
                                threshold=OUTLIER_THRESHOLD))
     return out
 
@@ -218,15 +218,10 @@ def _frames(items: list[tuple[str, Submission]], ref: Reference):
     }
 
 
-def _plain(x: float | Decimal) -> str:
-    """A number printed as the unit typed it (12.5, not 12.500000001; 100, not 1E+2)."""
-    return f"{(x if isinstance(x, Decimal) else Decimal(repr(x))).normalize():f}"
-
-
 def _row_finding(code: str, suite: str, row: dict, ref: Reference) -> Finding:
     if suite == "indicator_values":
         ind = ref.indicator(row["code"])
-        return finding(code, row["sheet"], row["cell"], indicator=row["code"], value=_plain(row["value"]),
+        return finding(code, row["sheet"], row["cell"], indicator=row["code"], value=plain(row["value"]),
                        expected=RULES_VI[ind.rule], expected_en=RULES_EN[ind.rule])
     if suite == "task_statuses":
         done = row["completed_on"]
@@ -234,8 +229,8 @@ def _row_finding(code: str, suite: str, row: dict, ref: Reference) -> Finding:
                        value=format_date(done.date()) if done == done else "",
                        as_of=format_date(row["as_of"].date()) if row["as_of"] == row["as_of"] else "")
     return finding(code, SHEET_FIGURES, row["cells"].split(", ")[0], identity=row["identity"],
-                   label_vi=row["label_vi"], label_en=row["label_en"], left=_plain(row["left"]),
-                   right=_plain(row["right"]), cells=row["cells"])
+                   label_vi=row["label_vi"], label_en=row["label_en"], left=plain(row["left"]),
+                   right=plain(row["right"]), cells=row["cells"])
 
 
 def run_suites(frames: dict, ref: Reference) -> dict[str, list[Finding]]:

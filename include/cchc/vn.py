@@ -168,6 +168,11 @@ def format_date(d: dt.date) -> str:
     return f"{d.day:02d}/{d.month:02d}/{d.year}"
 
 
+def plain(x: float | Decimal) -> str:
+    """A number as typed, with no grouping (12.5, not 12.500000001; 100, not 1E+2): for messages."""
+    return f"{(x if isinstance(x, Decimal) else Decimal(repr(x))).normalize():f}"
+
+
 def neutralise(value: str) -> str:
     """Text from a unit's file, made safe to put in a workbook or CSV the city opens.
 

@@ -96,11 +96,12 @@ def query(name: str) -> str:
 def unit_history(engine: Engine, unit_codes: set[str]) -> dict[str, dict[str, dict[str, Decimal]]]:
     """unit → period → indicator → value, from the latest accepted submissions (for validate)."""
     out: dict[str, dict[str, dict[str, Decimal]]] = {}
-    codes = sorted(c for c in unit_codes if c)
+    from cchc.batch import chunks
+
     stmt = text(query("unit_history")).bindparams(bindparam("units", expanding=True))
     with engine.connect() as conn:
-        for i in range(0, len(codes), 500):  # keeps each IN list well under driver limits
-            for unit, period, code, value in conn.execute(stmt, {"units": codes[i:i + 500]}):
+        for part in chunks(sorted(c for c in unit_codes if c), 500):  # IN lists well under driver limits
+            for unit, period, code, value in conn.execute(stmt, {"units": part}):
                 out.setdefault(unit, {}).setdefault(period, {})[code] = as_decimal(value)
     return out
 

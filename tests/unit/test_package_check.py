@@ -1,9 +1,9 @@
 """Packages refused before any reader opens them: bombs, macros, DOCTYPE, unsaved formulas."""
 
-import zipfile
 from pathlib import Path
 
 import pytest
+from corpus import rezip
 from helpers import edit, set_figure
 
 from cchc.read import read_workbook
@@ -11,19 +11,6 @@ from cchc.read import read_workbook
 
 def _h1(samples: Path, unit: str) -> Path:
     return samples / "h1" / f"{unit}_2024-H1.xlsx"
-
-
-def _rezip(src: Path, dst: Path, add: dict[str, bytes] | None = None, replace=None) -> Path:
-    """Copy an xlsx part by part, adding parts or rewriting them."""
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            data = zin.read(info.filename)
-            if replace:
-                data = replace(info.filename, data)
-            zout.writestr(info.filename, data)
-        for name, data in (add or {}).items():
-            zout.writestr(name, data)
-    return dst
 
 
 def _codes(path: Path) -> list[str]:
@@ -52,32 +39,32 @@ def test_formula_with_saved_value_is_read_through_it(samples, tmp_path):
         return re.sub(pattern, lambda m: m.group(1) + b"><f>1+1</f><v>" + str(int(row.value)).encode() + b"</v></c>",
                       data, flags=re.S)
 
-    good = _rezip(src, tmp_path / "SYT_2024-H1.xlsx", replace=with_formula)
+    good = rezip(src, tmp_path / "SYT_2024-H1.xlsx", replace=with_formula)
     again = read_workbook(good)
     assert again.findings == []
     assert next(v for v in again.values if v.code == "pakn.resolved").value == row.value
 
 
 def test_macros_are_refused(samples, tmp_path):
-    bad = _rezip(_h1(samples, "SCT"), tmp_path / "SCT_2024-H1.xlsm", add={"xl/vbaProject.bin": b"\0" * 512})
+    bad = rezip(_h1(samples, "SCT"), tmp_path / "SCT_2024-H1.xlsm", add={"xl/vbaProject.bin": b"\0" * 512})
     assert _codes(bad) == ["FILE_HAS_MACROS"]
 
 
 def test_xml_entity_expansion_is_refused(samples, tmp_path):
     bomb = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
             b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&lol2;</t></si></sst>')
-    bad = _rezip(_h1(samples, "SCT"), tmp_path / "SCT_2024-H1.xlsx", add={"xl/sharedStrings.xml": bomb})
+    bad = rezip(_h1(samples, "SCT"), tmp_path / "SCT_2024-H1.xlsx", add={"xl/sharedStrings.xml": bomb})
     assert _codes(bad) == ["FILE_SUSPICIOUS"]
 
 
 def test_zip_bomb_is_refused_without_inflating_it(samples, tmp_path):
-    bad = _rezip(_h1(samples, "SCT"), tmp_path / "SCT_2024-H1.xlsx", add={"xl/media/pad.bin": b"\0" * (80 * 2**20)})
+    bad = rezip(_h1(samples, "SCT"), tmp_path / "SCT_2024-H1.xlsx", add={"xl/media/pad.bin": b"\0" * (80 * 2**20)})
     assert bad.stat().st_size < 2**20  # 80 MB of zeros deflate to ~80 KB
     assert _codes(bad) == ["FILE_SUSPICIOUS"]
 
 
 def test_thousands_of_parts_are_refused(samples, tmp_path):
-    bad = _rezip(_h1(samples, "SCT"), tmp_path / "SCT_2024-H1.xlsx",
+    bad = rezip(_h1(samples, "SCT"), tmp_path / "SCT_2024-H1.xlsx",
                  add={f"xl/extra/p{i}.xml": b"<x/>" for i in range(1000)})
     assert _codes(bad) == ["FILE_SUSPICIOUS"]
 
