@@ -272,3 +272,31 @@ def test_weekly_flash_report_and_placeholder_list(h1_draft, ref, tmp_path):
         assert f"`{{{{ {ind.code} }}}}`" in listed
     assert "| `{{ fin.invest_disbursed_bn }}` |" in listed and "4.048,546 tỷ đồng" in listed
     assert format_number(Decimal("1317")) in listed
+
+
+def test_a_year_report_from_the_same_template(samples, ref, tmp_path):
+    """The departments', districts' and Đồ Sơn communes' files sent again for the year 2024: the same
+    template speaks of the year, its cut-off date and the next year."""
+    import datetime as dt
+
+    import docx
+    from helpers import edit, set_info
+
+    from cchc.draft import write_draft
+    from cchc.ingest import ingest_files
+    from cchc.warehouse import prepare
+
+    units = {u.code: u for u in ref.units_on(dt.date(2024, 6, 15))}
+    files = [edit(f, tmp_path / "y" / f"{u.code}_2024-Y.xlsx", lambda wb: set_info(wb, "Kỳ báo cáo", "2024-Y"))
+             for f in sorted((samples / "h1").glob("*.xlsx"))
+             if (u := units[f.name.split("_")[0]]).unit_type != "commune" or u.parent_code == "DSO"]
+    engine = prepare(f"sqlite:///{tmp_path / 'y.db'}", ref)
+    assert {o.outcome for o in ingest_files(engine, ref, files)} == {"accepted"}
+    d = write_draft(engine, ref, "2024-Y", tmp_path / "out")
+    assert d.path.name == "2024-Y_bao_cao_du_thao.docx"
+    text = re.sub(r"\s+", " ", _text(docx.Document(str(d.path))))
+    assert "cải cách hành chính năm 2024 và phương hướng, nhiệm vụ năm 2025 của thành phố Hải Phòng" in text
+    assert "Tính đến 15/12/2024, thành phố đã thực hiện hoàn thành 08/57 nhiệm vụ" in text
+    assert "II. KẾT QUẢ THỰC HIỆN CÔNG TÁC CẢI CÁCH HÀNH CHÍNH NĂM 2024" in text
+    assert f"báo cáo của {len(files)}/253 cơ quan, đơn vị" in text
+    assert "{{" not in text and "6 tháng đầu năm" not in text

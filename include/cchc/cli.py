@@ -6,6 +6,11 @@
     cchc quarantine                                              refused files kept as received
     cchc reprocess CHECKSUM... | --all [--json]                  re-check them after a reference fix
     cchc report  --period 2024-H1 [--format csv|table] [--out DIR] [--compare golden.csv]
+    cchc approve --period 2024-H1 --by NAME [--note TEXT]       approve the figures and lock the period
+    cchc reopen  --period 2024-H1 --by NAME --reason TEXT       end the lock (audited)
+    cchc approvals --period 2024-H1 [--diff 1 2]                approved versions; what changed between two
+    cchc draft   --period 2024-H1 --out DIR [--final] [--template FILE]   the report to sign, as .docx
+    cchc placeholders [--check]                                  write (or check) the templates' placeholder list
     cchc rollup  --week 2024-W24 [--out DIR]                     the weekly roll-up
     cchc completeness --period 2024-H1 [--all] [--json]          who reported, on time, late, missing
     cchc explain plan.tasks_done --period 2024-H1 [--all]        where a consolidated figure came from
@@ -131,16 +136,19 @@ def cmd_reprocess(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from cchc.consolidate import consolidate_period, store
+    from cchc.approval import annotate_workbook, report_state
     from cchc.publish import figures_csv, publish_period
 
     engine, ref = _engine(args)
-    result = consolidate_period(engine, ref, args.period)
-    store(engine, result)
+    state = report_state(engine, ref, args.period)  # a locked period: its approved figures, stored ones untouched
+    result = state.result
     if args.out:
-        paths = publish_period(Path(args.out), result, ref)
+        paths = publish_period(Path(args.out), result, ref, engine=engine)  # engine: completeness chart
+        if state.locked or state.reopened:
+            annotate_workbook(paths["xlsx"], state)
         print(f"Bảng tổng hợp / workbook: {paths['xlsx']}\nCSV: {paths['csv']}", file=sys.stderr)
     if args.compare:
+        print(state.status_line, file=sys.stderr)
         return _compare(result, ref, Path(args.compare))
     if args.format == "csv":
         sys.stdout.write(figures_csv(result, ref))
@@ -150,6 +158,60 @@ def cmd_report(args) -> int:
             print(f"{ind.code:40} {f.text:>24}  {ind.label_vi}")
     print(f"{len(result.units_reported)} đơn vị đã báo cáo, {len(result.units_missing)} chưa báo cáo "
           f"/ {len(result.units_reported)} units reported, {len(result.units_missing)} missing", file=sys.stderr)
+    print(state.status_line, file=sys.stderr)
+    return 0
+
+
+def cmd_approve(args) -> int:
+    from cchc.approval import approve, report_state, vn_time
+
+    engine, ref = _engine(args)
+    a = approve(engine, ref, args.period, args.by, args.note)
+    print(f"Đã phê duyệt kỳ {a.period_code} phiên bản {a.version} ({a.n_figures} chỉ tiêu) bởi {a.by} lúc "
+          f"{vn_time(a.at)}; kỳ đã khóa: tệp gửi sau vẫn được tiếp nhận nhưng không làm đổi số liệu đã duyệt "
+          f"cho đến khi mở lại / approved version {a.version} ({a.n_figures} figures); the period is locked")
+    print(report_state(engine, ref, a.period_code).status_line, file=sys.stderr)
+    return 0
+
+
+def cmd_reopen(args) -> int:
+    from cchc.approval import reopen, report_state
+
+    engine, ref = _engine(args)
+    reopen(engine, args.period, args.by, args.reason)
+    state = report_state(engine, ref, args.period)
+    print(f"Đã mở lại kỳ {args.period}: các bản mới nhất được tính lại; phê duyệt lại sẽ là phiên bản "
+          f"{state.reopened.version + 1} / reopened: the newest accepted versions count again")
+    print(state.status_line, file=sys.stderr)
+    return 0
+
+
+def cmd_approvals(args) -> int:
+    from cchc.approval import changes, history, pending, vn_time
+
+    engine, _ = _engine(args)
+    if args.diff:
+        v1, v2 = args.diff
+        rows = changes(engine, args.period, v1, v2)
+        print(f"{'code':36} {'v' + str(v1):>22} → {'v' + str(v2):<22} nội dung / label")
+        for c in rows:
+            print(f"{c.indicator_code:36} {c.old_text:>22} → {c.new_text:<22} {c.label_vi}")
+        print(f"{len(rows)} chỉ tiêu thay đổi giữa phiên bản {v1} và {v2} / figures changed", file=sys.stderr)
+        return 0
+    events = history(engine, args.period)
+    for e in events:
+        what = (f"phê duyệt / approved, {e.n_figures} chỉ tiêu" if e.action == "approved"
+                else "mở lại / reopened")
+        print(f"v{e.version}  {vn_time(e.at):22} {what:34} {e.by}" + (f"  — {e.note}" if e.note else ""))
+    if not events:
+        print(f"Kỳ {args.period} chưa được phê duyệt lần nào / never approved", file=sys.stderr)
+    waiting = pending(engine, args.period)
+    if waiting:
+        print(f"{len(waiting)} bản sửa đang chờ (chưa tính vào số liệu đã duyệt; `cchc reopen` để tính) / "
+              "pending corrections, not in the approved figures:")
+    for w in waiting:
+        print(f"    {w.unit_code:8} {w.unit_name_vi:45} {w.file_name}  v{w.version}  "
+              f"nhận lúc / received {vn_time(w.received_at)}")
     return 0
 
 
@@ -178,7 +240,7 @@ def cmd_rollup(args) -> int:
     week = parse_period(args.week)
     result = consolidate_week(engine, ref, week)
     store(engine, result, "weekly_figures")
-    path = publish_week(Path(args.out), result, ref, for_week(engine, week)) if args.out else None
+    path = publish_week(Path(args.out), result, ref, for_week(engine, week), engine=engine) if args.out else None
     for code in ("plan.tasks_done", "pakn.received_new", "pakn.resolved", "dossier.received", "dossier.resolved"):
         print(f"{code:30} {result.figures[code].text}")
     print(f"{len(result.units_reported)} đơn vị có số liệu / units with figures" + (f"; {path}" if path else ""))
@@ -219,6 +281,38 @@ def cmd_explain(args) -> int:
     if ref.indicator(args.code) is None:
         raise ValueError(f"không có chỉ tiêu {args.code} / unknown indicator")
     print("\n".join(explain(engine, ref, parse_period(args.period).code, args.code, args.all)))
+    return 0
+
+
+def cmd_draft(args) -> int:
+    from cchc.draft import write_draft
+
+    engine, ref = _engine(args)
+    d = write_draft(engine, ref, args.period, Path(args.out), final=args.final,
+                    template=Path(args.template) if args.template else None)
+    print(f"Báo cáo {'chính thức' if args.final else 'dự thảo'} / {'final report' if args.final else 'draft'}: "
+          f"{d.path}")
+    for chart in d.charts:
+        print(f"Biểu đồ / chart: {chart}")
+    state = (f"số liệu đã phê duyệt phiên bản {d.version} / approved figures v{d.version}" if d.locked
+             else "số liệu chưa phê duyệt / figures not yet approved")
+    print(f"{d.n_figures} số liệu đã điền, mỗi số có ghi chú nguồn gốc; {state}; {d.seconds:.1f} giây "
+          f"/ {d.n_figures} figures filled, each with a provenance comment", file=sys.stderr)
+    return 0
+
+
+def cmd_placeholders(args) -> int:
+    from cchc.draft import catalogue_path, placeholder_catalogue
+    from cchc.reference import load_reference
+
+    page = catalogue_path()
+    text = placeholder_catalogue(load_reference())
+    if args.check:
+        ok = page.exists() and page.read_text(encoding="utf-8") == text
+        print(f"{page}: {'khớp / up to date' if ok else 'CŨ, chạy `cchc placeholders` / stale, run `cchc placeholders`'}")
+        return 0 if ok else 1
+    page.write_text(text, encoding="utf-8")
+    print(f"Đã ghi / wrote {page}")
     return 0
 
 
@@ -268,6 +362,29 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--out", help="also write the workbook and CSV here")
     r.add_argument("--compare", help="golden CSV (code,value,...) to compare with")
     r.set_defaults(fn=cmd_report)
+    ap = sub.add_parser("approve", help="approve a period's figures (next approved version) and lock it")
+    ap.add_argument("--period", required=True)
+    ap.add_argument("--by", help="who approves (bắt buộc / required)")
+    ap.add_argument("--note", default="", help="a note kept with the approval")
+    ap.set_defaults(fn=cmd_approve)
+    ro = sub.add_parser("reopen", help="end a period's lock so the newest accepted versions count again (audited)")
+    ro.add_argument("--period", required=True)
+    ro.add_argument("--by", help="who reopens (bắt buộc / required)")
+    ro.add_argument("--reason", help="why (bắt buộc / required)")
+    ro.set_defaults(fn=cmd_reopen)
+    al = sub.add_parser("approvals", help="a period's approvals and reopenings; --diff: what changed between two")
+    al.add_argument("--period", required=True)
+    al.add_argument("--diff", nargs=2, type=int, metavar=("V1", "V2"), help="approved versions to compare")
+    al.set_defaults(fn=cmd_approvals)
+    dr = sub.add_parser("draft", help="the period's report to sign, as a Word draft with charts and provenance")
+    dr.add_argument("--period", required=True, help="period or week, e.g. 2024-H1, 2024-Y, 2024-W24")
+    dr.add_argument("--out", required=True)
+    dr.add_argument("--final", action="store_true", help="the final report, from the approved figures")
+    dr.add_argument("--template", help="another .docx template (default: include/templates/)")
+    dr.set_defaults(fn=cmd_draft)
+    ph = sub.add_parser("placeholders", help="write include/templates/PLACEHOLDERS.md from the indicator catalogue")
+    ph.add_argument("--check", action="store_true", help="only check it is up to date (exit 1 if not)")
+    ph.set_defaults(fn=cmd_placeholders)
     w = sub.add_parser("rollup", help="the weekly roll-up")
     w.add_argument("--week", required=True, help="e.g. 2024-W24")
     w.add_argument("--out")

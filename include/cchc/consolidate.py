@@ -192,6 +192,13 @@ def _finish(ref: Reference, inputs: _Inputs, label: str, day: dt.date) -> Consol
 
 def store(engine: Engine, result: Consolidation, table: str = "consolidated_figures") -> int:
     """Replace the stored figures of a period (or week) in one transaction."""
+    with engine.begin() as conn:
+        return write_figures(conn, result, table)
+
+
+def write_figures(conn, result: Consolidation, table: str = "consolidated_figures") -> int:
+    """Replace the stored figures and their inputs inside the caller's transaction (approval writes
+    them together with the lock it holds)."""
     from cchc.load import now
 
     key, date_col = ("period_code", "as_of") if table == "consolidated_figures" else ("week_code", "week_end")
@@ -202,14 +209,13 @@ def store(engine: Engine, result: Consolidation, table: str = "consolidated_figu
                 "status": i.task_status or None, "done": i.completed_on, "counted": int(i.counted),
                 "sheet": i.sheet or None, "cell": i.cell or None}
                for f in result.figures.values() for seq, i in enumerate(f.inputs, start=1)]
-    with engine.begin() as conn:
-        conn.execute(text(f"DELETE FROM {table} WHERE {key} = :k"), {"k": result.label})
-        conn.execute(text(f"INSERT INTO {table} ({key}, indicator_code, value, value_text, n_units, {date_col}, "
-                          "computed_at) VALUES (:k, :code, :value, :text, :n, :d, :at)"), rows)
-        conn.execute(text("DELETE FROM figure_inputs WHERE period_code = :k"), {"k": result.label})
-        if lineage:
-            conn.execute(text(
-                "INSERT INTO figure_inputs (period_code, indicator_code, seq, input_kind, input_code, unit_code, "
-                "submission_id, value, task_status, completed_on, counted, sheet, cell) VALUES (:k, :code, :seq, "
-                ":kind, :input, :unit, :sub, :value, :status, :done, :counted, :sheet, :cell)"), lineage)
+    conn.execute(text(f"DELETE FROM {table} WHERE {key} = :k"), {"k": result.label})
+    conn.execute(text(f"INSERT INTO {table} ({key}, indicator_code, value, value_text, n_units, {date_col}, "
+                      "computed_at) VALUES (:k, :code, :value, :text, :n, :d, :at)"), rows)
+    conn.execute(text("DELETE FROM figure_inputs WHERE period_code = :k"), {"k": result.label})
+    if lineage:
+        conn.execute(text(
+            "INSERT INTO figure_inputs (period_code, indicator_code, seq, input_kind, input_code, unit_code, "
+            "submission_id, value, task_status, completed_on, counted, sheet, cell) VALUES (:k, :code, :seq, "
+            ":kind, :input, :unit, :sub, :value, :status, :done, :counted, :sheet, :cell)"), lineage)
     return len(rows)

@@ -20,6 +20,7 @@ What a template may use (generated list: include/templates/PLACEHOLDERS.md, `cch
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -68,7 +69,9 @@ class Placeholder:
 
 
 def templates_dir() -> Path:
-    return project_dir() / "include" / "templates"
+    """The templates the office edits; CCHC_TEMPLATES_DIR points at another folder (one it shares)."""
+    env = os.environ.get("CCHC_TEMPLATES_DIR")
+    return Path(env) if env else project_dir() / "include" / "templates"
 
 
 def template_for(period: Period) -> Path:
@@ -495,4 +498,4 @@ def placeholder_catalogue(ref) -> str:
 
 
 def catalogue_path() -> Path:
-    return templates_dir() / "PLACEHOLDERS.md"
+    return project_dir() / "include" / "templates" / "PLACEHOLDERS.md"

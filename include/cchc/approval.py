@@ -1,0 +1,415 @@
+"""Approval that locks what was sent: `cchc approve`, `cchc reopen`, `cchc approvals`.
+
+Approving a period records who approved it, when, and its figures as approved (version 1, 2, …:
+every figure, what it was computed from, and which submission of each unit was counted), and locks
+it. While it is locked, files for it are still received, archived, validated and loaded, and units
+still get their feedback (ingest does not look at the lock), but the figures reported for it are the
+approved ones and the newer accepted files are listed as pending corrections. Reopening (audited,
+with a reason) lets the newest accepted versions count again; the next approval is a new version.
+
+Every report of a period goes through `report_state`, never `consolidate_period` + `store` directly:
+it returns the approved figures of a locked period and never overwrites what was stored for it.
+Approve, reopen and `report_state` each run in one transaction that first takes the period's row
+of `period_locks` (FOR UPDATE on PostgreSQL; on SQLite the first write takes the database's single
+write lock), so they happen one after another.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import Connection, Engine, text
+
+from cchc.consolidate import Consolidation, Figure, Input, consolidate_period, quantize, write_figures
+from cchc.periods import parse_period
+from cchc.reference import Reference
+from cchc.vn import format_date
+from cchc.warehouse import as_date, as_decimal
+
+VN_TIME = dt.timedelta(hours=7)  # Asia/Ho_Chi_Minh, no daylight saving; times are stored in UTC
+MAX_TRIES = 5  # consolidations retried while files for the period keep arriving during an approval
+
+
+@dataclass(frozen=True)
+class Approval:
+    period_code: str
+    version: int
+    by: str
+    at: dt.datetime  # UTC
+    n_figures: int
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Reopening:
+    period_code: str
+    version: int  # the approved version reopened
+    by: str
+    at: dt.datetime  # UTC
+    reason: str
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An accepted submission newer than the one counted at approval (a correction, or a late file)."""
+
+    unit_code: str
+    unit_name_vi: str
+    file_name: str
+    version: int
+    received_at: dt.datetime  # UTC
+
+
+@dataclass(frozen=True)
+class Event:
+    """A row of v_period_audit."""
+
+    period_code: str
+    version: int
+    action: str  # approved | reopened
+    by: str
+    at: dt.datetime  # UTC
+    note: str  # the approval's note, the reopening's reason
+    n_figures: int | None
+
+
+@dataclass(frozen=True)
+class Change:
+    indicator_code: str
+    label_vi: str
+    old_value: Decimal | None
+    new_value: Decimal | None
+    old_text: str
+    new_text: str
+
+    @property
+    def delta(self) -> Decimal | None:
+        return None if self.old_value is None or self.new_value is None else self.new_value - self.old_value
+
+
+@dataclass
+class ReportState:
+    """The figures to report for a period, and whether they are the approved ones."""
+
+    result: Consolidation
+    locked: bool
+    version: int | None  # the approved version in force (locked), else None
+    approved_by: str | None = None
+    approved_at: dt.datetime | None = None  # UTC
+    pending: list[Pending] = field(default_factory=list)
+    reopened: Reopening | None = None  # the last reopening, when the period is open again
+
+    @property
+    def status_vi(self) -> str:
+        if self.locked:
+            line = f"Đã phê duyệt phiên bản {self.version} bởi {self.approved_by} lúc {vn_time(self.approved_at)}"
+            if not self.pending:
+                return line + "; không có bản sửa nào đang chờ"
+            return line + f"; {len(self.pending)} bản sửa đang chờ từ các đơn vị: {', '.join(self.pending_units)}"
+        if self.reopened:
+            r = self.reopened
+            return (f"Đã mở lại sau phiên bản {r.version} bởi {r.by} lúc {vn_time(r.at)} (lý do: {r.reason}); "
+                    "số liệu tính từ các bản mới nhất, chưa phê duyệt")
+        return "Chưa phê duyệt: số liệu tính từ các bản mới nhất"
+
+    @property
+    def status_en(self) -> str:
+        if self.locked:
+            line = f"approved version {self.version} by {self.approved_by} at {iso_time(self.approved_at)}"
+            n = len(self.pending)
+            if not n:
+                return line + "; no pending corrections"
+            return line + f"; {n} pending correction{'s' if n > 1 else ''} from units: {', '.join(self.pending_units)}"
+        if self.reopened:
+            r = self.reopened
+            return (f"reopened after version {r.version} by {r.by} at {iso_time(r.at)} (reason: {r.reason}); "
+                    "figures from the newest versions, not approved")
+        return "not approved: figures from the newest versions"
+
+    @property
+    def status_line(self) -> str:
+        return f"{self.status_vi} / {self.status_en}"
+
+    @property
+    def pending_units(self) -> list[str]:
+        return list(dict.fromkeys(p.unit_code for p in self.pending))
+
+
+def vn_time(at: dt.datetime) -> str:
+    """`10:32 ngày 20/06/2024` in Vietnam's time."""
+    local = at + VN_TIME
+    return f"{local:%H:%M} ngày {format_date(local.date())}"
+
+
+def iso_time(at: dt.datetime) -> str:
+    return f"{at + VN_TIME:%Y-%m-%d %H:%M} (UTC+7)"
+
+
+def _as_datetime(value: object) -> dt.datetime:
+    """Timestamps come back as strings from SQLite and as datetimes from PostgreSQL."""
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+
+
+def _required(value: str | None, what_vi: str, what_en: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ValueError(f"thiếu {what_vi} / {what_en} is required")
+    return value
+
+
+def _take(conn: Connection, period_code: str) -> tuple[bool, int]:
+    """(locked, last approved version), holding the period's row until the transaction ends."""
+    from cchc.load import now
+
+    # A write first: on SQLite it takes the write lock at once, so no reader snapshot goes stale.
+    conn.execute(text("INSERT INTO period_locks (period_code, locked, version, changed_at) VALUES (:p, 0, 0, :at) "
+                      "ON CONFLICT (period_code) DO NOTHING"), {"p": period_code, "at": now()})
+    lock = " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
+    locked, version = conn.execute(text(f"SELECT locked, version FROM period_locks WHERE period_code = :p{lock}"),
+                                   {"p": period_code}).one()
+    return bool(locked), int(version)
+
+
+def _counted(conn: Connection, period_code: str) -> dict[str, tuple[str, int]]:
+    """unit → (submission, version): the newest accepted submission of each unit, what consolidation uses."""
+    rows = conn.execute(text("SELECT unit_code, submission_id, version FROM v_latest_submission "
+                             "WHERE period_code = :p"), {"p": period_code}).all()
+    return {u: (s, int(v)) for u, s, v in rows}
+
+
+def _differing(a: Consolidation, b: Consolidation) -> list[str]:
+    """Codes whose value or text differ between two consolidations of a period."""
+    codes = dict.fromkeys([*a.figures, *b.figures])
+    return [c for c in codes if (a.figures.get(c) and (a.figures[c].value, a.figures[c].text))
+            != (b.figures.get(c) and (b.figures[c].value, b.figures[c].text))]
+
+
+def approve(engine: Engine, ref: Reference, period_code: str, by: str, note: str = "",
+            expected: Consolidation | None = None) -> Approval:
+    """Approve the period's current figures as the next version and lock it.
+
+    `expected`: the figures the approver looked at (e.g. the draft); if the current ones differ
+    (a file arrived since), nothing is approved and the differing codes are named.
+    """
+    from cchc.load import now
+
+    period = parse_period(period_code)
+    by = _required(by, "người phê duyệt (--by)", "the approver (--by)")
+    note = (note or "").strip()
+    with engine.begin() as conn:
+        locked, last = _take(conn, period.code)
+        if locked:
+            raise ValueError(f"kỳ {period.code} đã được phê duyệt (phiên bản {last}) và đang khóa; muốn phê duyệt lại "
+                             f"thì mở lại trước: cchc reopen --period {period.code} --by TÊN --reason LÝ_DO / "
+                             f"{period.code} is already approved (version {last}) and locked; reopen it first")
+        for _ in range(MAX_TRIES):
+            counted = _counted(conn, period.code)
+            result = consolidate_period(engine, ref, period.code)
+            if _counted(conn, period.code) == counted:  # no file for the period loaded meanwhile
+                break
+        else:
+            raise RuntimeError(f"tệp của kỳ {period.code} liên tục được nạp trong lúc phê duyệt; thử lại sau / "
+                               "files for the period kept arriving during the approval; try again")
+        if not counted:
+            raise ValueError(f"kỳ {period.code} chưa có báo cáo nào được tiếp nhận: không có gì để phê duyệt / "
+                             f"no accepted submission for {period.code}: nothing to approve")
+        if expected is not None and (differ := _differing(expected, result)):
+            raise ValueError(f"số liệu kỳ {period.code} đã thay đổi so với bản được xem ({', '.join(differ)}): "
+                             f"xem lại rồi phê duyệt / the figures changed since they were reviewed")
+        version, at = last + 1, now()
+        _snapshot(conn, result, counted, version, by, at, note)
+        write_figures(conn, result)  # consolidated_figures and figure_inputs = the approved ones
+        conn.execute(text("UPDATE period_locks SET locked = 1, version = :v, changed_at = :at WHERE period_code = :p"),
+                     {"p": period.code, "v": version, "at": at})
+    return Approval(period.code, version, by, at, len(result.figures), note)
+
+
+def _snapshot(conn: Connection, result: Consolidation, counted: dict[str, tuple[str, int]], version: int, by: str,
+              at: dt.datetime, note: str) -> None:
+    p = result.label
+    key = {"p": p, "v": version}
+    conn.execute(text("INSERT INTO approvals (period_code, version, approved_by, approved_at, note, as_of, n_figures) "
+                      "VALUES (:p, :v, :by, :at, :note, :as_of, :n)"),
+                 {**key, "by": by, "at": at, "note": note, "as_of": result.as_of, "n": len(result.figures)})
+    conn.execute(text("INSERT INTO approved_figures (period_code, version, indicator_code, seq, value, decimals, "
+                      "value_text, n_units) VALUES (:p, :v, :code, :seq, :value, :dec, :text, :n)"),
+                 [{**key, "code": f.code, "seq": seq, "value": f.value, "dec": _decimals(f.value),
+                   "text": f.text, "n": f.n_units} for seq, f in enumerate(result.figures.values(), start=1)])
+    inputs = [{**key, "code": f.code, "seq": seq, "kind": i.kind, "input": i.code, "unit": i.unit_code or None,
+               "sub": i.submission_id or None, "value": i.value, "status": i.task_status or None,
+               "done": i.completed_on, "counted": int(i.counted), "sheet": i.sheet or None, "cell": i.cell or None}
+              for f in result.figures.values() for seq, i in enumerate(f.inputs, start=1)]
+    if inputs:
+        conn.execute(text(
+            "INSERT INTO approved_figure_inputs (period_code, version, indicator_code, seq, input_kind, input_code, "
+            "unit_code, submission_id, value, task_status, completed_on, counted, sheet, cell) VALUES (:p, :v, :code, "
+            ":seq, :kind, :input, :unit, :sub, :value, :status, :done, :counted, :sheet, :cell)"), inputs)
+    expected = set(result.units_reported) | set(result.units_missing)
+    conn.execute(text("INSERT INTO approved_units (period_code, version, unit_code, expected, submission_id, "
+                      "submission_version) VALUES (:p, :v, :unit, :expected, :sub, :sv)"),
+                 [{**key, "unit": u, "expected": int(u in expected), "sub": counted.get(u, (None, None))[0],
+                   "sv": counted.get(u, (None, None))[1]} for u in sorted(expected | set(counted))])
+
+
+def _decimals(value: Decimal | None) -> int:
+    """The decimals a consolidated (quantized) figure carries, to give it back exactly as computed."""
+    return 0 if value is None else max(-int(value.as_tuple().exponent), 0)
+
+
+def reopen(engine: Engine, period_code: str, by: str, reason: str) -> None:
+    """End the lock of the approved version (audited): the newest accepted versions count again."""
+    from cchc.load import now
+
+    period = parse_period(period_code)
+    by = _required(by, "người mở lại (--by)", "who reopens (--by)")
+    reason = _required(reason, "lý do mở lại (--reason)", "the reason for reopening (--reason)")
+    with engine.begin() as conn:
+        locked, version = _take(conn, period.code)
+        if not locked:
+            raise ValueError(f"kỳ {period.code} không bị khóa (chưa phê duyệt hoặc đã mở lại): không có gì để mở lại / "
+                             f"{period.code} is not locked (not approved, or already reopened): nothing to reopen")
+        at = now()
+        conn.execute(text("INSERT INTO reopenings (period_code, version, reopened_by, reopened_at, reason) "
+                          "VALUES (:p, :v, :by, :at, :reason)"),
+                     {"p": period.code, "v": version, "by": by, "at": at, "reason": reason})
+        conn.execute(text("UPDATE period_locks SET locked = 0, changed_at = :at WHERE period_code = :p"),
+                     {"p": period.code, "at": at})
+
+
+def report_state(engine: Engine, ref: Reference, period_code: str) -> ReportState:
+    """The period's figures to report: the approved ones while it is locked, else a fresh consolidation
+    (stored, as `cchc report` always did)."""
+    period = parse_period(period_code)
+    with engine.begin() as conn:
+        locked, version = _take(conn, period.code)
+        if locked:
+            return _approved_state(conn, period.code, version)
+        result = consolidate_period(engine, ref, period.code)
+        write_figures(conn, result)
+        last = conn.execute(text("SELECT version, reopened_by, reopened_at, reason FROM reopenings "
+                                 "WHERE period_code = :p AND version = :v"), {"p": period.code, "v": version}).first()
+    reopened = Reopening(period.code, int(last[0]), last[1], _as_datetime(last[2]), last[3]) if last else None
+    return ReportState(result, False, None, reopened=reopened)
+
+
+def _approved_state(conn: Connection, period_code: str, version: int) -> ReportState:
+    key = {"p": period_code, "v": version}
+    by, at, as_of = conn.execute(text("SELECT approved_by, approved_at, as_of FROM approvals "
+                                      "WHERE period_code = :p AND version = :v"), key).one()
+    inputs: dict[str, list[Input]] = {}
+    for row in conn.execute(text(
+            "SELECT indicator_code, input_kind, input_code, unit_code, submission_id, value, task_status, "
+            "completed_on, counted, sheet, cell FROM approved_figure_inputs WHERE period_code = :p AND version = :v "
+            "ORDER BY indicator_code, seq"), key):
+        inputs.setdefault(row[0], []).append(Input(row[1], row[2], row[3] or "", row[4] or "", as_decimal(row[5]),
+                                                   row[6] or "", as_date(row[7]), bool(row[8]), row[9] or "",
+                                                   row[10] or ""))
+    figures: dict[str, Figure] = {}
+    for code, value, decimals, value_text, n_units in conn.execute(text(
+            "SELECT indicator_code, value, decimals, value_text, n_units FROM approved_figures "
+            "WHERE period_code = :p AND version = :v ORDER BY seq"), key):
+        value = None if value is None else quantize(as_decimal(value), int(decimals))
+        figures[code] = Figure(code, value, int(n_units), value_text or "", tuple(inputs.get(code, ())))
+    units = conn.execute(text("SELECT unit_code, expected, submission_id FROM approved_units "
+                              "WHERE period_code = :p AND version = :v ORDER BY unit_code"), key).all()
+    unreported = [i.code for f in figures.values() for i in f.inputs
+                  if i.kind == "task" and i.task_status == "unreported"]
+    result = Consolidation(period_code, as_date(as_of), figures,
+                           [u for u, e, s in units if e and s], [u for u, e, s in units if e and not s],
+                           list(dict.fromkeys(unreported)))
+    return ReportState(result, True, version, by, _as_datetime(at), _pending(conn, period_code))
+
+
+def _pending(conn: Connection, period_code: str) -> list[Pending]:
+    return [Pending(u, name or "", f, int(v), _as_datetime(r)) for u, name, f, v, r in conn.execute(text(
+        "SELECT unit_code, unit_name_vi, file_name, version, received_at FROM v_pending_corrections "
+        "WHERE period_code = :p ORDER BY unit_code, version"), {"p": period_code})]
+
+
+def pending(engine: Engine, period_code: str) -> list[Pending]:
+    """Accepted submissions waiting behind the period's lock (none when it is not locked)."""
+    with engine.connect() as conn:
+        return _pending(conn, parse_period(period_code).code)
+
+
+def history(engine: Engine, period_code: str) -> list[Event]:
+    """Every approval and reopening of the period, in order (v_period_audit)."""
+    period = parse_period(period_code)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT period_code, version, action, action_by, action_at, note, n_figures "
+                                 "FROM v_period_audit WHERE period_code = :p ORDER BY version, action_at, action"),
+                            {"p": period.code}).all()
+    return [Event(p, int(v), a, b, _as_datetime(t), n or "", None if k is None else int(k))
+            for p, v, a, b, t, n, k in rows]
+
+
+def changes(engine: Engine, period_code: str, v1: int, v2: int) -> list[Change]:
+    """Figures whose value or text differ between two approved versions, in the consolidation's order."""
+    period = parse_period(period_code)
+    with engine.connect() as conn:
+        known = set(conn.execute(text("SELECT version FROM approvals WHERE period_code = :p"),
+                                 {"p": period.code}).scalars())
+        if missing := [v for v in (v1, v2) if v not in known]:
+            have = ", ".join(str(v) for v in sorted(known)) or "không có / none"
+            raise ValueError(f"kỳ {period.code} không có phiên bản phê duyệt {', '.join(map(str, missing))} "
+                             f"(có / there are: {have}) / no such approved version")
+        rows = conn.execute(text(
+            "SELECT f.version, f.indicator_code, f.seq, f.value, f.decimals, f.value_text, i.label_vi "
+            "FROM approved_figures f JOIN approvals a ON a.period_code = f.period_code AND a.version = f.version "
+            "LEFT JOIN ref_indicators i ON i.indicator_code = f.indicator_code AND i.valid_from <= a.as_of "
+            "AND (i.valid_to IS NULL OR i.valid_to >= a.as_of) "
+            "WHERE f.period_code = :p AND f.version IN (:v1, :v2) ORDER BY f.version, f.seq"),
+            {"p": period.code, "v1": v1, "v2": v2}).all()
+    old: dict[str, tuple] = {}
+    new: dict[str, tuple] = {}
+    labels: dict[str, str] = {}
+    for version, code, _seq, value, decimals, value_text, label in rows:
+        figure = (None if value is None else quantize(as_decimal(value), int(decimals)), value_text or "")
+        (old if version == v1 else new)[code] = figure
+        if version == v2 or code not in labels:
+            labels[code] = label or ""
+        if v1 == v2:
+            new[code] = figure
+    out = []
+    for code in dict.fromkeys([*old, *new]):
+        a, b = old.get(code, (None, "")), new.get(code, (None, ""))
+        if a != b:
+            out.append(Change(code, labels[code], a[0], b[0], a[1], b[1]))
+    return out
+
+
+def annotate_workbook(path, state: ReportState) -> None:
+    """Write the approval status under the title of a published workbook's first sheet: in the blank
+    row between the title block and the table, merged across the table, in the title's font."""
+    from copy import copy
+
+    from openpyxl import load_workbook
+    from openpyxl.styles import Alignment
+    from openpyxl.utils import get_column_letter
+
+    wb = load_workbook(path)
+    ws = wb.worksheets[0]
+    width = max(ws.max_column, 1)
+    merged = {r for m in ws.merged_cells.ranges for r in range(m.min_row, m.max_row + 1)}
+    row = next((r for r in range(2, min(ws.max_row, 12) + 1) if r not in merged
+                and all(ws.cell(r, c).value in (None, "") for c in range(1, width + 1))), None)
+    if row is None:  # no spacer row: a sheet of its own rather than shifting a layout made elsewhere
+        ws = wb.create_sheet("Phê duyệt", 1)
+        row, width = 1, 1
+        ws.column_dimensions["A"].width = 100
+    like = ws.cell(1, 1).font if ws.cell(1, 1).value else None
+    en = state.status_en
+    cell = ws.cell(row, 1, f"{state.status_vi}.\n{en[:1].upper()}{en[1:]}.")
+    font = copy(like) if like else copy(cell.font)
+    font.b, font.i, font.color = True, True, "C00000"
+    cell.font = font
+    cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    if width > 1:
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=width)
+    dims = [ws.column_dimensions[get_column_letter(c)] for c in range(1, width + 1)]
+    chars = sum((d.width or 10) for d in dims if not d.hidden)
+    lines = sum(1 + len(part) // max(int(chars), 1) for part in cell.value.split("\n"))
+    ws.row_dimensions[row].height = (font.sz or 11) * 1.3 * lines + 4
+    wb.save(path)
