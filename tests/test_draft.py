@@ -300,3 +300,24 @@ def test_a_year_report_from_the_same_template(samples, ref, tmp_path):
     assert "II. KẾT QUẢ THỰC HIỆN CÔNG TÁC CẢI CÁCH HÀNH CHÍNH NĂM 2024" in text
     assert f"báo cáo của {len(files)}/253 cơ quan, đơn vị" in text
     assert "{{" not in text and "6 tháng đầu năm" not in text
+
+
+def test_final_report_only_after_approval_and_without_the_draft_mark(h1_draft, ref, tmp_path):
+    """Last in this module: it locks the shared warehouse."""
+    import docx
+
+    from cchc.approval import approve
+    from cchc.draft import write_draft
+
+    _, engine, _, _ = h1_draft
+    with pytest.raises(ValueError, match="chưa được phê duyệt"):
+        write_draft(engine, ref, "2024-H1", tmp_path, final=True)
+    draft_text = _text(docx.Document(str(h1_draft[0])))
+    assert draft_text.startswith("DỰ THẢO\nChưa phê duyệt")
+    approve(engine, ref, "2024-H1", "Trần Văn Bình")
+    final = write_draft(engine, ref, "2024-H1", tmp_path, final=True)
+    assert final.path.name == "2024-H1_bao_cao.docx" and final.locked and final.version == 1
+    text = _text(docx.Document(str(final.path)))
+    assert "DỰ THẢO" not in text and "08/57" in text
+    again = write_draft(engine, ref, "2024-H1", tmp_path)  # a draft of a locked period says so
+    assert "Đã phê duyệt phiên bản 1 bởi Trần Văn Bình" in _text(docx.Document(str(again.path)))

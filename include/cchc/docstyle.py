@@ -116,7 +116,7 @@ def _rule(container, width) -> None:
     """The short horizontal line under the issuing body's name and under the motto."""
     p = _para(container, size=2)
     p.paragraph_format.line_spacing = Pt(2)
-    margin = (container.width - width) // 2 if getattr(container, "width", None) else Cm(0)
+    margin = ((getattr(container, "width", None) or TEXT_WIDTH) - width) // 2
     p.paragraph_format.left_indent = p.paragraph_format.right_indent = margin
     bdr = OxmlElement("w:pBdr")
     bottom = OxmlElement("w:bottom")
@@ -195,6 +195,22 @@ def caption_after(paragraph, text: str):
     p.paragraph_format.space_after = Pt(12)
     _runs(p, text, italic=True, size=13)
     return p
+
+
+def draft_mark(doc, status: str) -> None:
+    """"DỰ THẢO" at the top right of page 1, with the figures' status, so a printed draft is never
+    taken for the signed report (the final report has no mark)."""
+    from docx.text.paragraph import Paragraph
+
+    body = doc.element.body
+    for text, bold, size in ((status, False, 11), ("DỰ THẢO", True, 13)):
+        el = OxmlElement("w:p")
+        body.insert(0, el)
+        p = Paragraph(el, doc._body)
+        p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        p.paragraph_format.first_line_indent = Cm(0)
+        p.paragraph_format.space_after = Pt(0 if bold else 6)
+        _runs(p, text, bold=bold, italic=not bold, size=size)
 
 
 def signature_block(doc, recipients: list[str], signer: list[str], name: str) -> None:

@@ -20,6 +20,7 @@ What a template may use (generated list: include/templates/PLACEHOLDERS.md, `cch
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import re
 import time
@@ -361,14 +362,15 @@ def _pictures(doc) -> list[tuple[object, str]]:
 
 
 def render(template: Path, out: Path, *, period: Period, result, ref, engine, charts: list,
-           period_code: str) -> tuple[int, list[Placeholder]]:
-    """Fill the template into `out`: figures with comments, charts with captions; returns the number
-    of figures filled in and the placeholders used."""
+           period_code: str, mark: str = "") -> tuple[int, list[Placeholder]]:
+    """Fill the template into `out`: figures with comments, charts with captions, and `mark` (the
+    draft's status) at the top of page 1 unless empty; returns the number of figures filled in and
+    the placeholders used. Nothing is left at `out` when it fails."""
     import docx
     from docx.shared import Mm
     from docxtpl import DocxTemplate, InlineImage
 
-    from cchc.docstyle import caption_after
+    from cchc.docstyle import caption_after, draft_mark
     from cchc.provenance import sources
 
     indicators = {i.code: i for i in ref.indicators_on(result.as_of)}
@@ -387,10 +389,13 @@ def render(template: Path, out: Path, *, period: Period, result, ref, engine, ch
     context["period"], context["report"] = extra["period"], extra["report"]
     context["chart"] = {c.key: InlineImage(tpl, str(c.path), width=Mm(150)) for c in charts}
     tpl.render(context, jinja_env())
-    tmp = out.with_suffix(".tmp.docx")
-    tpl.save(str(tmp))
+    buf = io.BytesIO()
+    tpl.save(buf)
+    buf.seek(0)
 
-    doc = docx.Document(str(tmp))
+    doc = docx.Document(buf)
+    if mark:
+        draft_mark(doc, mark)
     filled = _split_figures(doc)
     by_name = {Path(c.path).name: c for c in charts}
     n = 0
@@ -413,7 +418,6 @@ def render(template: Path, out: Path, *, period: Period, result, ref, engine, ch
     doc.core_properties.title = f"Báo cáo CCHC {period.name_vi}"
     doc.core_properties.author = AUTHOR
     doc.save(str(out))
-    tmp.unlink()
     return len(filled), used
 
 
@@ -432,9 +436,11 @@ def write_draft(engine, ref, period_code: str, out_dir: Path, final: bool = Fals
         result = consolidate_week(engine, ref, period)
         store(engine, result, "weekly_figures")
         locked, version = False, None
+        status = f"Số liệu lũy kế đến hết {admin_date(period.end)}, tổng hợp tự động"
     else:
         state = report_state(engine, ref, period.code)
         result, locked, version = state.result, state.locked, state.version
+        status = state.status_vi
         if final and not locked:
             raise ValueError(f"kỳ {period.code} chưa được phê duyệt: chạy `cchc approve` trước "
                              f"/ {period.code} is not approved: approve it before writing the final report")
@@ -447,7 +453,7 @@ def write_draft(engine, ref, period_code: str, out_dir: Path, final: bool = Fals
     charts = render_charts(engine, ref, result, out_dir / f"{period.code}_bieu_do")
     path = out_dir / output_name(period, final)
     n, _ = render(template, path, period=period, result=result, ref=ref, engine=engine, charts=charts,
-                  period_code=period.code)
+                  period_code=period.code, mark="" if final else status)
     key = {c: result.figures[c].text for c in KEY_FIGURES if c in result.figures}
     return Draft(path, [c.path for c in charts], key, n, time.perf_counter() - start, locked, version)
 
