@@ -5,7 +5,8 @@ Every Monday 07:00 (Asia/Ho_Chi_Minh), and whenever `cchc_ingest` updates the wa
 latest accepted year-to-date submission of each unit as of the end of the week, consolidate them by
 the indicator catalogue, store the week's figures in `weekly_figures` and write the week's workbook
 to `data/outputs/weekly/`, with a sheet "Tình hình báo cáo": reporting rates by unit type and by
-district, and the units late, refused or missing for the week and for any period due in it.
+district, and the units late, refused or missing for the week and for any period due in it, and a
+sheet "Xu hướng theo tuần": the year-to-date figures of every week so far, with line charts.
 `alert_late` sends ops those units (e-mail via the `cchc_smtp` connection, else the log). Which
 week: the `week` param (e.g. `2024-W24`) if given, else the week holding the day before the run
 (a Monday run covers the week that just ended).
@@ -63,7 +64,7 @@ def cchc_weekly_rollup():
         engine, ref = prepared_engine()
         result = consolidate_week(engine, ref, week)
         store(engine, result, "weekly_figures")
-        path = publish_week(output_dir() / "weekly", result, ref, for_week(engine, week))
+        path = publish_week(output_dir() / "weekly", result, ref, for_week(engine, week), engine=engine)
         print(f"{week.code} ({week.start} – {week.end}): {len(result.units_reported)} units with figures, "
               f"{len(result.units_missing)} without; workbook {path}")
         for code in ("plan.tasks_done", "pakn.received_new", "pakn.resolved", "dossier.received"):

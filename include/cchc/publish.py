@@ -3,12 +3,19 @@
 Numbers print the way the seed report writes them (`08/57`, `1.317`, `25,6%`, `4.048,546 tỷ đồng`);
 the workbook also keeps the plain number beside the text so analysts can compute with it. Any text
 that came from a unit's file is neutralised before it reaches a cell (no formula injection).
+
+Every workbook here prints as a person expects (`print_ready`): A4, fit to the page's width, the
+table's header repeated on every page, Times New Roman set on every cell (with no font set,
+LibreOffice printed the titles without diacritics), "Trang 1/3" in the footer. The period's annex
+and the weekly roll-up add native Excel charts (openpyxl.chart) the office can restyle, drawn from
+the same data as the draft's PNG charts (`cchc.charts`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 from pathlib import Path
 
 from cchc.consolidate import Consolidation
@@ -29,6 +36,13 @@ GROUPS_VI = {
     "finance": "II.5. Cải cách tài chính công",
     "egov": "II.6. Xây dựng chính quyền điện tử, chính quyền số",
 }
+FONT = "Times New Roman"  # LibreOffice prints it as Liberation Serif (same metrics, Vietnamese glyphs)
+BODY_PT, TITLE_PT = 12, 13
+# Characters of Vietnamese text in Times 12 per unit of column width: ~1.3 measured on full lines; less
+# here, as words wrap whole (a row too tall wastes a little paper; one too short hides text).
+CHARS_PER_UNIT = 1.1
+HEADER_FILL = "DDEBF7"
+ISSUER = "ỦY BAN NHÂN DÂN THÀNH PHỐ HẢI PHÒNG"
 
 
 def plain(value) -> str:
@@ -47,54 +61,175 @@ def figures_csv(result: Consolidation, ref: Reference, full: bool = False) -> st
     return buf.getvalue()
 
 
+# -- printing ----------------------------------------------------------------------------------
+
+
+def print_ready(ws, widths: dict[str, float], header_row: int | None, landscape: bool = False,
+                wrap: tuple[str, ...] = (), first_wrapped_row: int = 1) -> None:
+    """A4, fit to width (as many pages down as needed), header repeated, Times New Roman, page numbers.
+
+    Rows holding wrapped text get a height from their longest text, so the printout does not depend
+    on the spreadsheet program re-measuring rows (Excel does not on open)."""
+    from copy import copy
+
+    from openpyxl.cell.cell import MergedCell
+    from openpyxl.worksheet.page import PageMargins
+
+    for col, width in widths.items():
+        ws.column_dimensions[col].width = width
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # 0: as many pages down as the rows need
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.page_margins = PageMargins(left=0.6, right=0.5, top=0.6, bottom=0.7, header=0.3, footer=0.3)
+    if header_row:
+        ws.print_title_rows = f"{header_row}:{header_row}"
+        ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+    for footer in (ws.oddFooter, ws.evenFooter, ws.firstFooter):
+        footer.center.text, footer.center.font, footer.center.size = "Trang &P/&N", f"{FONT},Regular", 10
+    for row in ws.iter_rows():
+        for cell in row:
+            if isinstance(cell, MergedCell):
+                continue
+            font = copy(cell.font)
+            font.name = FONT
+            if not font.sz or font.sz == 11:  # openpyxl's default size
+                font.sz = BODY_PT
+            cell.font = font
+            if wrap and cell.row >= first_wrapped_row and cell.row != header_row:  # a row of wrapped text reads from its top
+                _align(cell, wrap_text=cell.column_letter in wrap or cell.alignment.wrap_text, vertical="top")
+    for r in range(first_wrapped_row, ws.max_row + 1):
+        lines = 1
+        for col in wrap:
+            value = ws[f"{col}{r}"].value
+            if isinstance(value, str) and value:
+                per_line = max(widths.get(col, 10) * CHARS_PER_UNIT, 1)
+                lines = max(lines, sum(math.ceil(max(len(part), 1) / per_line) for part in value.split("\n")))
+        if lines > 1:
+            ws.row_dimensions[r].height = lines * BODY_PT * 1.25 + 2
+
+
+def _align(cell, **changes) -> None:
+    """Change some of a cell's alignment, keep the rest."""
+    from copy import copy
+
+    alignment = copy(cell.alignment)
+    for name, value in changes.items():
+        setattr(alignment, name, value)
+    cell.alignment = alignment
+
+
+def _title_block(ws, title: str, note: str, last_col: str) -> None:
+    """Issuing body, title and note, each merged across the table and centred."""
+    from openpyxl.styles import Alignment, Font
+
+    for r, (text, font) in enumerate(((ISSUER, Font(bold=True, size=BODY_PT)), (title, Font(bold=True, size=TITLE_PT)),
+                                      (note, Font(italic=True, size=BODY_PT))), start=1):
+        ws.cell(row=r, column=1, value=text).font = font
+        ws.merge_cells(f"A{r}:{last_col}{r}")
+        ws.cell(row=r, column=1).alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    ws.row_dimensions[2].height = TITLE_PT * 2.6  # long titles take two lines
+    ws.row_dimensions[3].height = BODY_PT * 2.6
+
+
+def _header(ws, row: int, labels: list[str], lines: int = 2) -> None:
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+
+    thin = Side(style="thin", color="808080")
+    for col, label in enumerate(labels, start=1):
+        c = ws.cell(row=row, column=col, value=label)
+        c.font = Font(bold=True, size=BODY_PT)
+        c.fill = PatternFill("solid", fgColor=HEADER_FILL)
+        c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        c.border = Border(top=thin, bottom=thin, left=thin, right=thin)
+    ws.row_dimensions[row].height = BODY_PT * 1.25 * lines + 2
+
+
+def _grid(ws, first_row: int, last_row: int, n_cols: int) -> None:
+    from openpyxl.styles import Border, Side
+
+    thin = Side(style="thin", color="BFBFBF")
+    for row in ws.iter_rows(min_row=first_row, max_row=last_row, max_col=n_cols):
+        for c in row:
+            c.border = Border(top=thin, bottom=thin, left=thin, right=thin)
+
+
+# -- the figures workbook (annex, weekly roll-up) ----------------------------------------------
+
+FIGURE_COLUMNS = ["STT", "Mã chỉ tiêu", "Nội dung", "Đơn vị tính", "Kết quả", "Giá trị (số)", "Số đơn vị báo cáo"]
+# Visible widths add up to ~98 units: fit to A4 portrait's width at ~80 % (LibreOffice: ~0.23 cm a unit).
+FIGURE_WIDTHS = {"A": 5, "B": 30, "C": 45, "D": 10, "E": 18, "F": 11, "G": 9}
+
+
 def write_figures_workbook(path: Path, result: Consolidation, ref: Reference, title: str,
-                           reporting: tuple[list, list] | None = None) -> Path:
+                           reporting: tuple[list, list] | None = None, charts: list | None = None,
+                           trend=None) -> Path:
+    """The figures sheet (codes in the hidden column B, for machines), units and tasks not reported,
+    then optionally the reporting sheet, native charts (`cchc.charts.ChartData`) and the weekly trend."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
 
     wb = Workbook()
     ws = wb.active
     ws.title = "Số liệu tổng hợp"
-    bold = Font(bold=True)
-    ws.append(["ỦY BAN NHÂN DÂN THÀNH PHỐ HẢI PHÒNG"])
-    ws.append([title])
-    ws.append([f"Số liệu tính đến ngày {format_date(result.as_of)}; {len(result.units_reported)} đơn vị đã báo cáo,"
-               f" {len(result.units_missing)} đơn vị chưa báo cáo."])
+    _title_block(ws, title, f"Số liệu tính đến ngày {format_date(result.as_of)}; {len(result.units_reported)} đơn vị "
+                            f"đã báo cáo, {len(result.units_missing)} đơn vị chưa báo cáo.", "G")
     ws.append([])
-    ws.append(["STT", "Mã chỉ tiêu", "Nội dung", "Đơn vị tính", "Kết quả", "Giá trị (số)", "Số đơn vị báo cáo"])
-    for c in ws[5]:
-        c.font, c.fill = bold, PatternFill("solid", fgColor="DDEBF7")
-    ws["A1"].font = ws["A2"].font = Font(bold=True, size=13)
+    _header(ws, 5, FIGURE_COLUMNS)
     group = None
     n = 0
     for ind in ref.indicators_on(result.as_of):
         if ind.group != group:
             group = ind.group
-            ws.append(["", "", GROUPS_VI.get(group, group)])
-            ws.cell(row=ws.max_row, column=3).font = bold
+            ws.append([GROUPS_VI.get(group, group)])
+            r = ws.max_row
+            ws.merge_cells(f"A{r}:G{r}")
+            ws.cell(row=r, column=1).font = Font(bold=True, size=BODY_PT)
+            ws.cell(row=r, column=1).fill = PatternFill("solid", fgColor="F2F2F2")
         n += 1
         f = result.figures[ind.code]
         ws.append([n, ind.code, ind.label_vi, ind.unit_vi, f.text,
                    None if f.value is None else float(f.value), f.n_units or None])
-    for col, width in zip("ABCDEFG", (6, 34, 70, 12, 22, 16, 12), strict=True):
-        ws.column_dimensions[col].width = width
-    for row in ws.iter_rows(min_row=6):
-        row[2].alignment = Alignment(wrap_text=True)
+        r = ws.max_row
+        for col in "ADEFG":
+            ws[f"{col}{r}"].alignment = Alignment(horizontal="center" if col in "ADG" else "right", vertical="top")
+        ws[f"F{r}"].number_format = "#,##0.###"
+    _grid(ws, 6, ws.max_row, 7)
+    # The code is for machines (tests, `cchc explain CODE`): kept in the file, not printed.
+    ws.column_dimensions["B"].hidden = True
+    print_ready(ws, FIGURE_WIDTHS, header_row=5, wrap=("C",), first_wrapped_row=6)
 
     missing = wb.create_sheet("Đơn vị chưa báo cáo")
-    missing.append(["Mã đơn vị", "Tên đơn vị"])
-    for code in result.units_missing:
+    _title_block(missing, "CÁC ĐƠN VỊ CHƯA BÁO CÁO", f"{title.capitalize()}", "C")
+    missing.append([])
+    _header(missing, 5, ["STT", "Tên đơn vị", "Mã đơn vị"])
+    for i, code in enumerate(result.units_missing, start=1):
         unit = ref.unit_any(code)
-        missing.append([code, unit.name_vi if unit else ""])
+        missing.append([i, unit.name_vi if unit else "", code])
+    if not result.units_missing:
+        missing.append(["", "Tất cả các đơn vị phải báo cáo đều đã báo cáo.", ""])
+    _grid(missing, 6, missing.max_row, 3)
+    print_ready(missing, {"A": 6, "B": 60, "C": 14}, header_row=5, wrap=("B",), first_wrapped_row=6)
     if result.tasks_unreported:
         tasks = wb.create_sheet("Nhiệm vụ chưa báo cáo")
-        tasks.append(["Mã nhiệm vụ", "Cơ quan chủ trì", "Tên nhiệm vụ"])
+        _title_block(tasks, "NHIỆM VỤ KẾ HOẠCH CHƯA CÓ BÁO CÁO CỦA CƠ QUAN CHỦ TRÌ", f"{title.capitalize()}", "D")
+        tasks.append([])
+        _header(tasks, 5, ["STT", "Tên nhiệm vụ", "Cơ quan chủ trì", "Mã nhiệm vụ"])
         by_code = {t.code: t for t in ref.tasks}
-        for code in result.tasks_unreported:
+        for i, code in enumerate(result.tasks_unreported, start=1):
             t = by_code[code]
-            tasks.append([code, t.lead_unit, t.name_vi])
+            lead = ref.unit_any(t.lead_unit)
+            tasks.append([i, t.name_vi, lead.name_vi if lead else t.lead_unit, code])
+        _grid(tasks, 6, tasks.max_row, 4)
+        print_ready(tasks, {"A": 6, "B": 58, "C": 24, "D": 12}, header_row=5, wrap=("B", "C"), first_wrapped_row=6)
     if reporting is not None:
         write_reporting_sheet(wb, *reporting)
+    if charts:
+        write_chart_sheet(wb, charts, title)
+    if trend is not None:
+        write_trend_sheet(wb, trend, title)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
@@ -108,45 +243,272 @@ def write_reporting_sheet(wb, statuses: list, rates: list) -> None:
     from cchc.reference import UNIT_TYPE_VI
 
     ws = wb.create_sheet("Tình hình báo cáo")
-    bold = Font(bold=True)
+    bold = Font(bold=True, size=TITLE_PT)
     ws.append(["TÌNH HÌNH BÁO CÁO: ĐÚNG HẠN, TRỄ HẠN, CHƯA GỬI / reporting completeness and timeliness"])
     ws["A1"].font = bold
-    ws.append(["Kỳ", "Nhóm đơn vị", "Phải báo cáo", "Đã gửi", "Được tiếp nhận", "Đúng hạn", "Trễ hạn",
-               "Bị từ chối", "Chưa gửi", "Tỷ lệ đã gửi (%)", "Tỷ lệ đúng hạn (%)"])
-    for c in ws[2]:
-        c.font = bold
+    _header(ws, 2, ["Kỳ", "Nhóm đơn vị", "Phải báo cáo", "Đã gửi", "Được tiếp nhận", "Đúng hạn", "Trễ hạn",
+                    "Bị từ chối", "Chưa gửi", "Tỷ lệ đã gửi (%)", "Tỷ lệ đúng hạn (%)"])
     for r in rates:
         group = UNIT_TYPE_VI.get(r.group) or f"Cấp xã thuộc {r.group}"
         ws.append([r.period_code, group, r.expected, r.reported, r.accepted, r.on_time, r.late, r.refused,
                    r.missing, r.reporting_rate, r.on_time_rate])
+    _grid(ws, 3, ws.max_row, 11)
     ws.append([])
-    ws.append(["Kỳ", "Mã đơn vị", "Tên đơn vị", "Hạn gửi", "Tình trạng", "Việc cần làm"])
-    for c in ws[ws.max_row]:
-        c.font = bold
+    # The list of units to chase can run to pages: its header is the one repeated on each page.
+    chase_header = ws.max_row + 1
+    _header(ws, chase_header, ["Kỳ", "Mã đơn vị", "Tên đơn vị", "Hạn gửi", "Tình trạng", "Việc cần làm"])
+    ws.merge_cells(start_row=chase_header, start_column=6, end_row=chase_header, end_column=11)
     for u in (u for u in statuses if u.status in CHASE):
         ws.append([u.period_code, u.unit_code, u.unit_name_vi, format_date(u.due_on), STATUS_VI[u.status],
                    ACTION[u.status]])
-    for col, width in zip("ABCDEF", (12, 30, 40, 12, 30, 80), strict=True):
-        ws.column_dimensions[col].width = width
+        ws.merge_cells(start_row=ws.max_row, start_column=6, end_row=ws.max_row, end_column=11)
+    if ws.max_row > chase_header:
+        _grid(ws, chase_header + 1, ws.max_row, 6)
+    # F:K hold the rates, and in the list the action (one line of ~75 characters, Vietnamese / English).
+    widths = {"A": 10, "B": 20, "C": 36, "D": 11, "E": 14, "F": 11, "G": 10, "H": 10, "I": 10, "J": 11, "K": 12}
+    print_ready(ws, widths, header_row=chase_header if ws.max_row > chase_header else 2, landscape=True,
+                wrap=("B", "C", "E"), first_wrapped_row=3)
+    # Column F of the chase list spans F:K (what to do, Vietnamese / English): height from that width.
+    for r in range(chase_header + 1, ws.max_row + 1):
+        # Half of it is English, narrower than Vietnamese: ~1.45 characters a unit measured, 1.3 taken.
+        need = math.ceil(len(str(ws[f"F{r}"].value or "")) / (sum(widths[c] for c in "FGHIJK") * 1.3))
+        lines = max(need, math.ceil((ws.row_dimensions[r].height or 0) / (BODY_PT * 1.25)))
+        ws.row_dimensions[r].height = max(lines, 1) * BODY_PT * 1.25 + 2
+        _align(ws[f"F{r}"], wrap_text=True, vertical="top")
 
 
-def publish_period(out_dir: Path, result: Consolidation, ref: Reference) -> dict[str, Path]:
-    """`<period>_tong_hop.xlsx` and `<period>_tong_hop.csv` in out_dir."""
+# -- native charts -----------------------------------------------------------------------------
+
+
+def _rich(size_pt: float, bold: bool = False):
+    """Chart text in Times New Roman (titles, axes, legend, labels): LibreOffice and Excel alike."""
+    from openpyxl.chart.text import RichText
+    from openpyxl.drawing.text import CharacterProperties, Font, Paragraph, ParagraphProperties
+
+    props = CharacterProperties(latin=Font(typeface=FONT), cs=Font(typeface=FONT), sz=int(size_pt * 100), b=bold)
+    return RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=props), endParaRPr=props)])
+
+
+def _title(text: str):
+    from openpyxl.chart.text import RichText, Text
+    from openpyxl.chart.title import Title
+    from openpyxl.drawing.text import CharacterProperties, Font, Paragraph, ParagraphProperties, RegularTextRun
+
+    props = CharacterProperties(latin=Font(typeface=FONT), cs=Font(typeface=FONT), sz=1200, b=True)
+    para = Paragraph(pPr=ParagraphProperties(defRPr=props), r=[RegularTextRun(rPr=props, t=text)])
+    return Title(tx=Text(rich=RichText(p=[para])), overlay=False)
+
+
+def _dress(chart, title: str, labels: bool, number_format: str = "#,##0") -> None:
+    """Title, legend below, visible axes, data labels (zeros left blank: `;;` is the zero section)."""
+    from openpyxl.chart.label import DataLabelList
+    from openpyxl.chart.legend import Legend
+
+    chart.title = _title(title)
+    chart.legend = Legend(legendPos="b")
+    chart.legend.txPr = _rich(10)
+    for axis in (getattr(chart, "x_axis", None), getattr(chart, "y_axis", None)):
+        if axis is not None:
+            axis.delete = False  # openpyxl 3.1 otherwise writes axes Excel hides
+            axis.txPr = _rich(10)
+    if hasattr(chart, "y_axis"):
+        chart.y_axis.number_format = "#,##0"
+        chart.y_axis.majorGridlines = None
+    if labels:
+        chart.dataLabels = DataLabelList(showVal=True, showSerName=False, showCatName=False, showLegendKey=False)
+        chart.dataLabels.numFmt = f"{number_format};-{number_format};;"
+        chart.dataLabels.txPr = _rich(9)
+
+
+COLOURS_HEX = ("2E7D32", "F9A825", "C62828", "9E9E9E", "1565C0", "8D6E63")
+
+
+def native_chart(c, ws, first_row: int, n_rows: int):
+    """An openpyxl chart of `c` (cchc.charts.ChartData) whose data sit in ws: categories in column A
+    from first_row + 1, one series per column from B, names in first_row."""
+    from openpyxl.chart import BarChart, LineChart, PieChart, Reference
+    from openpyxl.chart.series import DataPoint
+
+    cats = Reference(ws, min_col=1, min_row=first_row + 1, max_row=first_row + n_rows)
+    data = Reference(ws, min_col=2, max_col=1 + len(c.series), min_row=first_row, max_row=first_row + n_rows)
+    number_format = "#,##0.000" if c.decimals == 3 else "#,##0"
+    if c.kind == "pie":
+        chart = PieChart()
+        chart.add_data(data, titles_from_data=True)
+        chart.set_categories(cats)
+        for i, colour in enumerate(("1565C0", "B0BEC5")[:n_rows]):
+            point = DataPoint(idx=i)
+            point.graphicalProperties.solidFill = colour
+            chart.series[0].dPt.append(point)
+        _dress(chart, c.title_vi, labels=True, number_format=number_format)
+        chart.dataLabels.showPercent = True
+    elif c.kind == "line":
+        chart = LineChart()
+        chart.add_data(data, titles_from_data=True)
+        chart.set_categories(cats)
+        _dress(chart, c.title_vi, labels=False, number_format=number_format)
+        for s, colour in zip(chart.series, ("2E7D32", "1565C0", "F9A825", "C62828"), strict=False):
+            s.graphicalProperties.line.solidFill = colour
+            s.graphicalProperties.line.width = 22000
+            s.smooth = False
+    else:
+        chart = BarChart()
+        chart.type = "bar"  # horizontal: long Vietnamese category names stay readable
+        chart.grouping = "stacked" if c.kind == "stacked_bar" else "clustered"
+        if c.kind == "stacked_bar":
+            chart.overlap = 100
+        chart.gapWidth = 60
+        chart.add_data(data, titles_from_data=True)
+        chart.set_categories(cats)
+        colours = (("B0BEC5", "1565C0") if c.kind == "bullet" else ("F9A825",) if c.kind == "funnel" else COLOURS_HEX)
+        for s, colour in zip(chart.series, colours, strict=False):
+            s.graphicalProperties.solidFill = colour
+            s.graphicalProperties.line.solidFill = colour
+        if c.kind == "funnel":
+            for i, colour in enumerate(("F9A825", "8D6E63", "FFB74D", "2E7D32", "1565C0", "C62828")[:n_rows]):
+                point = DataPoint(idx=i)
+                point.graphicalProperties.solidFill = colour
+                chart.series[0].dPt.append(point)
+        chart.x_axis.scaling.orientation = "maxMin"  # first category on top, as in the table
+        _dress(chart, c.title_vi, labels=True, number_format=number_format)
+        if c.kind == "funnel":
+            chart.legend = None
+    return chart
+
+
+CHART_COLUMNS = {"A": 28, "B": 12.5, "C": 12.5, "D": 12.5, "E": 12.5}  # ~78 units: A4 portrait at 100 %
+ROW_PT = 16.0  # rows of the chart sheet: Times New Roman 12 fits
+ROW_CM = ROW_PT / 72 * 2.54
+
+
+def _chart_block(ws, row: int, number: int, c, charts_anchor_col: str = "A") -> int:
+    """Title, caption, the data table and the chart under it; returns the next free row."""
+    from openpyxl.styles import Alignment, Font
+
+    ws.cell(row=row, column=1, value=f"Biểu đồ {number}. {c.title_vi}").font = Font(bold=True, size=BODY_PT)
+    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=5)
+    caption = ws.cell(row=row + 1, column=1, value=c.caption_vi)
+    caption.font = Font(italic=True, size=BODY_PT)
+    caption.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.merge_cells(start_row=row + 1, start_column=1, end_row=row + 1, end_column=5)
+    lines = math.ceil(len(c.caption_vi) / (sum(CHART_COLUMNS.values()) * CHARS_PER_UNIT))
+    ws.row_dimensions[row + 1].height = lines * BODY_PT * 1.25 + 2
+    head = row + 2
+    names = [name for name, _ in c.series] + (["Tỷ lệ đạt"] if c.notes_vi else [])
+    _header(ws, head, [f"Nội dung ({c.unit_vi})" if c.unit_vi else "Nội dung", *names])
+    number_format = "#,##0.000" if c.decimals == 3 else "#,##0"
+    for i, cat in enumerate(c.categories):
+        ws.cell(row=head + 1 + i, column=1, value=cat).alignment = Alignment(wrap_text=True, vertical="top")
+        for j, (_, values) in enumerate(c.series):
+            ws.cell(row=head + 1 + i, column=2 + j, value=values[i]).number_format = number_format
+    for i, note in enumerate(c.notes_vi):  # e.g. the disbursement's percentages, one per category
+        ws.cell(row=head + 1 + i, column=2 + len(c.series), value=note).alignment = Alignment(horizontal="right")
+    last = head + len(c.categories)
+    _grid(ws, head + 1, last, 1 + len(c.series) + bool(c.notes_vi))
+    chart = native_chart(c, ws, head, len(c.categories))
+    chart.width = 16.0
+    chart.height = 7.0 if len(c.categories) <= 7 else 10.5
+    ws.add_chart(chart, f"{charts_anchor_col}{last + 2}")
+    end = last + 2 + math.ceil(chart.height / ROW_CM)
+    for r in range(row, end):  # fixed heights: the page breaks below are computed from them
+        ws.row_dimensions[r].height = ws.row_dimensions[r].height or ROW_PT
+    return end
+
+
+PAGE_CM = 25.5  # printable height of A4 portrait within print_ready's margins
+
+
+def _height_cm(ws, first: int, last: int) -> float:
+    """Rows' printed height at 100 % (fit-to-width only ever shrinks it)."""
+    return sum((ws.row_dimensions[r].height or ROW_PT) / 72 * 2.54 for r in range(first, last + 1))
+
+
+def write_chart_sheet(wb, charts: list, title: str) -> None:
+    """'Biểu đồ': each chart's data table and its native chart, one under the other; a page break
+    before a block that would not fit the rest of the page, so no chart is cut in two."""
+    from openpyxl.worksheet.pagebreak import Break
+
+    ws = wb.create_sheet("Biểu đồ", 1)  # right after the figures
+    _title_block(ws, "BIỂU ĐỒ", title.capitalize(), "E")
+    row, page_top = 5, 1
+    for number, c in enumerate(charts, start=1):
+        if len(c.series) + bool(c.notes_vi) > len(CHART_COLUMNS) - 1:
+            raise ValueError(f"chart {c.key}: too many series for the sheet's {len(CHART_COLUMNS) - 1} columns")
+        end = _chart_block(ws, row, number, c)
+        if _height_cm(ws, page_top, end - 1) > PAGE_CM and row > page_top:
+            ws.row_breaks.append(Break(id=row - 1))
+            page_top = row
+        row = end
+    print_ready(ws, CHART_COLUMNS, header_row=None)
+
+
+def write_trend_sheet(wb, trend, title: str) -> None:
+    """'Xu hướng theo tuần': the year-to-date figures week by week, and one line chart per figure
+    (tasks count in units, dossiers in hundreds of thousands: one scale would flatten the small ones)."""
+    from openpyxl.chart import LineChart, Reference
+    from openpyxl.styles import Alignment
+
+    ws = wb.create_sheet("Xu hướng theo tuần")
+    n = 2 + len(trend.series)
+    last_col = chr(ord("A") + n - 1)
+    _title_block(ws, trend.title_vi.upper(), title.capitalize(), last_col)
+    ws.append([])
+    _header(ws, 5, ["Tuần", "Đến ngày", *[name for name, _ in trend.series]], lines=3)
+    for i, cat in enumerate(trend.categories):
+        ws.append([cat, trend.notes_vi[i] if i < len(trend.notes_vi) else "", *[values[i] for _, values in trend.series]])
+        for col in range(3, n + 1):
+            ws.cell(row=ws.max_row, column=col).number_format = "#,##0"
+        for col in (1, 2):
+            ws.cell(row=ws.max_row, column=col).alignment = Alignment(horizontal="center")
+    last = ws.max_row
+    _grid(ws, 6, last, n)
+    print_ready(ws, {"A": 8, "B": 13, **{chr(ord("C") + k): 16 for k in range(len(trend.series))}}, header_row=5)
+    cats = Reference(ws, min_col=1, min_row=6, max_row=last)
+    row = last + 2
+    for k, (name, _) in enumerate(trend.series):
+        chart = LineChart()
+        chart.add_data(Reference(ws, min_col=3 + k, min_row=5, max_row=last), titles_from_data=True)
+        chart.set_categories(cats)
+        _dress(chart, f"{name} (lũy kế từ đầu năm)", labels=False)
+        chart.legend = None
+        line = chart.series[0].graphicalProperties.line
+        line.solidFill, line.width = ("2E7D32", "1565C0", "F9A825", "C62828")[k % 4], 22000
+        chart.series[0].smooth = False
+        chart.width, chart.height = 16.0, 6.0
+        ws.add_chart(chart, f"A{row}")
+        row += math.ceil(chart.height / ROW_CM) + 1
+
+
+# -- what is published -------------------------------------------------------------------------
+
+
+def publish_period(out_dir: Path, result: Consolidation, ref: Reference, engine=None) -> dict[str, Path]:
+    """`<period>_tong_hop.xlsx` (the annex: figures, native charts) and `<period>_tong_hop.csv` in out_dir.
+
+    With the warehouse's engine the charts include reporting completeness by district."""
+    from cchc.charts import chart_data
+
     period = parse_period(result.label)
     title = f"TỔNG HỢP KẾT QUẢ CẢI CÁCH HÀNH CHÍNH {period.name_vi.upper()}"
-    xlsx = write_figures_workbook(out_dir / f"{period.code}_tong_hop.xlsx", result, ref, title)
+    xlsx = write_figures_workbook(out_dir / f"{period.code}_tong_hop.xlsx", result, ref, title,
+                                  charts=chart_data(engine, ref, result))
     csv_path = out_dir / f"{period.code}_tong_hop.csv"
     csv_path.write_text(figures_csv(result, ref, full=True), encoding="utf-8-sig")  # BOM: Excel reads UTF-8
     return {"xlsx": xlsx, "csv": csv_path}
 
 
-def publish_week(out_dir: Path, result: Consolidation, ref: Reference, reporting: tuple[list, list] | None = None
-                 ) -> Path:
-    """The weekly workbook; `reporting` (statuses, rates) adds the sheet of late and missing units."""
+def publish_week(out_dir: Path, result: Consolidation, ref: Reference, reporting: tuple[list, list] | None = None,
+                 engine=None) -> Path:
+    """The weekly workbook; `reporting` (statuses, rates) adds the sheet of late and missing units,
+    `engine` the trend over the year's weeks up to this one."""
+    from cchc.charts import weekly_trend
+
     week = parse_period(result.label)
     title = (f"BÁO CÁO NHANH CẢI CÁCH HÀNH CHÍNH {week.name_vi.upper()} "
              f"({format_date(week.start)} – {format_date(week.end)})")
-    return write_figures_workbook(out_dir / f"{week.code}_bao_cao_tuan.xlsx", result, ref, title, reporting)
+    trend = weekly_trend(engine, ref, week) if engine is not None else None
+    return write_figures_workbook(out_dir / f"{week.code}_bao_cao_tuan.xlsx", result, ref, title, reporting,
+                                  trend=trend)
 
 
 def write_feedback(path: Path, verdict: Verdict, ref: Reference) -> Path:
@@ -161,23 +523,28 @@ def write_feedback(path: Path, verdict: Verdict, ref: Reference) -> Path:
     ws.title = "Kết quả kiểm tra"
     refused = any(f.severity == ERROR for f in verdict.findings)
     ws.append(["KẾT QUẢ KIỂM TRA BÁO CÁO CẢI CÁCH HÀNH CHÍNH"])
-    ws["A1"].font = Font(bold=True, size=13)
+    ws["A1"].font = Font(bold=True, size=TITLE_PT)
+    ws.merge_cells("A1:F1")
     ws.append(["Tệp", neutralise(sub.file_name)])
     ws.append(["Đơn vị", neutralise(f"{sub.unit_code} – {unit.name_vi}" if unit else sub.unit_code or "(không rõ)")])
     ws.append(["Kỳ báo cáo", sub.period_code or neutralise(sub.period_raw) or "(không rõ)"])
     ws.append(["Kết quả", "BỊ TỪ CHỐI – vui lòng sửa các lỗi dưới đây và gửi lại" if refused
                else "ĐƯỢC TIẾP NHẬN, có lưu ý – vui lòng kiểm tra các nội dung dưới đây"])
+    for r in range(2, 6):  # the label in A, its value across B:F (a file name can be long)
+        ws[f"A{r}"].font = Font(bold=True)
+        ws.merge_cells(f"B{r}:F{r}")
+    ws["B5"].font = Font(bold=True, color="C00000" if refused else "7F6000")
     ws.append([])
-    ws.append(["STT", "Mức độ", "Trang tính", "Ô", "Nội dung", "Mã lỗi"])
-    for c in ws[7]:
-        c.font = Font(bold=True)
+    _header(ws, 7, ["STT", "Mức độ", "Trang tính", "Ô", "Nội dung", "Mã lỗi"])
     for i, f in enumerate(verdict.findings, start=1):
         ws.append([i, "Lỗi" if f.severity == ERROR else "Lưu ý", neutralise(f.sheet), f.cell,
                    neutralise(f.message_vi), f.code])
-    for col, width in zip("ABCDEF", (6, 10, 18, 8, 100, 24), strict=True):
-        ws.column_dimensions[col].width = width
-    for row in ws.iter_rows(min_row=8):
-        row[4].alignment = Alignment(wrap_text=True, vertical="top")
+        for col in "ABD":
+            ws[f"{col}{ws.max_row}"].alignment = Alignment(horizontal="center", vertical="top")
+    if verdict.findings:
+        _grid(ws, 8, ws.max_row, 6)
+    print_ready(ws, {"A": 12, "B": 9, "C": 16, "D": 7, "E": 62, "F": 22}, header_row=7, landscape=True,
+                wrap=("C", "E", "F"), first_wrapped_row=8)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
