@@ -301,34 +301,30 @@ def cmd_draft(args) -> int:
     return 0
 
 
-def cmd_placeholders(args) -> int:
-    from cchc.draft import catalogue_path, placeholder_catalogue
-    from cchc.reference import load_reference
-
-    page = catalogue_path()
-    text = placeholder_catalogue(load_reference())
-    if args.check:
+def _generated_page(page: Path, text: str, command: str, check: bool) -> int:
+    """Write a generated page, or (check) say whether it is up to date: exit 1 when stale."""
+    if check:
         ok = page.exists() and page.read_text(encoding="utf-8") == text
-        print(f"{page}: {'khớp / up to date' if ok else 'CŨ, chạy `cchc placeholders` / stale, run `cchc placeholders`'}")
+        print(f"{page}: {'khớp / up to date' if ok else f'CŨ, chạy `{command}` / stale, run `{command}`'}")
         return 0 if ok else 1
     page.write_text(text, encoding="utf-8")
     print(f"Đã ghi / wrote {page}")
     return 0
+
+
+def cmd_placeholders(args) -> int:
+    from cchc.draft import catalogue_path, placeholder_catalogue
+    from cchc.reference import load_reference
+
+    return _generated_page(catalogue_path(), placeholder_catalogue(load_reference()), "cchc placeholders", args.check)
 
 
 def cmd_dictionary(args) -> int:
     from cchc.config import sql_dir
     from cchc.dictionary import load_dictionary, markdown
 
-    page = sql_dir() / "DATA_DICTIONARY.md"
-    text = markdown(load_dictionary())
-    if args.check:
-        ok = page.exists() and page.read_text(encoding="utf-8") == text
-        print(f"{page}: {'khớp / up to date' if ok else 'CŨ, chạy `cchc dictionary` / stale, run `cchc dictionary`'}")
-        return 0 if ok else 1
-    page.write_text(text, encoding="utf-8")
-    print(f"Đã ghi / wrote {page}")
-    return 0
+    return _generated_page(sql_dir() / "DATA_DICTIONARY.md", markdown(load_dictionary()), "cchc dictionary",
+                           args.check)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -202,13 +202,19 @@ def heading_level(text: str) -> int:
     return 0
 
 
-def period_template(seed: str, out: Path) -> None:
+def city_document(kind: str, subject: str, addressee: str):
+    """A new document of the city's People's Committee: heading block, kind, subject, addressee."""
     doc = docstyle.new_document()
     docstyle.heading_block(doc, issuer=("ỦY BAN NHÂN DÂN", "THÀNH PHỐ HẢI PHÒNG"), number="Số:        /BC-UBND",
                            place_date="Hải Phòng, ngày      tháng      năm {{ period.year }}")
-    docstyle.title(doc, "BÁO CÁO", "Kết quả thực hiện công tác cải cách hành chính {{ period.name }} và phương "
-                   "hướng, nhiệm vụ {{ period.next_name }} của thành phố Hải Phòng")
-    docstyle.addressee(doc, "Kính gửi: Bộ Nội vụ")
+    docstyle.title(doc, kind, subject)
+    docstyle.addressee(doc, addressee)
+    return doc
+
+
+def period_template(seed: str, out: Path) -> None:
+    doc = city_document("BÁO CÁO", "Kết quả thực hiện công tác cải cách hành chính {{ period.name }} và phương "
+                        "hướng, nhiệm vụ {{ period.next_name }} của thành phố Hải Phòng", "Kính gửi: Bộ Nội vụ")
     charts = dict(CHARTS_AFTER)
     for text, notes in substitute(seed_paragraphs(seed)):
         docstyle.paragraph(doc, text, heading_level(text))
@@ -234,12 +240,8 @@ def period_template(seed: str, out: Path) -> None:
 
 def week_template(out: Path) -> None:
     """The leaders' weekly flash report: one page, the year-to-date figures of the roll-up."""
-    doc = docstyle.new_document()
-    docstyle.heading_block(doc, issuer=("ỦY BAN NHÂN DÂN", "THÀNH PHỐ HẢI PHÒNG"), number="Số:        /BC-UBND",
-                           place_date="Hải Phòng, ngày      tháng      năm {{ period.year }}")
-    docstyle.title(doc, "BÁO CÁO NHANH", "Tình hình thực hiện cải cách hành chính {{ period.name }} "
-                   "(từ {{ period.start }} đến {{ period.end }})")
-    docstyle.addressee(doc, "Kính gửi: Chủ tịch Ủy ban nhân dân thành phố")
+    doc = city_document("BÁO CÁO NHANH", "Tình hình thực hiện cải cách hành chính {{ period.name }} "
+                        "(từ {{ period.start }} đến {{ period.end }})", "Kính gửi: Chủ tịch Ủy ban nhân dân thành phố")
     for text in [
         "Văn phòng Ủy ban nhân dân thành phố báo cáo nhanh tình hình thực hiện cải cách hành chính lũy kế từ đầu "
         "năm đến hết {{ period.name }} (số liệu của {{ report.units_reported }} cơ quan, đơn vị) như sau:",
