@@ -70,7 +70,11 @@ def test_ingest_report_and_weekly_rollup(airflow_env, samples):
     assert list(landing.iterdir()) == []  # the inbox is emptied only after archiving
     assert len(list((data / "archive").rglob("*.xlsx"))) == 253
 
-    _dags_test(env, "cchc_period_report", '{"period": "2024-H1"}')
+    # approval=false: `airflow dags test` would wait without end at the human-in-the-loop task
+    # (tests/e2e/test_hitl_approval.py drives that path with a real api-server and scheduler).
+    log = _dags_test(env, "cchc_period_report", '{"period": "2024-H1", "approval": false}')
+    draft = next(line.split(": ", 1)[1].split("  (")[0] for line in log.splitlines() if line.startswith("Draft: "))
+    assert Path(draft).name == "2024-H1_bao_cao_du_thao.docx" and Path(draft).stat().st_size > 10_000
     with open(GOLDEN, encoding="utf-8") as fh:
         golden = {r["code"]: Decimal(r["value"]) for r in csv.DictReader(fh)}
     published = _csv_values(data / "outputs" / "2024-H1_tong_hop.csv")

@@ -1,0 +1,271 @@
+"""Approval in the Airflow UI, driven as in production: real Airflow processes, the REST API, named users.
+
+`airflow dags test` runs tasks in-process and waits without end at a human-in-the-loop task, so this
+test starts what a deployment runs (tests/airflow_stack.py): api-server, scheduler (LocalExecutor)
+and dag-processor, on a private AIRFLOW_HOME. The warehouse gets the 253 sample H1-2024 files with
+`cchc ingest` (PostgreSQL when the test server is there, else SQLite). Then, through the REST API
+as a person would through the UI:
+
+1. a run of cchc_period_report waits on its Required actions request, which shows the draft's
+   path and key figures; a viewer may not answer it; an approver rejects it with a reason → the
+   run ends, nothing is locked, the reason is in the task log;
+2. a second run is approved by a named user → the period is locked (version 1, approved by that
+   user), the final report and the annex (equal to the golden figures) are written;
+3. a third run finds the period locked: no request, the approved figures published again.
+At the end every process is stopped and `ps` must show none left.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from airflow_stack import AirflowStack, ApiError
+from conftest import GOLDEN, ROOT, pg_database
+
+pytestmark = pytest.mark.e2e
+DAG_ID = "cchc_period_report"
+PERIOD = "2024-H1"
+APPROVER, REJECTER, VIEWER = "tran.thi.lan", "le.van.hung", "pham.minh.chau"
+CCHC = str(Path(sys.executable).with_name("cchc"))
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory, samples):
+    started = time.perf_counter()
+    base = tmp_path_factory.mktemp("hitl")
+    data = base / "data"
+    if os.environ.get("CCHC_TEST_PG_URL"):
+        warehouse, drop = pg_database(f"cchc_hitl_{os.getpid()}")
+    else:
+        warehouse, drop = f"sqlite:///{data / 'warehouse.db'}", (lambda: None)
+    cchc_env = {"CCHC_HOME": str(ROOT), "CCHC_DATA_DIR": str(data), "CCHC_WAREHOUSE_URL": warehouse,
+                "GX_ANALYTICS_ENABLED": "false", "NO_PROXY": "*"}
+    inbox = base / "received"
+    inbox.mkdir()
+    for f in (samples / "h1").glob("*.xlsx"):
+        shutil.copy(f, inbox / f.name)
+    t = time.perf_counter()
+    out = subprocess.run([CCHC, "ingest", str(inbox)], env={**os.environ, **cchc_env}, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "253 tiếp nhận (accepted)" in out.stderr, out.stderr[-3000:]
+    seeded = time.perf_counter() - t
+
+    stack = AirflowStack(home=base / "airflow", dags_folder=ROOT / "dags",
+                         metadata_url=f"sqlite:///{base / 'airflow' / 'airflow.db'}",
+                         users={APPROVER: "user", REJECTER: "user", VIEWER: "viewer"},
+                         extra_env={**cchc_env, "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
+                                    "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"})
+    stack.configure()
+    try:
+        stack.migrate()
+        stack.start()
+        t = time.perf_counter()
+        stack.wait_for(lambda: _dag_parsed(stack), 180, f"the dag-processor to parse {DAG_ID}")
+        stack.timings["dag_parsed"] = time.perf_counter() - t
+        stack.request("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False}, user=APPROVER)
+        stack.timings["seed_warehouse"] = seeded
+        yield stack, data, warehouse
+    finally:
+        stack.stop()
+        left = stack.leftovers()
+        drop()
+        stack.timings["total"] = time.perf_counter() - started
+        print(f"\nHITL e2e timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in stack.timings.items()))
+        assert left == [], f"processes left running:\n" + "\n".join(left)
+
+
+def _dag_parsed(stack: AirflowStack) -> bool:
+    errors = stack.request("GET", "/api/v2/importErrors", user=APPROVER)["import_errors"]
+    assert not errors, errors
+    try:
+        stack.request("GET", f"/api/v2/dags/{DAG_ID}", user=APPROVER)
+    except ApiError as e:
+        if e.status == 404:
+            return False
+        raise
+    return True
+
+
+def _trigger(stack: AirflowStack, conf: dict) -> str:
+    run = stack.request("POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": conf},
+                        user=APPROVER)
+    return run["dag_run_id"]
+
+
+def _run_path(run_id: str) -> str:
+    from urllib.parse import quote
+
+    return f"/api/v2/dags/{DAG_ID}/dagRuns/{quote(run_id, safe='')}"
+
+
+def _task_states(stack: AirflowStack, run_id: str) -> dict[str, str]:
+    tis = stack.request("GET", f"{_run_path(run_id)}/taskInstances", user=APPROVER)["task_instances"]
+    return {ti["task_id"]: ti["state"] for ti in tis}
+
+
+def _tries(stack: AirflowStack, run_id: str) -> dict[str, int]:
+    tis = stack.request("GET", f"{_run_path(run_id)}/taskInstances", user=APPROVER)["task_instances"]
+    return {ti["task_id"]: ti["try_number"] for ti in tis if ti["state"] != "skipped"}
+
+
+def _task_log(stack: AirflowStack, run_id: str, task_id: str, try_number: int = 1) -> str:
+    log = stack.request("GET", f"{_run_path(run_id)}/taskInstances/{task_id}/logs/{try_number}?full_content=true",
+                        user=APPROVER)
+    return "\n".join(e.get("event", "") if isinstance(e, dict) else str(e) for e in log["content"])
+
+
+def _failure_report(stack: AirflowStack, run_id: str) -> str:
+    states = _task_states(stack, run_id)
+    logs = [f"--- {t} ({s}) ---\n{_task_log(stack, run_id, t)[-3000:]}"
+            for t, s in states.items() if s in ("failed", "up_for_retry")]
+    return f"task states: {states}\n" + "\n".join(logs)
+
+
+def _wait_for_request(stack: AirflowStack, run_id: str) -> dict:
+    """Poll until the run's approval request waits for an answer; fail early if the run ends first."""
+
+    def waiting():
+        run = stack.request("GET", _run_path(run_id), user=APPROVER)
+        assert run["state"] in ("queued", "running"), f"run ended {run['state']}:\n{_failure_report(stack, run_id)}"
+        details = stack.request("GET", f"{_run_path(run_id)}/hitlDetails", user=APPROVER)["hitl_details"]
+        return next((d for d in details if d["task_instance"]["state"] == "awaiting_input"), None)
+
+    return stack.wait_for(waiting, 600, "the approval request")
+
+
+def _wait_for_end(stack: AirflowStack, run_id: str) -> str:
+    def ended():
+        state = stack.request("GET", _run_path(run_id), user=APPROVER)["state"]
+        if state in ("success", "failed"):
+            return state
+        retrying = [t for t, s in _task_states(stack, run_id).items() if s in ("up_for_retry", "failed")]
+        assert not retrying, _failure_report(stack, run_id)  # fail now, not after the retry delay
+        return None
+
+    return stack.wait_for(ended, 600, "the run to end")
+
+
+def _settled(stack: AirflowStack, run_id: str) -> None:
+    """Wait until the scheduler has seen the worker that parked the request exit.
+
+    Airflow 3.3.0 race: an answer recorded before the scheduler processes that exit resumes the task
+    (same try number), and the stale "success" event then finds it queued and marks it up for retry
+    (scheduler_job_runner's resume guard covers only the `scheduled` state). A person takes longer
+    than a scheduler loop to read the request; a test must wait for it explicitly.
+    """
+    event = ("Received executor event with state success for task instance TaskInstanceKey("
+             f"dag_id='{DAG_ID}', task_id='request_approval', run_id='{run_id}'")
+    stack.wait_for(lambda: event in stack.proc_log("scheduler"), 120, "the scheduler to see the request parked")
+
+
+def _answer(stack: AirflowStack, run_id: str, user: str, option: str, note: str = "") -> dict:
+    return stack.request("PATCH", f"{_run_path(run_id)}/taskInstances/request_approval/-1/hitlDetails",
+                         {"chosen_options": [option], "params_input": {"note": note}}, user=user)
+
+
+def _xcom(stack: AirflowStack, run_id: str, task_id: str):
+    entry = stack.request("GET", f"{_run_path(run_id)}/taskInstances/{task_id}/xcomEntries/return_value",
+                          user=APPROVER)
+    value = entry["value"]
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _report_state(warehouse: str):
+    from cchc.approval import report_state
+    from cchc.reference import load_reference
+    from cchc.warehouse import get_engine
+
+    return report_state(get_engine(warehouse), load_reference(), PERIOD)
+
+
+def _check_request(stack: AirflowStack, run_id: str, request: dict) -> dict:
+    """The request a person reads: the draft's path and its key figures, Vietnamese first."""
+    drafted = _xcom(stack, run_id, "draft")
+    draft_path = Path(drafted["path"])
+    assert draft_path.suffix == ".docx" and draft_path.stat().st_size > 10_000
+    assert PERIOD in request["subject"] and request["subject"].startswith("Phê duyệt báo cáo CCHC")
+    body = request["body"]
+    assert str(draft_path) in body
+    assert "| Số nhiệm vụ Kế hoạch CCHC đã hoàn thành" in body and "| 08/57 |" in body  # golden: 8 of 57
+    for code in ("plan.tasks_done", "pakn.total", "pakn.resolved", "pakn.in_progress_overdue",
+                 "egov.online_services_full", "fin.invest_disbursed_bn"):
+        assert code in drafted["key_figures"], code
+        assert f"| {drafted['key_figures'][code]} |" in body, code
+    assert request["options"] == ["Phê duyệt (Approve)", "Từ chối (Reject)"]
+    assert set(request["params"]) == {"note"}
+    return drafted
+
+
+def _golden() -> dict[str, Decimal]:
+    with open(GOLDEN, encoding="utf-8") as fh:
+        return {r["code"]: Decimal(r["value"]) for r in csv.DictReader(fh)}
+
+
+def test_reject_then_approve_through_the_rest_api(deployment):
+    stack, data, warehouse = deployment
+
+    # 1. Rejected: nothing locked, the reason in the log.
+    run_id = _trigger(stack, {"period": PERIOD})
+    t = time.perf_counter()
+    request = _wait_for_request(stack, run_id)
+    stack.timings["trigger_to_request"] = time.perf_counter() - t
+    _check_request(stack, run_id, request)
+    with pytest.raises(ApiError) as refused:  # a viewer sees the request but may not answer it
+        _answer(stack, run_id, VIEWER, "Phê duyệt (Approve)")
+    assert refused.value.status == 403
+    reason = "Số liệu giải ngân của Sở Tài chính chưa khớp với báo cáo quý"
+    _settled(stack, run_id)
+    answered = _answer(stack, run_id, REJECTER, "Từ chối (Reject)", reason)
+    assert answered["responded_by"]["name"] == REJECTER
+    assert _wait_for_end(stack, run_id) == "success", _failure_report(stack, run_id)
+    states = _task_states(stack, run_id)
+    assert states["record_rejection"] == "success"
+    assert set(_tries(stack, run_id).values()) == {1}, _tries(stack, run_id)  # nothing failed and retried
+    assert states["finalize"] == "skipped" and states["publish"] == "skipped"
+    log = _task_log(stack, run_id, "record_rejection")
+    assert reason in log and REJECTER in log
+    state = _report_state(warehouse)
+    assert not state.locked and not state.version
+    assert not (data / "outputs" / f"{PERIOD}_tong_hop.csv").exists()
+
+    # 2. Approved by a named user: locked as version 1, final report and annex written.
+    run_id = _trigger(stack, {"period": PERIOD})
+    request = _wait_for_request(stack, run_id)
+    _check_request(stack, run_id, request)
+    _settled(stack, run_id)
+    t = time.perf_counter()
+    _answer(stack, run_id, APPROVER, "Phê duyệt (Approve)", "Đồng ý gửi Bộ Nội vụ")
+    assert _wait_for_end(stack, run_id) == "success", _failure_report(stack, run_id)
+    stack.timings["approval_to_end"] = time.perf_counter() - t
+    states = _task_states(stack, run_id)
+    assert states["finalize"] == "success" and states["record_rejection"] == "skipped"
+    assert set(_tries(stack, run_id).values()) == {1}, _tries(stack, run_id)
+    state = _report_state(warehouse)
+    assert state.locked and state.version == 1 and state.approved_by == APPROVER
+    written = _xcom(stack, run_id, "finalize")
+    final = Path(written["final"])
+    assert final.suffix == ".docx" and final.stat().st_size > 10_000
+    assert Path(written["xlsx"]).stat().st_size > 5000
+    with open(written["csv"], encoding="utf-8-sig") as fh:
+        published = {r["code"]: Decimal(r["value"]) for r in csv.DictReader(fh) if r["value"]}
+    golden = _golden()
+    assert {c: published.get(c) for c in golden} == golden
+
+    # 3. Once locked, a run asks nobody: it publishes the approved figures again.
+    run_id = _trigger(stack, {"period": PERIOD})
+    assert _wait_for_end(stack, run_id) == "success", _failure_report(stack, run_id)
+    states = _task_states(stack, run_id)
+    assert states["publish"] == "success" and states["request_approval"] == "skipped"
+    assert "đã khóa (phiên bản 1)" in _task_log(stack, run_id, "route")
+    assert Path(_xcom(stack, run_id, "publish")["final"]) == final
+    state = _report_state(warehouse)
+    assert state.locked and state.version == 1 and state.approved_by == APPROVER
