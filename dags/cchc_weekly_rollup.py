@@ -7,6 +7,8 @@ the indicator catalogue, store the week's figures in `weekly_figures` and write 
 to `data/outputs/weekly/`, with a sheet "Tình hình báo cáo": reporting rates by unit type and by
 district, and the units late, refused or missing for the week and for any period due in it, and a
 sheet "Xu hướng theo tuần": the year-to-date figures of every week so far, with line charts.
+`flash_report` writes the leaders' one-page flash report beside it (`<week>_bao_cao_du_thao.docx`,
+from include/templates/bao_cao_nhanh_tuan.docx: plan tasks done, feedback, dossiers).
 `alert_late` sends ops those units (e-mail via the `cchc_smtp` connection, else the log). Which
 week: the `week` param (e.g. `2024-W24`) if given, else the week holding the day before the run
 (a Monday run covers the week that just ended).
@@ -86,7 +88,21 @@ def cchc_weekly_rollup():
         today = dt.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
         return alert(late_units_message(to_chase(rows, today)))
 
-    alert_late(roll_up())
+    @task
+    def flash_report(summary: dict) -> str:
+        """The leaders' one-page weekly flash report (Word), from the week's year-to-date figures."""
+        from cchc.config import output_dir
+        from cchc.draft import write_draft
+        from cchc.runtime import warehouse_engine
+
+        engine, ref = warehouse_engine()
+        d = write_draft(engine, ref, summary["week"], output_dir() / "weekly")
+        print(f"Flash report: {d.path}  ({d.seconds:.1f} s)")
+        return str(d.path)
+
+    summary = roll_up()
+    alert_late(summary)
+    flash_report(summary)
 
 
 cchc_weekly_rollup()

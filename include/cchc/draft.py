@@ -450,7 +450,9 @@ def write_draft(engine, ref, period_code: str, out_dir: Path, final: bool = Fals
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     template = Path(template) if template else template_for(period)
-    charts = render_charts(engine, ref, result, out_dir / f"{period.code}_bieu_do")
+    wanted = {ph.name.split(".", 1)[1] for ph in placeholders(template) if ph.name.startswith("chart.")}
+    charts = [c for c in (render_charts(engine, ref, result, out_dir / f"{period.code}_bieu_do") if wanted else [])
+              if c.key in wanted]
     path = out_dir / output_name(period, final)
     n, _ = render(template, path, period=period, result=result, ref=ref, engine=engine, charts=charts,
                   period_code=period.code, mark="" if final else status)

@@ -202,10 +202,12 @@ def heading_level(text: str) -> int:
     return 0
 
 
-def city_document(kind: str, subject: str, addressee: str):
-    """A new document of the city's People's Committee: heading block, kind, subject, addressee."""
+def city_document(kind: str, subject: str, addressee: str, issuer=("ỦY BAN NHÂN DÂN", "THÀNH PHỐ HẢI PHÒNG"),
+                  number: str = "Số:        /BC-UBND"):
+    """A new document of the city (its People's Committee, or the Committee's office): heading block,
+    kind, subject, addressee."""
     doc = docstyle.new_document()
-    docstyle.heading_block(doc, issuer=("ỦY BAN NHÂN DÂN", "THÀNH PHỐ HẢI PHÒNG"), number="Số:        /BC-UBND",
+    docstyle.heading_block(doc, issuer=issuer, number=number,
                            place_date="Hải Phòng, ngày      tháng      năm {{ period.year }}")
     docstyle.title(doc, kind, subject)
     docstyle.addressee(doc, addressee)
@@ -241,7 +243,8 @@ def period_template(seed: str, out: Path) -> None:
 def week_template(out: Path) -> None:
     """The leaders' weekly flash report: one page, the year-to-date figures of the roll-up."""
     doc = city_document("BÁO CÁO NHANH", "Tình hình thực hiện cải cách hành chính {{ period.name }} "
-                        "(từ {{ period.start }} đến {{ period.end }})", "Kính gửi: Chủ tịch Ủy ban nhân dân thành phố")
+                        "(từ {{ period.start }} đến {{ period.end }})", "Kính gửi: Chủ tịch Ủy ban nhân dân thành phố",
+                        issuer=("UBND THÀNH PHỐ HẢI PHÒNG", "VĂN PHÒNG"), number="Số:        /BC-VP")
     for text in [
         "Văn phòng Ủy ban nhân dân thành phố báo cáo nhanh tình hình thực hiện cải cách hành chính lũy kế từ đầu "
         "năm đến hết {{ period.name }} (số liệu của {{ report.units_reported }} cơ quan, đơn vị) như sau:",
