@@ -234,3 +234,21 @@ def test_concurrent_approvals_make_one_version(two_units, ref):
     assert [(e.version, e.action, e.by) for e in history(two_units, PERIOD)] == [(1, "approved", approvals[0].by)]
     with two_units.connect() as conn:
         assert conn.execute(text("SELECT COUNT(DISTINCT version) FROM approved_figures")).scalar_one() == 1
+
+
+def test_approval_refuses_figures_nobody_reviewed(two_units, ref, samples, tmp_path):
+    """The DAG approves the figures the person was shown; a file accepted since then changes them, so
+    nothing is locked and the changed figures are named."""
+    from cchc.approval import approve, report_state
+    from cchc.consolidate import consolidate_period
+    from cchc.ingest import ingest_files
+
+    engine = two_units
+    reviewed = report_state(engine, ref, PERIOD).result  # what the draft showed
+    files = copy_files([samples / "h1" / "LCH_2024-H1.xlsx"], tmp_path / "late")
+    assert [o.outcome for o in ingest_files(engine, ref, files)] == ["accepted"]
+    with pytest.raises(ValueError, match=r"đã thay đổi so với bản được xem \(.*pakn\.received_new.*changed since"):
+        approve(engine, ref, PERIOD, APPROVER, expected=reviewed)
+    assert not report_state(engine, ref, PERIOD).locked
+    fresh = consolidate_period(engine, ref, PERIOD)
+    assert approve(engine, ref, PERIOD, APPROVER, expected=fresh).version == 1
