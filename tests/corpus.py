@@ -229,6 +229,23 @@ def blank_task_row(wb, ref):
         c.value = None
 
 
+def error_cell(unit: str, code: str, shown: str) -> Callable[[Path, Path], Path]:
+    """A figure cell holding an Excel error value stored as Excel does (<c t="e"><v>#SPILL!</v></c>)."""
+    import re
+
+    mark = 987654321
+
+    def build(samples: Path, out: Path) -> Path:
+        src = spoil(unit, lambda wb, ref: set_figure(wb, code, mark), "marked.xlsx")(samples, out)
+        cell = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*?)(?: t="n")?><v>%d</v></c>' % mark)
+        fix = lambda n, d: cell.sub(lambda m: b'<c r="%s"%s t="e"><v>%s</v></c>' % (  # noqa: E731
+            m.group(1), m.group(2), shown.encode()), d) if n.startswith("xl/worksheets/") else d
+        path = rezip(src, out / f"{unit}_2024-H1.xlsx", replace=fix)
+        src.unlink()
+        return path
+    return build
+
+
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 CSV = "Mã chỉ tiêu,Số liệu\npakn.resolved,138\n".encode("utf-8")
 CSV_SEMICOLON = "Mã chỉ tiêu;Số liệu\r\ncomms.media_items;22\r\n".encode("utf-8-sig")  # Excel's "CSV UTF-8" export
@@ -336,6 +353,18 @@ CASES: list[Case] = [
          spoil("SNV", lambda wb, ref: set_figure(wb, "index.sipas_pct", "188,9%"))),
     Case("feedback does not balance", "IDENTITY_FAILED",
          spoil(GOOD["district"], lambda wb, ref: set_figure(wb, "pakn.resolved", 999))),
+    # Excel error values where a value is due: a broken spreadsheet, never a blank.
+    Case("#REF! in a figure", "CELL_ERROR_VALUE",
+         spoil(GOOD["dept"], lambda wb, ref: set_figure(wb, "comms.media_items", "#REF!"))),
+    Case("#SPILL! error cell in a figure", "CELL_ERROR_VALUE", error_cell(GOOD["dept"], "comms.media_items", "#SPILL!")),
+    Case("#CALC! written as text in a figure", "CELL_ERROR_VALUE",
+         spoil(GOOD["district"], lambda wb, ref: set_figure(wb, "pakn.resolved", "#CALC!"))),
+    Case("#DIV/0! as the as-of date", "CELL_ERROR_VALUE",
+         spoil(GOOD["dept"], lambda wb, ref: set_info(wb, "Ngày chốt số liệu", "#DIV/0!"))),
+    Case("#N/A as the unit code", "CELL_ERROR_VALUE",
+         spoil(GOOD["dept"], lambda wb, ref: set_info(wb, "Mã đơn vị", "#N/A"), "bao_cao_loi.xlsx")),
+    Case("#NAME? as a task status", "CELL_ERROR_VALUE",
+         spoil(GOOD["tasks"], lambda wb, ref: set_task(wb, first_task(ref, "SNV"), "#NAME?"))),
     # Plan tasks.
     Case("task status not in the list", "TASK_STATUS_INVALID",
          spoil(GOOD["tasks"], lambda wb, ref: set_task(wb, first_task(ref, "SNV"), "Xong rồi"))),

@@ -55,6 +55,12 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
                      "Cell {cell}: '{value}' is not a valid date. Write dates as 15/06/2024."),
     "ASOF_OUTSIDE_PERIOD": (ERROR, "Ngày chốt số liệu {value} nằm ngoài kỳ báo cáo {period} ({start} – {end}).",
                             "The as-of date {value} is outside period {period} ({start} – {end})."),
+    "CELL_ERROR_VALUE": (ERROR, "Trang '{sheet_name}', ô {cell}{what_vi}: ô hiển thị lỗi Excel {value} ({meaning_vi}) "
+                         "thay vì giá trị. Bảng tính bị lỗi công thức hoặc tham chiếu; ô lỗi không được coi là để "
+                         "trống. Vui lòng sửa ô này trong Excel, lưu lại rồi gửi lại.",
+                         "Sheet '{sheet_name}', cell {cell}{what_en}: the cell shows the Excel error {value} "
+                         "({meaning_en}) instead of a value. The spreadsheet has a broken formula or reference; an "
+                         "error is not read as blank. Fix the cell in Excel, save, and resend."),
     "NUMBER_INVALID": (ERROR, "Ô {cell} (chỉ tiêu {indicator}): '{value}' không phải là số. Ghi số, ví dụ 1.150 "
                        "hoặc 25,6.",
                        "Cell {cell} (indicator {indicator}): '{value}' is not a number. Write a number, e.g. "
@@ -68,6 +74,12 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
     "VALUE_MISSING": (WARNING, "Ô {cell}: chưa ghi số liệu chỉ tiêu '{indicator}' (được coi là chưa báo cáo, "
                       "không phải bằng 0).",
                       "Cell {cell}: no figure for indicator '{indicator}' (counted as not reported, not as zero)."),
+    "VALUE_DROPPED": (WARNING, "{where_vi}chỉ tiêu '{indicator}' ({label_vi}) {state_vi}, nhưng bản đã tiếp nhận "
+                      "trước đó của đơn vị cho kỳ {period} ghi {previous_vi}. Bản mới thay thế bản cũ nên chỉ tiêu này sẽ "
+                      "được tính là chưa báo cáo (không phải bằng 0). Nếu bỏ sót, vui lòng bổ sung và gửi lại.",
+                      "{where_en}indicator '{indicator}' ({label_vi}) {state_en}, but the unit's earlier accepted "
+                      "version for {period} had {previous}. The new version replaces it, so this figure will count "
+                      "as not reported (not as zero). If it was left out by mistake, fill it in and resend."),
     "VALUE_NEGATIVE": (ERROR, "Ô {cell} (chỉ tiêu {indicator}): số liệu {value} bị âm; cần {expected}.",
                        "Cell {cell} (indicator {indicator}): {value} is negative; expected {expected_en}."),
     "VALUE_FRACTIONAL": (ERROR, "Ô {cell} (chỉ tiêu {indicator}): số liệu {value} có phần thập phân; cần {expected}.",
@@ -128,6 +140,26 @@ def finding(code: str, sheet: str = "", cell: str = "", **fields: object) -> Fin
     severity, vi, en = CATALOGUE[code]
     fields = {"cell": cell, "sheet_name": sheet, **fields}
     return Finding(code, severity, sheet, cell, vi.format(**fields), en.format(**fields))
+
+
+# What each Excel error value means, for the CELL_ERROR_VALUE message: (Vietnamese, English).
+EXCEL_ERRORS: dict[str, tuple[str, str]] = {
+    "#REF!": ("tham chiếu tới ô không còn tồn tại", "a reference to a cell that no longer exists"),
+    "#VALUE!": ("sai kiểu giá trị trong công thức", "a wrong type of value in a formula"),
+    "#DIV/0!": ("chia cho 0", "division by zero"),
+    "#N/A": ("không tìm thấy giá trị", "value not available"),
+    "#NAME?": ("tên hàm hoặc tên vùng không hợp lệ", "an unknown function or range name"),
+    "#NUM!": ("số không hợp lệ", "an invalid number"),
+    "#NULL!": ("hai vùng không giao nhau", "ranges that do not intersect"),
+    "#SPILL!": ("kết quả mảng bị chặn", "a blocked spill range"),
+    "#CALC!": ("lỗi tính toán", "a calculation error"),
+    "#GETTING_DATA": ("dữ liệu chưa tải xong", "data still loading"),
+    "#FIELD!": ("trường dữ liệu không hợp lệ", "an invalid data field"),
+    "#BLOCKED!": ("truy cập bị chặn", "blocked access"),
+    "#CONNECT!": ("lỗi kết nối", "a connection error"),
+    "#BUSY!": ("đang tính", "still computing"),
+    "#UNKNOWN!": ("lỗi không rõ", "an unknown error"),
+}
 
 
 def has_errors(findings: list[Finding]) -> bool:

@@ -25,9 +25,11 @@ from cchc.periods import parse_period
 from cchc.publish import write_feedback
 from cchc.read import Submission, TaskRow, ValueRow
 from cchc.reference import Reference
-from cchc.validate import ACCEPTED, Verdict, validate_batch
+from cchc.validate import ACCEPTED, REJECTED, Verdict, validate_batch
+from cchc.vn import format_date
 from cchc.warehouse import unit_history
 
+VN_TIME = dt.timedelta(hours=7)  # Asia/Ho_Chi_Minh, no daylight saving; times are stored in UTC
 VALIDATE_BATCH = 2000  # submissions read, validated and held in memory at once
 LOAD_CHUNK = 500  # submissions per load transaction
 
@@ -49,10 +51,12 @@ class Outcome:
     version: int | None = None
     findings: list[str] = field(default_factory=list)
     feedback: str = ""
+    note: str = ""  # for a file received before: which version it was and when (Vietnamese / English)
 
     def line(self) -> str:
         codes = ",".join(sorted(set(self.findings))) or "-"
-        return f"{self.file_name}\t{self.outcome}\t{self.unit_code or '?'}\t{self.period_code or '?'}\t{codes}"
+        line = f"{self.file_name}\t{self.outcome}\t{self.unit_code or '?'}\t{self.period_code or '?'}\t{codes}"
+        return f"{line}\t{self.note}" if self.note else line
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -130,6 +134,60 @@ def load_verdicts(engine: Engine, verdicts: list[Verdict], ref: Reference, recei
     return out
 
 
+def repeat_note(outcome: str, unit_code: str, period_code: str, version: int, first_seen: dt.datetime) -> str:
+    """What the sender of the same bytes again is told (Vietnamese / English)."""
+    day = format_date((first_seen + VN_TIME).date())
+    unit, period = unit_code or "(không rõ)", period_code or "(không rõ)"
+    unit_en, period_en = unit_code or "(unknown)", period_code or "(unknown)"
+    if outcome == REJECTED:
+        return (f"Tệp này giống hệt tệp đã nhận ngày {day} (đơn vị {unit}, kỳ {period}, phiên bản {version}) "
+                "và đã bị từ chối; kết quả kiểm tra được gửi lại. / "
+                f"This file is identical to one received on {day} (unit {unit_en}, period {period_en}, "
+                f"version {version}), which was refused; its findings are sent again.")
+    return (f"Đã nhận trước đây: phiên bản {version} của đơn vị {unit}, kỳ {period}, ngày {day}; không nạp lại. / "
+            f"Already received as version {version} of unit {unit_en} for period {period_en} on {day}; "
+            "not loaded again.")
+
+
+def repeat_outcomes(engine: Engine, ref: Reference, repeats: list[Received]) -> list[Outcome]:
+    """The earlier verdict of files whose bytes were loaded before (one Outcome each, in order).
+
+    Refused before → refused again, with the same findings and its feedback workbook written anew
+    (the unit must learn why); accepted before → `duplicate`, saying which version it is and since when.
+    """
+    from sqlalchemy import bindparam, text
+
+    from cchc.read import read_workbook
+
+    keys = sorted({r.checksum for r in repeats})
+    if not keys:
+        return []
+    subs, found = {}, {}
+    with engine.connect() as conn:
+        for part in chunks(keys, 500):
+            stmt = text("SELECT s.submission_id, s.unit_code, s.period_code, s.version, s.status, f.first_seen_at "
+                        "FROM submissions s JOIN received_files f ON f.checksum = s.submission_id "
+                        "WHERE s.submission_id IN :keys").bindparams(bindparam("keys", expanding=True))
+            subs.update({row[0]: row for row in conn.execute(stmt, {"keys": part})})
+            stmt = text("SELECT submission_id, code, severity, sheet, cell, message_vi, message_en FROM findings "
+                        "WHERE submission_id IN :keys ORDER BY submission_id, seq").bindparams(
+                bindparam("keys", expanding=True))
+            for key, *f in conn.execute(stmt, {"keys": part}):
+                found.setdefault(key, []).append(Finding(f[0], f[1], f[2] or "", f[3] or "", f[4], f[5]))
+    out = []
+    for r in repeats:
+        _, unit, period, version, status, first_seen = subs[r.checksum]
+        first_seen = first_seen if isinstance(first_seen, dt.datetime) else dt.datetime.fromisoformat(str(first_seen))
+        findings = found.get(r.checksum, [])
+        o = Outcome(r.file_name, r.checksum, unit, period, status if status == REJECTED else DUPLICATE, version,
+                    [f.code for f in findings], note=repeat_note(status, unit, period, version, first_seen))
+        if status == REJECTED:
+            verdict = Verdict(r.checksum, read_workbook(Path(r.archive_path), r.file_name), findings)
+            o.feedback = str(write_feedback(feedback_path(verdict, version), verdict, ref))
+        out.append(o)
+    return out
+
+
 def ingest_files(engine: Engine, ref: Reference, files: list[Path], run_id: str = "cli",
                  clock: Callable[[str], AbstractContextManager] | None = None) -> list[Outcome]:
     """Receive, read, validate and load a list of files; one Outcome per file, in order.
@@ -149,8 +207,10 @@ def ingest_files(engine: Engine, ref: Reference, files: list[Path], run_id: str 
     for batch in validated_batches(engine, list(first.values()), ref, clock):
         with clock("load"):
             loaded.update(load_verdicts(engine, [v for _, v in batch], ref, [r for r, _ in batch]))
-    return [loaded[r.checksum] if first.get(r.checksum) is r
-            else Outcome(r.file_name, r.checksum, r.unit_code, r.period_code, DUPLICATE) for r in received]
+    # The same bytes again (before, or earlier in this run): the earlier verdict, said again.
+    repeats = [r for r in received if first.get(r.checksum) is not r]
+    answers = iter(repeat_outcomes(engine, ref, repeats))
+    return [loaded[r.checksum] if first.get(r.checksum) is r else next(answers) for r in received]
 
 
 def validated_batches(engine: Engine, received: list[Received], ref: Reference,

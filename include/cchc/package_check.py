@@ -147,3 +147,56 @@ def check_package(path: Path) -> list[Finding]:
                         ref = _REF.search(attrs)
                         out.append(finding("FORMULA_NOT_COMPUTED", sheets[n], ref.group(1).decode() if ref else ""))
         return out
+
+
+_ERROR_TYPE = re.compile(rb'\bt="e"')
+_ERROR_VALUE = re.compile(rb"<v>([^<]*)</v>")
+
+
+def error_cells(path: Path) -> dict[str, dict[str, str]]:
+    """Sheet name → cell → the Excel error it shows (`#REF!`), for every error cell (`t="e"`).
+
+    Readers disagree about error cells (python-calamine 0.9.1 returns them as empty strings), so
+    the package itself is the authority: an error value must never be read as a blank. Called on
+    packages `check_package` passed, so every part read here is bounded.
+    """
+    out: dict[str, dict[str, str]] = {}
+    with zipfile.ZipFile(path) as z:
+        for part, name in _sheet_names(z, z.read("xl/workbook.xml")).items():
+            try:
+                data = z.read(part)
+            except KeyError:
+                continue
+            if not _ERROR_TYPE.search(data):  # C-speed: most forms have none
+                continue
+            for attrs, body in _CELL.findall(data):
+                ref = _REF.search(attrs)
+                if ref and _ERROR_TYPE.search(attrs):
+                    shown = _ERROR_VALUE.search(body or b"")
+                    value = _xml_unescape(shown.group(1).decode("utf-8", "replace")).strip() if shown else ""
+                    out.setdefault(name, {})[ref.group(1).decode()] = value or "#ERROR"
+    return out
+
+
+def without_error_cells(path: Path) -> bytes:
+    """The package with every error cell emptied (its formula and value dropped, its style kept).
+
+    python-calamine 0.9.1 raises on `#SPILL!` and `#CALC!` error cells ("Unsupported cell error
+    value"), which would refuse the whole file as unreadable: the reader gets this copy instead, and
+    the errors themselves come from `error_cells`.
+    """
+    import io
+
+    def empty(m: re.Match) -> bytes:
+        attrs = m.group(1)
+        return b"<c" + _ERROR_TYPE.sub(b"", attrs) + b"/>" if _ERROR_TYPE.search(attrs) else m.group(0)
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zout:
+        sheets = set(_sheet_names(zin, zin.read("xl/workbook.xml")))
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename in sheets and _ERROR_TYPE.search(data):
+                data = _CELL.sub(empty, data)
+            zout.writestr(info, data)
+    return buf.getvalue()

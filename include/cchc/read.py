@@ -9,13 +9,14 @@ every figure can be traced back and every finding names its cell.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from cchc.findings import Finding, finding
-from cchc.package_check import MAX_FILE_BYTES, check_package
+from cchc.findings import EXCEL_ERRORS, Finding, finding
+from cchc.package_check import MAX_FILE_BYTES, check_package, error_cells, without_error_cells
 from cchc.form import FIGURE_COLUMNS, INFO_LABELS, SHEET_FIGURES, SHEET_INFO, SHEET_TASKS, STATUSES, TASK_COLUMNS
 from cchc.periods import Period, parse_period
 from cchc.vn import fold, parse_date, parse_number, text
@@ -23,6 +24,20 @@ from cchc.vn import fold, parse_date, parse_number, text
 HEADER_SEARCH_ROWS = 30
 _SIGNATURE = re.compile(r"^(nguoi lap|thu truong|\(ky|ky ten|xac nhan)")
 _FOLDED_STATUS = {fold(k): v for k, v in STATUSES.items()}
+
+
+@dataclass(frozen=True)
+class CellError:
+    """An Excel error value (#REF!, #DIV/0! …) where a value is due: not blank, not a value."""
+
+    shown: str
+
+    def __str__(self) -> str:
+        return self.shown
+
+
+# Types a reader returns for real values; anything else it returns for a cell is an error it represents its own way.
+_VALUE_TYPES = (str, int, float, bool, dt.date, dt.datetime, dt.time, dt.timedelta)
 
 
 @dataclass
@@ -90,6 +105,43 @@ def _blank(v: object) -> bool:
     return v is None or (isinstance(v, str) and not v.strip())
 
 
+def mark_errors(rows: list[list[object]], errors: dict[str, str]) -> list[list[object]]:
+    """The sheet's cells with every Excel error value as a CellError, whatever the reader made of it:
+    the package's error cells (`errors`, by cell reference: calamine reads them as ''), error texts
+    (`#SPILL!` typed or written as text) and values of a type no reader uses for real values."""
+    for ref, shown in errors.items():
+        m = re.fullmatch(r"([A-Z]+)([0-9]+)", ref)
+        if not m:
+            continue
+        r, c = int(m.group(2)) - 1, _col_index(m.group(1))
+        while len(rows) <= r:
+            rows.append([])
+        rows[r].extend([None] * (c + 1 - len(rows[r])))
+        rows[r][c] = CellError(shown)
+    for row in rows:
+        for c, v in enumerate(row):
+            if isinstance(v, str):
+                if v.strip().upper() in EXCEL_ERRORS:
+                    row[c] = CellError(v.strip().upper())
+            elif v is not None and not isinstance(v, (*_VALUE_TYPES, CellError)):
+                row[c] = CellError(text(v) or "#ERROR")
+    return rows
+
+
+def _col_index(letters: str) -> int:
+    """A → 0, Z → 25, AA → 26 (col_letter's inverse)."""
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
+def error_finding(err: CellError, sheet: str, cell: str, what_vi: str = "", what_en: str = "") -> Finding:
+    meaning_vi, meaning_en = EXCEL_ERRORS.get(err.shown, ("lỗi Excel", "an Excel error"))
+    return finding("CELL_ERROR_VALUE", sheet, cell, value=err.shown, meaning_vi=meaning_vi, meaning_en=meaning_en,
+                   what_vi=what_vi, what_en=what_en)
+
+
 def find_sheet(names: list[str], wanted: str, hidden: frozenset[str] = frozenset()) -> str | None:
     """The sheet whose name folds to the wanted one; a visible match wins over a hidden one.
 
@@ -149,12 +201,17 @@ def read_info(sub: Submission, rows: list[list[object]], sheet: str) -> None:
                         break
                 found[key] = (value, ref)
     sub.info_cells = {k: ref for k, (_, ref) in found.items()}
+    for key, (value, ref) in found.items():
+        if isinstance(value, CellError):
+            label = INFO_LABELS[key]
+            sub.findings.append(error_finding(value, sheet, ref, f" ('{label}')", f" ('{label}')"))
     for key in ("unit_code", "period", "as_of"):
         if found.get(key, (None,))[0] is None:
             sub.findings.append(finding("INFO_MISSING", sheet, sub.info_cells.get(key, ""), label=INFO_LABELS[key]))
 
     def txt(key: str) -> str:
-        return text(found.get(key, (None,))[0])
+        value = found.get(key, (None,))[0]
+        return "" if isinstance(value, CellError) else text(value)
 
     sub.unit_code = txt("unit_code").upper()
     sub.unit_name, sub.preparer, sub.phone, sub.email = txt("unit_name"), txt("preparer"), txt("phone"), txt("email")
@@ -167,6 +224,8 @@ def read_info(sub: Submission, rows: list[list[object]], sheet: str) -> None:
             sub.findings.append(finding("PERIOD_UNKNOWN", sheet, sub.info_cells["period"], value=sub.period_raw))
     for key in ("as_of", "sent_on"):
         raw = found.get(key, (None,))[0]
+        if isinstance(raw, CellError):
+            continue  # already refused as an error value
         try:
             setattr(sub, key, parse_date(raw))
         except ValueError:
@@ -180,11 +239,20 @@ def read_figures(sub: Submission, rows: list[list[object]], sheet: str) -> None:
             sub.findings.append(finding("COLUMN_MISSING", sheet, column=FIGURE_COLUMNS[key]))
         return
     for r, row in _table_rows(rows, head + 1):
-        code = text(_get(row, cols["code"])).lower()
+        code_cell = _get(row, cols["code"])
+        if isinstance(code_cell, CellError):
+            sub.findings.append(error_finding(code_cell, sheet, cell_ref(r, cols["code"]), " (mã chỉ tiêu)",
+                                              " (indicator code)"))
+            continue
+        code = text(code_cell).lower()
         raw = _get(row, cols["value"])
         if not code:
             continue
         ref = cell_ref(r, cols["value"])
+        if isinstance(raw, CellError):
+            sub.findings.append(error_finding(raw, sheet, ref, f" (chỉ tiêu {code})", f" (indicator {code})"))
+            sub.values.append(ValueRow(code, raw.shown, None, sheet, ref, r + 1))
+            continue
         try:
             value = parse_number(raw)
         except ValueError:
@@ -200,15 +268,28 @@ def read_tasks(sub: Submission, rows: list[list[object]], sheet: str) -> None:
             sub.findings.append(finding("COLUMN_MISSING", sheet, column=TASK_COLUMNS[key]))
         return
     for r, row in _table_rows(rows, head + 1):
-        code = text(_get(row, cols["task_code"])).upper()
+        code_cell = _get(row, cols["task_code"])
+        if isinstance(code_cell, CellError):
+            sub.findings.append(error_finding(code_cell, sheet, cell_ref(r, cols["task_code"]), " (mã nhiệm vụ)",
+                                              " (task code)"))
+            continue
+        code = text(code_cell).upper()
         if not code:
             continue
-        status_raw = text(_get(row, cols["status"]))
+        status_cell = _get(row, cols["status"])
         status_ref, date_ref = cell_ref(r, cols["status"]), cell_ref(r, cols["completed_on"])
-        status = _FOLDED_STATUS.get(fold(status_raw)) if status_raw else "not_started"
-        if status is None:
-            sub.findings.append(finding("TASK_STATUS_INVALID", sheet, status_ref, task=code, value=status_raw))
+        if isinstance(status_cell, CellError):
+            sub.findings.append(error_finding(status_cell, sheet, status_ref, f" (nhiệm vụ {code})", f" (task {code})"))
+            status_raw, status = status_cell.shown, None
+        else:
+            status_raw = text(status_cell)
+            status = _FOLDED_STATUS.get(fold(status_raw)) if status_raw else "not_started"
+            if status is None:
+                sub.findings.append(finding("TASK_STATUS_INVALID", sheet, status_ref, task=code, value=status_raw))
         raw_date = _get(row, cols["completed_on"])
+        if isinstance(raw_date, CellError):
+            sub.findings.append(error_finding(raw_date, sheet, date_ref, f" (nhiệm vụ {code})", f" (task {code})"))
+            raw_date = None
         try:
             done_on = parse_date(raw_date)
         except ValueError:
@@ -259,7 +340,10 @@ def read_workbook(path: Path, file_name: str | None = None) -> Submission:
         sub.findings.extend(unsafe)
         return sub
     try:
-        wb = CalamineWorkbook.from_path(str(path))
+        errors = error_cells(path)
+        # the reader never sees an error cell: what it makes of one varies (blank, or it raises)
+        wb = (CalamineWorkbook.from_filelike(io.BytesIO(without_error_cells(path))) if errors
+              else CalamineWorkbook.from_path(str(path)))
         names = list(wb.sheet_names)
         hidden = frozenset(m.name for m in wb.sheets_metadata if m.visible != SheetVisibleEnum.Visible)
         sheets = {}
@@ -268,7 +352,8 @@ def read_workbook(path: Path, file_name: str | None = None) -> Submission:
             if name is None:
                 sub.findings.append(finding("SHEET_MISSING", wanted))
                 continue
-            sheets[wanted] = (name, wb.get_sheet_by_name(name).to_python(skip_empty_area=False))
+            sheets[wanted] = (name, mark_errors(wb.get_sheet_by_name(name).to_python(skip_empty_area=False),
+                                                errors.get(name, {})))
     except PasswordError:
         sub.findings.append(finding("FILE_ENCRYPTED"))
         return sub

@@ -19,7 +19,7 @@ from cchc.form import SHEET_FIGURES, SHEET_INFO, SHEET_TASKS, file_name
 from cchc.periods import parse_period
 from cchc.read import Submission
 from cchc.reference import RULES_EN, RULES_VI, Reference, Unit, evaluate
-from cchc.vn import fold, format_date, plain
+from cchc.vn import fold, format_date, format_number, plain
 
 SUITES = ("indicator_values", "task_statuses", "identities")
 ACCEPTED, ACCEPTED_WITH_WARNINGS, REJECTED = "accepted", "accepted_with_warnings", "rejected"
@@ -153,7 +153,7 @@ def check_history(sub: Submission, past: dict[str, dict[str, Decimal]], ref: Ref
         return []
     current = {v.code: v for v in sub.values if v.value is not None}
     earlier = {p.code: p for p in map(parse_period, past) if p.code != period.code}
-    out: list[Finding] = []
+    out: list[Finding] = check_dropped(sub, past.get(period.code, {}), ref)
     closing = [p for p in earlier.values()
                if p.kind in _PREVIOUS_KINDS and p.end == period.window_start - dt.timedelta(days=1)]
     if closing:
@@ -178,6 +178,31 @@ def check_history(sub: Submission, past: dict[str, dict[str, Decimal]], ref: Ref
             out.append(finding("VALUE_OUTLIER", v.sheet, v.cell, indicator=code, value=plain(v.value),
                                median=plain(scored[1]), n=len(series), score=f"{scored[0]:.1f}",
                                threshold=OUTLIER_THRESHOLD))
+    return out
+
+
+def check_dropped(sub: Submission, accepted: dict[str, Decimal], ref: Reference) -> list[Finding]:
+    """A newer version that leaves out a figure the unit's accepted version of the same period had.
+
+    Latest wins, so the figure would silently leave the city's total (blank is "not reported", not
+    zero): a warning names the figure and what it was. A cell that is there but not a number (an
+    error value, text) is refused on its own and not repeated here.
+    """
+    rows = {}
+    for v in sub.values:
+        rows.setdefault(v.code, v)
+    out = []
+    for code, previous in sorted(accepted.items()):
+        ind, row = ref.indicator(code), rows.get(code)
+        if ind is None or previous is None or (row is not None and (row.value is not None or row.raw)):
+            continue
+        places = max(0, -previous.normalize().as_tuple().exponent)
+        where = (f"Ô {row.cell}: ", f"Cell {row.cell}: ") if row else ("", "")
+        state = ("để trống", "is blank") if row else ("không có trong tệp", "is missing from the file")
+        out.append(finding("VALUE_DROPPED", row.sheet if row else SHEET_FIGURES, row.cell if row else "",
+                           indicator=code, label_vi=ind.label_vi, period=sub.period_code, previous=plain(previous),
+                           previous_vi=format_number(previous, places), where_vi=where[0], where_en=where[1],
+                           state_vi=state[0], state_en=state[1]))
     return out
 
 
@@ -279,6 +304,10 @@ def validate_batch(items: list[tuple[str, Submission]], ref: Reference,
     if readable:
         for key, found in run_suites(_frames(readable, ref), ref).items():
             verdicts[key].findings.extend(found)
+    for v in verdicts.values():
+        dropped = {(f.sheet, f.cell) for f in v.findings if f.code == "VALUE_DROPPED" and f.cell}
+        if dropped:  # one finding per blank cell: VALUE_DROPPED says all VALUE_MISSING says, and more
+            v.findings = [f for f in v.findings if not (f.code == "VALUE_MISSING" and (f.sheet, f.cell) in dropped)]
     for v in verdicts.values():  # errors first, then by sheet and cell
         v.findings.sort(key=lambda f: (f.severity == WARNING, f.sheet, _cell_order(f.cell), f.code))
     return [verdicts[key] for key, _ in items]
