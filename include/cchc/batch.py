@@ -62,7 +62,11 @@ def _archive(target: Path, data: bytes) -> None:
         return
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + f".{os.getpid()}.part")
-    tmp.write_bytes(data)
+    try:
+        tmp.write_bytes(data)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a full disk keeps no half file (and gets its space back)
+        raise
     os.replace(tmp, target)  # atomic: the archive never holds half a file
 
 
@@ -72,12 +76,17 @@ def _in(conn: Connection, sql: str, values: list[str], **params) -> list:
     return conn.execute(stmt, {"keys": values, **params}).all()
 
 
-def receive_many(engine: Engine, items: Iterable[tuple[str, bytes]], run_id: str = ""):
+def receive_many(engine: Engine, items: Iterable[tuple[str, bytes]], run_id: str = "", screen=None):
     """Archive and record every (file name, bytes); a `Received` per item, in order.
 
-    Items are consumed lazily, RECEIVE_CHUNK at a time, so memory stays bounded.
+    Items are consumed lazily, RECEIVE_CHUNK at a time, so memory stays bounded. `screen(conn,
+    [(checksum, name), ...])`, if given, runs first in each chunk's transaction and says per item
+    whether to record it (cchc.landing: False for a delivery an earlier run already recorded);
+    what it writes commits or rolls back with the receipts. A screened-out item gets no receipt.
+    An archive write that fails (disk full) raises and rolls the chunk back: nothing recorded.
     """
     from cchc.load import Received, now, safe_name
+    from cchc.warehouse import writing
 
     out = []
     for chunk in chunks(items, RECEIVE_CHUNK):
@@ -88,10 +97,15 @@ def receive_many(engine: Engine, items: Iterable[tuple[str, bytes]], run_id: str
             rows.append((checksum, name, _archive_target(checksum, name), data))
         keys = sorted({r[0] for r in rows})
         at = now()
-        with engine.begin() as conn:
+        with writing(engine) as conn:  # one receiver at a time: a file two runs take is recorded once
+            if screen is not None:
+                keep = screen(conn, [(c, n) for c, n, _, _ in rows])
+                rows_in = [r for r, k in zip(rows, keep, strict=True) if k]
+            else:
+                rows_in = rows
             known = {k for (k,) in _in(conn, "SELECT checksum FROM received_files WHERE checksum IN :keys", keys)}
             new: dict[str, dict] = {}
-            for checksum, name, target, data in rows:
+            for checksum, name, target, data in rows_in:
                 if checksum in known or checksum in new:
                     continue
                 _archive(target, data)  # archived before it is recorded: nothing recorded is missing
@@ -99,9 +113,11 @@ def receive_many(engine: Engine, items: Iterable[tuple[str, bytes]], run_id: str
             if new:
                 conn.execute(text("INSERT INTO received_files (checksum, size_bytes, archive_path, first_name, "
                                   "first_seen_at) VALUES (:c, :s, :p, :n, :t)"), list(new.values()))
-            conn.execute(text("INSERT INTO file_receipts (receipt_id, checksum, file_name, received_at, run_id) "
-                              "VALUES (:id, :c, :n, :t, :r)"),
-                         [{"id": uuid.uuid4().hex, "c": c, "n": n, "t": at, "r": run_id} for c, n, _, _ in rows])
+            if rows_in:
+                conn.execute(text("INSERT INTO file_receipts (receipt_id, checksum, file_name, received_at, "
+                                  "run_id) VALUES (:id, :c, :n, :t, :r)"),
+                             [{"id": uuid.uuid4().hex, "c": c, "n": n, "t": at, "r": run_id}
+                              for c, n, _, _ in rows_in])
             loaded = {k: (u, p) for k, u, p in _in(
                 conn, "SELECT submission_id, unit_code, period_code FROM submissions WHERE submission_id IN :keys",
                 keys)}
@@ -193,6 +209,7 @@ def load_many(engine: Engine, verdicts: list, *, replace_rejected: bool = False)
     """
     from cchc.load import DUPLICATE, now
     from cchc.validate import REJECTED
+    from cchc.warehouse import writing
 
     if not verdicts:
         return []
@@ -201,7 +218,7 @@ def load_many(engine: Engine, verdicts: list, *, replace_rejected: bool = False)
     periods = sorted({v.submission.period_code for v in verdicts})
     at = now()
     subs, values, tasks, found, out = [], [], [], [], []
-    with engine.begin() as conn:
+    with writing(engine) as conn:  # one loader at a time: no key loaded twice, no version numbered twice
         rows = {r.submission_id: r for r in _in(conn, "SELECT submission_id, version, status, unit_code, "
                                                       "period_code FROM submissions WHERE submission_id IN :keys",
                                                 keys)}

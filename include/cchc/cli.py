@@ -2,7 +2,8 @@
 
     cchc form    --out DIR [--unit SNV ...] [--period 2024-H1]   blank forms for units
     cchc sample  --out DIR [--no-weeks]                          sample submissions (H1-2024 + weeks)
-    cchc ingest  DIR [--json]                                    receive, validate and load a folder
+    cchc ingest  DIR [--json] [--take]                           receive, validate and load a folder
+                                                                 (--take: empty it as the DAG does)
     cchc quarantine                                              refused files kept as received
     cchc reprocess CHECKSUM... | --all [--json]                  re-check them after a reference fix
     cchc report  --period 2024-H1 [--format csv|table] [--out DIR] [--compare golden.csv]
@@ -47,8 +48,8 @@ def cmd_init(args) -> int:
     from cchc.warehouse import apply_schema, get_engine, load_reference_tables
 
     engine = get_engine(args.warehouse)
-    apply_schema(engine)
-    counts = load_reference_tables(engine, load_reference())
+    apply_schema(engine, force=True)  # asked for: re-apply even if current (e.g. a role a DBA created since)
+    counts = load_reference_tables(engine, load_reference(), force=True)
     print(f"Kho dữ liệu / warehouse: {engine.url.render_as_string(hide_password=True)}")
     for table, n in counts.items():
         print(f"  {table}: {n}")
@@ -91,8 +92,16 @@ def cmd_ingest(args) -> int:
     if not folder.is_dir():
         print(f"Không tìm thấy thư mục / no such folder: {folder}", file=sys.stderr)
         return 2
-    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     engine, ref = _engine(args)
+    if args.take:  # as the DAG does: the folder is emptied into the archive, files left over are checked too
+        from cchc.landing import ingest_landing
+
+        outcomes, taken = ingest_landing(engine, ref, folder)
+        _print_outcomes(outcomes, args.json)
+        for line in taken.failure_lines():
+            print(line, file=sys.stderr)
+        return 3 if taken.failed else 0
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     _print_outcomes(ingest_files(engine, ref, files), args.json)
     return 0
 
@@ -344,6 +353,9 @@ def main(argv: list[str] | None = None) -> int:
     i = sub.add_parser("ingest", help="receive, validate and load every file of a folder")
     i.add_argument("dir")
     i.add_argument("--json", action="store_true", help="one JSON object per file")
+    i.add_argument("--take", action="store_true",
+                   help="take the files as the DAG does: archive, record, remove from DIR; also check files "
+                        "an interrupted run received but never loaded")
     i.set_defaults(fn=cmd_ingest)
     q = sub.add_parser("quarantine", help="list refused files kept in quarantine")
     q.set_defaults(fn=cmd_quarantine)

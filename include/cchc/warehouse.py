@@ -2,17 +2,29 @@
 
 The embedded default is a SQLite file; the same SQL runs on PostgreSQL (CCHC_WAREHOUSE_URL or
 `--warehouse postgresql+psycopg2://…`).
+
+Several processes may start at once (two `cchc ingest`, a DAG run's prepare step, mapped load
+tasks on several workers). Every write that reads before it writes — the schema apply, the
+reference load, receiving files, loading submissions — runs in `writing(engine)`: one writer at a
+time, by a transaction-scoped advisory lock on PostgreSQL and `BEGIN IMMEDIATE` on SQLite (whose
+single write lock is taken up front, so a transaction never reads a state another writer is about
+to change). The schema and the reference tables carry a checksum in `warehouse_state`: a process
+that finds them current changes nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Engine, bindparam, create_engine, event, text
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, text
 
 from cchc.config import sql_dir, warehouse_url
 from cchc.periods import periods_for_year
@@ -25,6 +37,11 @@ sqlite3.register_adapter(dt.datetime, lambda d: d.isoformat(sep=" "))
 
 SCHEMA_LAYERS = ("schema", "marts")
 REFERENCE_YEARS = range(2023, 2027)
+# pg_advisory_xact_lock key of the warehouse's writer lock ("CCHC" in ASCII); one key for every
+# writer, so a schema apply never runs under a load and two loads never number versions alike.
+WRITER_LOCK = 0x43434843
+STATE_TABLE = "warehouse_state"
+BEGIN_OPTION = "cchc_sqlite_begin"
 
 
 @cache
@@ -38,11 +55,19 @@ def get_engine(url: str | None = None) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _pragmas(conn, _record):  # noqa: ANN001 - DB-API connection
+            # The driver's own transaction handling would run DDL outside any transaction (two
+            # processes' DROP/CREATE VIEW then interleave); SQLAlchemy emits BEGIN instead, below.
+            conn.isolation_level = None
             cur = conn.cursor()
             cur.execute("PRAGMA foreign_keys = ON")
             cur.execute("PRAGMA journal_mode = WAL")  # readers don't block the loader
             cur.execute("PRAGMA synchronous = NORMAL")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):  # noqa: ANN001 - Connection
+            # Readers begin deferred (WAL: they never wait); `writing` asks for BEGIN IMMEDIATE.
+            conn.exec_driver_sql(conn.get_execution_options().get(BEGIN_OPTION, "BEGIN"))
 
         return engine
     return create_engine(url, pool_pre_ping=True)
@@ -62,14 +87,61 @@ def statements(path: Path) -> list[str]:
     return [s.strip() for s in out + [pending] if s.strip().rstrip(";").strip()]
 
 
-def apply_schema(engine: Engine) -> None:
-    """Create tables (idempotent) and recreate views, in file order, in one transaction.
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A transaction that holds the warehouse's writer lock from its first statement to its end.
+
+    PostgreSQL: `pg_advisory_xact_lock` (readers are not held up; the lock ends with the
+    transaction, also when the process dies). SQLite: `BEGIN IMMEDIATE`, waiting up to the
+    connection's 60 s busy timeout for another writer to finish.
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execution_options(**{BEGIN_OPTION: "BEGIN IMMEDIATE"})
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITER_LOCK})
+            yield conn
+
+
+def _state(conn: Connection, item: str) -> str | None:
+    conn.execute(text(f"CREATE TABLE IF NOT EXISTS {STATE_TABLE} (item VARCHAR(32) PRIMARY KEY, "
+                      "checksum CHAR(64) NOT NULL, applied_at TIMESTAMP NOT NULL)"))
+    return conn.execute(text(f"SELECT checksum FROM {STATE_TABLE} WHERE item = :i"), {"i": item}).scalar()
+
+
+def _set_state(conn: Connection, item: str, checksum: str) -> None:
+    conn.execute(text(f"DELETE FROM {STATE_TABLE} WHERE item = :i"), {"i": item})
+    conn.execute(text(f"INSERT INTO {STATE_TABLE} (item, checksum, applied_at) VALUES (:i, :c, :t)"),
+                 {"i": item, "c": checksum, "t": dt.datetime.now(dt.UTC).replace(tzinfo=None)})
+
+
+def schema_checksum(dialect: str) -> str:
+    """SHA-256 of what an apply runs on this database: the SQL files (names and text) and, on
+    PostgreSQL, the data dictionary its COMMENT ON statements come from."""
+    h = hashlib.sha256(dialect.encode())
+    layers = SCHEMA_LAYERS + (("postgresql",) if dialect == "postgresql" else ())
+    files = [f for layer in layers for f in sorted((sql_dir() / layer).glob("*.sql"))]
+    if dialect == "postgresql":
+        files.append(sql_dir() / "dictionary.yml")
+    for f in files:
+        h.update(f"\0{f.parent.name}/{f.name}\0".encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def apply_schema(engine: Engine, *, force: bool = False) -> bool:
+    """Create tables (idempotent) and recreate views, in file order, in one locked transaction;
+    True if it did, False if the warehouse already had this schema (unless `force`).
 
     On PostgreSQL the `postgresql/` layer follows (the read-only analysts' role and its grants),
     then the data dictionary's descriptions become COMMENT ON statements.
     """
     layers = SCHEMA_LAYERS + (("postgresql",) if engine.dialect.name == "postgresql" else ())
-    with engine.begin() as conn:
+    checksum = schema_checksum(engine.dialect.name)
+    with writing(engine) as conn:
+        if _state(conn, "schema") == checksum and not force:
+            return False  # current: no DROP/CREATE VIEW churn under other processes' queries
         for layer in layers:
             files = sorted((sql_dir() / layer).glob("*.sql"))
             if layer == "marts":  # drop dependants first, then create in order
@@ -86,6 +158,8 @@ def apply_schema(engine: Engine) -> None:
 
             for stmt in comment_statements(load_dictionary()):
                 conn.execute(text(stmt))
+        _set_state(conn, "schema", checksum)
+    return True
 
 
 def query(name: str) -> str:
@@ -106,8 +180,9 @@ def unit_history(engine: Engine, unit_codes: set[str]) -> dict[str, dict[str, di
     return out
 
 
-def load_reference_tables(engine: Engine, ref: Reference) -> dict[str, int]:
-    """Mirror include/reference/ into the ref_* tables (whole replace, one transaction)."""
+def load_reference_tables(engine: Engine, ref: Reference, *, force: bool = False) -> dict[str, int]:
+    """Mirror include/reference/ into the ref_* tables (whole replace, one locked transaction);
+    row counts per table. Skipped when the tables already hold these rows (unless `force`)."""
     rows = {
         "ref_units": [dict(unit_code=u.code, valid_from=u.valid_from, valid_to=u.valid_to, name_vi=u.name_vi,
                            unit_type=u.unit_type, subtype=u.subtype, parent_code=u.parent_code or None,
@@ -126,13 +201,17 @@ def load_reference_tables(engine: Engine, ref: Reference) -> dict[str, int]:
                                 label_en=i.label_en) for i in ref.identities],
         "ref_report_due": report_due_rows(ref),
     }
-    with engine.begin() as conn:
+    checksum = hashlib.sha256(json.dumps(rows, default=str, sort_keys=True).encode()).hexdigest()
+    with writing(engine) as conn:
+        if _state(conn, "reference") == checksum and not force:
+            return {t: len(d) for t, d in rows.items()}
         for table in reversed(rows):  # ref_report_due refers to ref_periods
             conn.execute(text(f"DELETE FROM {table}"))
         for table, data in rows.items():
             cols = list(data[0])
             conn.execute(text(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})"),
                          data)
+        _set_state(conn, "reference", checksum)
     return {t: len(d) for t, d in rows.items()}
 
 
