@@ -7,6 +7,10 @@ read it, validate it in batches against the Great Expectations suites in `expect
 unit's own history, and load it in bulk (never half a submission). Refused and flagged files get a feedback workbook for the unit
 (`data/outputs/feedback/`). Updates the `cchc_warehouse` asset, which triggers the weekly roll-up.
 
+**Nothing lost** (`cchc.landing`): a file leaves the landing folder only once archived and its receipt
+recorded; files an interrupted run received but never loaded are checked by the next run; a file
+the archive cannot take (disk full) stays in landing, ops are alerted, and the next run takes it.
+
 **Ops:** the load is mapped over at most 64 chunks (chunk size ceil(files / 64)), not one task per
 file: a national run of 16,000 files is 64 task instances, not 16,000. Per-unit status stays in the
 UI: each `load_chunk` map index is labelled with its units and outcome counts
@@ -49,29 +53,32 @@ def _alert_failure(context):
 def cchc_ingest():
     @task
     def receive() -> list[dict]:
-        """Archive every new landing file under its checksum, record the receipts, clear the inbox."""
+        """Archive every landing file under its checksum, record the receipts, clear the inbox; pass on
+        every received file without a verdict (this run's, and any an interrupted run left)."""
         import dataclasses
 
-        from cchc.batch import RECEIVE_CHUNK, chunks, receive_many
         from cchc.config import landing_url
+        from cchc.ingest import repeat_outcomes
+        from cchc.landing import take, unprocessed
+        from cchc.mapped import print_outcomes
+        from cchc.notify import Message, alert, refused_files_message
         from cchc.runtime import prepared_engine
 
-        engine, _ = prepared_engine()
-        run_id = get_current_context()["run_id"]
-        landing = ObjectStoragePath(landing_url())
-        landing.mkdir(parents=True, exist_ok=True)
-        paths = sorted((p for p in landing.iterdir() if p.is_file() and not p.name.startswith(".")
-                        and not p.name.endswith(".part")), key=lambda p: p.name)
-        fresh = []
-        for batch in chunks(paths, RECEIVE_CHUNK):
-            for path, received in zip(batch, receive_many(engine, ((p.name, p.read_bytes()) for p in batch), run_id)):
-                path.unlink()  # only once it is archived and recorded: nothing is lost
-                if received.duplicate:
-                    print(f"{received.file_name}\tduplicate\t{received.unit_code}\t{received.period_code}\t"
-                          "(same file as an earlier submission; receipt recorded)")
-                else:
-                    fresh.append(dataclasses.asdict(received))
-        print(f"{len(fresh)} new file(s) received")
+        engine, ref = prepared_engine()
+        taken = take(engine, ObjectStoragePath(landing_url()), get_current_context()["run_id"])
+        # The same bytes again get the earlier verdict again: refused → the findings and feedback anew.
+        repeats = repeat_outcomes(engine, ref, [r for r in taken.received if r.duplicate])
+        print_outcomes(repeats)
+        alert(refused_files_message([o.to_dict() for o in repeats]))
+        fresh = [dataclasses.asdict(r) for r in unprocessed(engine)]
+        now_taken = {r.checksum for r in taken.received}
+        left = sum(r["checksum"] not in now_taken for r in fresh)
+        print(f"{len(fresh)} new file(s) received" + (f" ({left} left unchecked by an earlier run)" if left else ""))
+        if taken.failed:  # e.g. the archive's disk is full: the files wait in landing; the run goes on
+            lines = taken.failure_lines()
+            print("\n".join(lines))
+            alert(Message(f"[CCHC] {len(lines)} tệp chưa nhận được / file(s) could not be archived",
+                          "\n".join(lines)))
         return fresh
 
     @task

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 from cchc.vn import fold
@@ -67,3 +68,27 @@ def set_info(wb, label: str, value) -> str:
                 target.value = value
                 return target.coordinate
     raise KeyError(label)
+
+
+@contextmanager
+def full_disk(folder: Path):
+    """A 64 KiB tmpfs mounted at `folder` and filled to the last byte (a full disk), unmounted after;
+    yields None where mounting is not allowed (it needs root)."""
+    import subprocess
+
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        yield None
+        return
+    try:
+        with open(folder / "filler", "wb", buffering=0) as f:
+            try:
+                while f.write(b"\0" * 1024):
+                    pass
+            except OSError:  # ENOSPC: full
+                pass
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)

@@ -29,7 +29,9 @@ from cchc.findings import ERROR
 T = TypeVar("T")
 RECEIVE_CHUNK = 500  # files held in memory at once while receiving
 READ_CHUNK = 32  # files per task sent to a reader process
-POOL_MIN_FILES = 1000  # below this, reading in-process beats starting reader processes (~0.5 s)
+# Below this many files, reading in-process beats starting reader processes (~0.5 s);
+# CCHC_POOL_MIN_FILES lowers it (the soak test kills readers of small runs).
+POOL_MIN_FILES = int(os.environ.get("CCHC_POOL_MIN_FILES") or 1000)
 
 
 def chunks(items: Sequence[T] | Iterable[T], size: int) -> Iterator[list[T]]:
@@ -103,7 +105,8 @@ def receive_many(engine: Engine, items: Iterable[tuple[str, bytes]], run_id: str
                 rows_in = [r for r, k in zip(rows, keep, strict=True) if k]
             else:
                 rows_in = rows
-            known = {k for (k,) in _in(conn, "SELECT checksum FROM received_files WHERE checksum IN :keys", keys)}
+            # Known bytes keep the archive path they were recorded with (CCHC_ARCHIVE_DIR may have moved).
+            known = dict(_in(conn, "SELECT checksum, archive_path FROM received_files WHERE checksum IN :keys", keys))
             new: dict[str, dict] = {}
             for checksum, name, target, data in rows_in:
                 if checksum in known or checksum in new:
@@ -123,8 +126,8 @@ def receive_many(engine: Engine, items: Iterable[tuple[str, bytes]], run_id: str
                 keys)}
         for checksum, name, target, data in rows:
             unit, period = loaded.get(checksum, ("", ""))
-            out.append(Received(checksum, name, str(target), len(data), duplicate=checksum in loaded,
-                                unit_code=unit, period_code=period))
+            out.append(Received(checksum, name, known.get(checksum) or str(target), len(data),
+                                duplicate=checksum in loaded, unit_code=unit, period_code=period))
     return out
 
 
@@ -147,12 +150,38 @@ def read_many(pairs: Sequence[tuple[str, str]], processes: int | None = None, po
     return [sub for part in pool.map(_read_chunk, list(chunks(pairs, READ_CHUNK))) for sub in part]
 
 
-def reader_pool(processes: int | None = None):
-    """Worker processes for `read_many`. Spawned, not forked: the caller may hold database
-    connections and threads (Airflow's task runner does), which a fork would copy mid-state."""
-    import multiprocessing
+class ReaderPool:
+    """Reader processes for `read_many` (`map`, `terminate`, a context manager).
 
-    return multiprocessing.get_context("spawn").Pool(processes or workers())
+    Spawned, not forked: the caller may hold database connections and threads (Airflow's task
+    runner does), which a fork would copy mid-state. On concurrent.futures, not multiprocessing.Pool:
+    a reader that dies (SIGKILL, the OOM killer) breaks the pool and the run fails with
+    BrokenProcessPool, where Pool.map would wait forever for the dead reader's chunk. Nothing is
+    lost: the files are archived and received, and the next run reads them (cchc.landing.unprocessed).
+    """
+
+    def __init__(self, processes: int | None = None):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.executor = ProcessPoolExecutor(processes or workers(), mp_context=multiprocessing.get_context("spawn"))
+
+    def map(self, fn, items) -> list:
+        return list(self.executor.map(fn, items))
+
+    def terminate(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> ReaderPool:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.terminate()
+
+
+def reader_pool(processes: int | None = None) -> ReaderPool:
+    """Worker processes for `read_many` (see ReaderPool)."""
+    return ReaderPool(processes)
 
 
 # --- load ------------------------------------------------------------------------------------

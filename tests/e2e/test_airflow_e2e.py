@@ -84,8 +84,10 @@ def test_ingest_report_and_weekly_rollup(airflow_env, samples):
     for week in ("2024-W10", "2024-W24"):
         for f in (samples / "weekly" / week).glob("*.xlsx"):
             shutil.copy(f, landing / f.name)
+    shutil.copy(samples / "h1" / "SNV_2024-H1.xlsx", landing / "SNV_2024-H1_gui_lai.xlsx")  # same bytes again
     log = _dags_test(env, "cchc_ingest")
     assert "72 tiếp nhận (accepted)" in log
+    assert "SNV_2024-H1_gui_lai.xlsx\tduplicate\tSNV\t2024-H1" in log and "Already received as version 1" in log
     assert "tệp báo cáo bị từ chối" not in log  # nothing refused, nothing alerted
 
     rolled = {}

@@ -1,0 +1,176 @@
+"""The landing folder: take what units dropped there into the archive, losing nothing.
+
+Every file dropped is either archived with exactly one receipt or still in the landing folder,
+whatever moment a run is killed at and however full the archive's disk is:
+
+- a landing file is removed only after its archive copy and its receipt are committed;
+- the receipt's transaction also records the delivery (name, size, modification time, bytes) in
+  `landing_deliveries`; a run killed before it removed the file leaves that record uncleared, and
+  the next run, finding the same file still there, only removes it (no second receipt);
+- an archive write that fails (disk full) records nothing and leaves the file where it lies; the
+  other files are taken, and the run names the ones left (the next run takes them);
+- a run killed after receiving but before loading leaves files received with no verdict:
+  `unprocessed` lists them, and every run (the DAG's and `cchc ingest DIR --take`) checks them.
+
+The DAG's `receive` task and `cchc ingest DIR --take` both call `take`. The landing folder is a
+`pathlib.Path` or an Airflow `ObjectStoragePath` (anything with iterdir, stat, read_bytes, unlink).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, bindparam, text
+
+from cchc.batch import RECEIVE_CHUNK, chunks, receive_many
+from cchc.load import Received, now
+
+
+@dataclass
+class Taken:
+    received: list[Received] = field(default_factory=list)  # one per file taken this run, in name order
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (file name, error): left in the folder
+    cleared: int = 0  # files an earlier, killed run had recorded but not removed: removed now
+
+    def failure_lines(self) -> list[str]:
+        """What ops read about files that stay in the landing folder (Vietnamese / English)."""
+        return [f"Chưa nhận được tệp {name}: không ghi được vào kho lưu trữ ({error}); tệp vẫn nằm "
+                f"trong thư mục nhận, lần chạy sau sẽ nhận lại. / Could not archive {name} ({error}); it "
+                "stays in the landing folder and the next run takes it." for name, error in self.failed]
+
+
+def landing_files(folder) -> list:
+    """The files waiting in the landing folder, by name: not dot-files, not `.part` uploads."""
+    return sorted((p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")
+                   and not p.name.endswith(".part")), key=lambda p: p.name)
+
+
+def identity(path) -> tuple[int, int] | None:
+    """(size, modification time in ns) of a landing file; None once it is gone."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    mtime_ns = getattr(st, "st_mtime_ns", None)
+    if mtime_ns is None:  # object stores give a float (or nothing)
+        mtime_ns = int((getattr(st, "st_mtime", 0) or 0) * 1e9)
+    return int(st.st_size), int(mtime_ns)
+
+
+def take(engine: Engine, folder, run_id: str = "") -> Taken:
+    """Archive and record every landing file, then remove it from the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    taken = Taken()
+    for batch in chunks(landing_files(folder), RECEIVE_CHUNK):
+        items = []
+        for path in batch:
+            ident = identity(path)
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                continue  # another run took it meanwhile
+            if ident is not None:
+                items.append((path, ident, data))
+        try:
+            _take(engine, items, run_id, taken)
+        except OSError:
+            # The archive could not be written (disk full): the chunk recorded nothing. One file at a
+            # time, so every file that can be taken is; the others stay for the next run.
+            for item in items:
+                try:
+                    _take(engine, [item], run_id, taken)
+                except OSError as exc:
+                    taken.failed.append((item[0].name, f"{type(exc).__name__}: {exc.strerror or exc}"))
+    return taken
+
+
+def _take(engine: Engine, items: list, run_id: str, taken: Taken) -> None:
+    """Receive `items` (path, identity, bytes) in one transaction, then remove them from the folder."""
+    if not items:
+        return
+    decided: dict[int, tuple[str, str]] = {}  # item index -> (new | earlier | gone, delivery id)
+    at = now()
+
+    def screen(conn, pairs: list[tuple[str, str]]) -> list[bool]:
+        # Inside the receipts' transaction, under the writer lock: two runs taking the same folder
+        # at once cannot both record a file.
+        decided.clear()
+        find = text("SELECT delivery_id FROM landing_deliveries WHERE file_name = :n AND checksum = :c "
+                    "AND size_bytes = :s AND mtime_ns = :m AND cleared_at IS NULL")
+        keep = []
+        for i, ((path, (size, mtime_ns), _), (checksum, _)) in enumerate(zip(items, pairs, strict=True)):
+            name = path.name[:300]
+            earlier = conn.execute(find, {"n": name, "c": checksum, "s": size, "m": mtime_ns}).scalar()
+            if earlier is not None:
+                decided[i] = ("earlier", earlier)  # recorded by a run killed before it removed the file
+            elif identity(path) is None:
+                decided[i] = ("gone", "")  # another run took and removed it after we read it
+            else:
+                delivery = uuid.uuid4().hex
+                conn.execute(text("INSERT INTO landing_deliveries (delivery_id, file_name, size_bytes, mtime_ns, "
+                                  "checksum, run_id, taken_at) VALUES (:d, :n, :s, :m, :c, :r, :t)"),
+                             {"d": delivery, "n": name, "s": size, "m": mtime_ns, "c": checksum, "r": run_id,
+                              "t": at})
+                decided[i] = ("new", delivery)
+            keep.append(decided[i][0] == "new")
+        return keep
+
+    received = receive_many(engine, [(path.name, data) for path, _, data in items], run_id, screen)
+    cleared = []
+    for i, ((path, ident, _), r) in enumerate(zip(items, received, strict=True)):
+        state, delivery = decided[i]
+        if state == "gone":
+            continue
+        # Only the file that was received: one replaced under the same name meanwhile waits for the next run.
+        if identity(path) == ident:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+        cleared.append(delivery)
+        if state == "new":
+            taken.received.append(r)
+        else:
+            taken.cleared += 1
+    if cleared:
+        from cchc.warehouse import writing
+
+        with writing(engine) as conn:
+            conn.execute(text("UPDATE landing_deliveries SET cleared_at = :t WHERE delivery_id IN :ids")
+                         .bindparams(bindparam("ids", expanding=True)), {"t": now(), "ids": cleared})
+
+
+def unprocessed(engine: Engine) -> list[Received]:
+    """Files received but never given a verdict (a run killed between receiving and loading),
+    oldest first: every run checks them along with what it takes."""
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT f.checksum, f.first_name, f.archive_path, f.size_bytes FROM received_files f "
+            "WHERE NOT EXISTS (SELECT 1 FROM submissions s WHERE s.submission_id = f.checksum) "
+            "ORDER BY f.first_seen_at, f.checksum")).all()
+    return [Received(c, name, path, int(size), duplicate=False) for c, name, path, size in rows]
+
+
+def ingest_landing(engine: Engine, ref, folder, run_id: str = "cli") -> tuple[list, Taken]:
+    """`cchc ingest DIR --take`: take the folder as the DAG does, then check and load every file
+    without a verdict. One Outcome per file taken (in name order), then one per file an earlier,
+    interrupted run had received but not loaded."""
+    from cchc.ingest import load_verdicts, repeat_outcomes, validated_batches
+
+    taken = take(engine, folder, run_id)
+    loaded = {}
+    for batch in validated_batches(engine, unprocessed(engine), ref):
+        loaded.update(load_verdicts(engine, [v for _, v in batch], ref, [r for r, _ in batch]))
+    out: list = []
+    repeats = []
+    for r in taken.received:
+        if r.checksum in loaded:
+            out.append(dataclasses.replace(loaded.pop(r.checksum), file_name=r.file_name))
+        else:  # the same bytes as a file loaded before (or earlier in this run): the earlier verdict
+            repeats.append(r)
+            out.append(None)
+    answers = iter(repeat_outcomes(engine, ref, repeats))
+    out = [o if o is not None else next(answers) for o in out]
+    return out + list(loaded.values()), taken

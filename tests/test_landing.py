@@ -1,0 +1,177 @@
+"""The landing folder loses nothing: each way a run can stop between taking a file and loading it.
+
+Every file dropped is either archived with exactly one receipt or still in the landing folder, and
+every file received gets a verdict, whatever moment the run is killed at (real SIGKILLs in
+subprocesses) and however full the archive's disk is (a real, tiny tmpfs).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from helpers import full_disk
+
+from cchc.landing import ingest_landing, take, unprocessed
+from cchc.warehouse import prepare
+
+
+def counts(engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
+                for t in ("received_files", "file_receipts", "submissions", "landing_deliveries")}
+
+
+def test_a_file_received_by_a_run_killed_before_loading_is_checked_by_the_next(samples, ref, warehouse_url, tmp_path):
+    engine = prepare(warehouse_url, ref)
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    shutil.copy(samples / "h1" / "SNV_2024-H1.xlsx", landing)
+    taken = take(engine, landing, "killed-run")  # the run stops here: received, landing cleared, no verdict
+    assert [r.file_name for r in taken.received] == ["SNV_2024-H1.xlsx"] and not list(landing.iterdir())
+    assert [r.checksum for r in unprocessed(engine)] == [taken.received[0].checksum]
+
+    outcomes, again = ingest_landing(engine, ref, landing, "next-run")  # nothing new in landing
+    assert again.received == [] and again.failed == []
+    assert [(o.file_name, o.outcome, o.unit_code) for o in outcomes] == [("SNV_2024-H1.xlsx", "accepted", "SNV")]
+    assert unprocessed(engine) == []
+    assert counts(engine) == {"received_files": 1, "file_receipts": 1, "submissions": 1, "landing_deliveries": 1}
+
+
+KILL_AT_UNLINK = textwrap.dedent("""
+    import os, signal, sys
+    from pathlib import Path
+    from cchc.landing import take
+    from cchc.reference import load_reference
+    from cchc.warehouse import prepare
+
+    engine = prepare(sys.argv[1], load_reference())
+    # Die as a SIGKILL would strike: after the receipt's commit, before the landing file is removed.
+    Path.unlink = lambda self, *a, **k: os.kill(os.getpid(), signal.SIGKILL)
+    take(engine, Path(sys.argv[2]), "killed-run")
+""")
+
+
+def test_a_run_killed_before_removing_a_file_gives_it_no_second_receipt(samples, ref, warehouse_url, tmp_path):
+    engine = prepare(warehouse_url, ref)
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    shutil.copy(samples / "h1" / "SNV_2024-H1.xlsx", landing)
+    killed = subprocess.run([sys.executable, "-c", KILL_AT_UNLINK, warehouse_url, str(landing)],
+                            capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -9, killed.stderr
+    assert (landing / "SNV_2024-H1.xlsx").exists()  # recorded, but still there
+    assert counts(engine) == {"received_files": 1, "file_receipts": 1, "submissions": 0, "landing_deliveries": 1}
+
+    outcomes, taken = ingest_landing(engine, ref, landing, "next-run")
+    assert taken.cleared == 1 and taken.received == [] and not list(landing.iterdir())
+    assert [(o.file_name, o.outcome) for o in outcomes] == [("SNV_2024-H1.xlsx", "accepted")]
+    assert counts(engine) == {"received_files": 1, "file_receipts": 1, "submissions": 1, "landing_deliveries": 1}
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM landing_deliveries WHERE cleared_at IS NULL")).scalar_one() == 0
+
+    # The same bytes dropped again later (a new delivery) are a new receipt, answered as a repeat.
+    shutil.copy(samples / "h1" / "SNV_2024-H1.xlsx", landing)
+    outcomes, taken = ingest_landing(engine, ref, landing, "third-run")
+    assert [(o.file_name, o.outcome, o.version) for o in outcomes] == [("SNV_2024-H1.xlsx", "duplicate", 1)]
+    assert counts(engine)["file_receipts"] == 2
+
+
+def test_a_full_archive_disk_leaves_the_file_in_landing_and_records_nothing(samples, ref, warehouse_url, tmp_path,
+                                                                            monkeypatch):
+    engine = prepare(warehouse_url, ref)
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    shutil.copy(samples / "h1" / "SNV_2024-H1.xlsx", landing)
+    with full_disk(tmp_path / "full") as archive:
+        if archive is None:
+            pytest.skip("cannot mount a tmpfs here (needs root)")
+        monkeypatch.setenv("CCHC_ARCHIVE_DIR", str(archive))
+        outcomes, taken = ingest_landing(engine, ref, landing, "full-disk")
+        assert outcomes == [] and taken.received == []
+        assert [name for name, _ in taken.failed] == ["SNV_2024-H1.xlsx"]
+        assert "No space left on device" in taken.failed[0][1]
+        assert "vẫn nằm trong thư mục nhận" in taken.failure_lines()[0]
+        assert [p.name for p in archive.rglob("*") if p.is_file()] == ["filler"]  # no half file left
+    assert (landing / "SNV_2024-H1.xlsx").exists()
+    assert counts(engine) == {"received_files": 0, "file_receipts": 0, "submissions": 0, "landing_deliveries": 0}
+
+    monkeypatch.delenv("CCHC_ARCHIVE_DIR")  # space again: the next run takes it
+    outcomes, taken = ingest_landing(engine, ref, landing, "next-run")
+    assert [(o.file_name, o.outcome) for o in outcomes] == [("SNV_2024-H1.xlsx", "accepted")]
+    assert not list(landing.iterdir())
+    assert counts(engine) == {"received_files": 1, "file_receipts": 1, "submissions": 1, "landing_deliveries": 1}
+
+
+def readers(pid: int) -> list:
+    """The reader processes (spawned pool workers) of process `pid`."""
+    import psutil
+
+    try:
+        children = psutil.Process(pid).children()
+    except psutil.NoSuchProcess:
+        return []
+    out = []
+    for child in children:
+        try:
+            if any("spawn_main" in part for part in child.cmdline()):
+                out.append(child)
+        except psutil.NoSuchProcess:
+            pass
+    return out
+
+
+def test_a_killed_reader_fails_the_run_cleanly_and_the_next_run_reads_its_files(samples, ref, sqlite_url, tmp_path):
+    engine = prepare(sqlite_url, ref)
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    files = sorted((samples / "h1").glob("*.xlsx"))[:40]
+    for f in files:
+        shutil.copy(f, landing / f.name)
+    cmd = [sys.executable, "-m", "cchc.cli", "--warehouse", sqlite_url, "ingest", str(landing), "--take"]
+    env = {**os.environ, "CCHC_POOL_MIN_FILES": "1", "CCHC_WORKERS": "2"}  # read on a pool, even for 40 files
+    run = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    killed = 0
+    try:
+        deadline = time.monotonic() + 60
+        while run.poll() is None and time.monotonic() < deadline:
+            for reader in readers(run.pid):  # as the kernel's OOM killer would
+                reader.kill()
+                killed += 1
+            time.sleep(0.2)
+        assert run.poll() is not None, "the run hangs waiting for a dead reader"
+    finally:
+        if run.poll() is None:
+            run.kill()
+    _, err = run.communicate()
+    assert killed and run.returncode == 3, err
+    assert "BrokenProcessPool" in err
+    assert counts(engine)["submissions"] == 0 and not list(landing.iterdir())  # taken, not yet checked
+
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300)  # the next run, readers unharmed
+    assert rerun.returncode == 0, rerun.stderr
+    assert len(rerun.stdout.splitlines()) == len(files)
+    assert counts(engine) == {"received_files": len(files), "file_receipts": len(files), "submissions": len(files),
+                              "landing_deliveries": len(files)}
+
+
+def test_known_bytes_are_read_from_where_they_were_archived(samples, ref, sqlite_url, tmp_path, monkeypatch):
+    """The archive moved (CCHC_ARCHIVE_DIR changed, or the disk filled and ops pointed it elsewhere):
+    bytes received before are read from the path recorded with them, not from the new folder."""
+    from cchc.batch import receive_many
+
+    engine = prepare(sqlite_url, ref)
+    data = (samples / "h1" / "SCT_2024-H1.xlsx").read_bytes()
+    [first] = receive_many(engine, [("SCT_2024-H1.xlsx", data)], "first")
+    monkeypatch.setenv("CCHC_ARCHIVE_DIR", str(tmp_path / "elsewhere"))
+    [again] = receive_many(engine, [("SCT again.xlsx", data)], "second")
+    assert again.archive_path == first.archive_path and Path(again.archive_path).read_bytes() == data
+    assert not (tmp_path / "elsewhere").exists()
