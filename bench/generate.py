@@ -24,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from cchc.config import project_dir
-from cchc.package_check import _sheet_names
+from cchc.package_check import sheet_names
 from cchc.read import read_workbook
 from cchc.reference import Reference, load_reference
 from cchc.sample import AS_OF, PERIOD, SEED, UnitFigures, build_figures, generate, task_plan, write_unit_file
@@ -90,7 +90,7 @@ class Template:
         self.unit_code = path.name.split("_", 1)[0][3:]  # city code, after the P02 prefix
         with zipfile.ZipFile(path) as z:
             self.parts = {i.filename: z.read(i.filename) for i in z.infolist()}
-            sheets = {name: part for part, name in _sheet_names(z).items()}
+            sheets = {name: part for part, name in sheet_names(z).items()}
         sub = read_workbook(path)
         assert not sub.findings, (path, sub.findings)
         figures_part = sheets[sub.values[0].sheet]

@@ -24,7 +24,7 @@ from cchc.form import SHEET_FIGURES, SHEET_INFO, SHEET_TASKS  # noqa: E402
 from cchc.load import now  # noqa: E402
 from cchc.read import Submission, find_sheet, read_figures, read_info, read_tasks  # noqa: E402
 from cchc.reference import load_reference  # noqa: E402
-from cchc.validate import _frames, check_reference, run_suites  # noqa: E402
+from cchc.validate import check_reference, frames, run_suites  # noqa: E402
 from cchc.warehouse import apply_schema  # noqa: E402
 
 IMPORTS = time.perf_counter() - T0
@@ -32,14 +32,14 @@ READERS = {SHEET_INFO: read_info, SHEET_TASKS: read_tasks, SHEET_FIGURES: read_f
 
 
 def naive_file(engine, ref, path: Path) -> int:
-    frames = pd.read_excel(path, sheet_name=None, header=None, engine="openpyxl")
+    sheets = pd.read_excel(path, sheet_name=None, header=None, engine="openpyxl")
     sub = Submission(file_name=path.name)
     for wanted, reader in READERS.items():
-        name = find_sheet(list(frames), wanted)
-        df = frames[name].astype(object)
+        name = find_sheet(list(sheets), wanted)
+        df = sheets[name].astype(object)
         reader(sub, df.where(df.notna(), None).values.tolist(), name)
     findings = sub.findings + check_reference(sub, ref)
-    for found in run_suites(_frames([(path.name, sub)], ref), ref).values():  # a fresh GX context
+    for found in run_suites(frames([(path.name, sub)], ref), ref).values():  # a fresh GX context
         findings += found
     key = f"{path.parent.name}/{path.name}"[:64]
     with engine.begin() as conn:  # one INSERT statement per row

@@ -59,45 +59,6 @@ class ApprovalRequestNotifier(BaseNotifier):
         send(Message(f"[CCHC] {hitl.subject}", f"{hitl.body}\n\nTrả lời tại / answer at: {link}"))
 
 
-def _as_reviewed(summary: dict):
-    """The figures the approver was shown (from `consolidate`'s XCom), for approve(expected=…): a file
-    accepted since then makes the approval refuse rather than lock figures nobody saw."""
-    from decimal import Decimal
-
-    from cchc.consolidate import Consolidation, Figure
-
-    figures = {code: Figure(code, None if value is None else Decimal(value), n_units, text)
-               for code, (value, text, n_units) in summary["figures"].items()}
-    return Consolidation(summary["period"], dt.date.fromisoformat(summary["as_of"]), figures, [], [])
-
-
-def _request_body(period: str, summary: dict, draft, label) -> str:
-    """The request shown on the Required actions page (Markdown), Vietnamese first."""
-    rows = "\n".join(f"| {label(code)} | {text} |" for code, text in draft.key_figures.items())
-    missing = summary["units_missing"]
-    return "\n".join([
-        f"Dự thảo báo cáo CCHC kỳ **{period}** đã sẵn sàng để xem xét / the {period} draft is ready for review.",
-        "",
-        f"**Tệp dự thảo (draft):** `{draft.path}`",
-        "",
-        (f"**Biểu đồ (charts):** {len(draft.charts)} tệp trong / files in `{draft.charts[0].parent}`"
-         if draft.charts else ""),
-        "",
-        "| Chỉ tiêu (figure) | Số liệu (value) |",
-        "|---|---|",
-        rows,
-        "",
-        f"Số liệu từ {summary['units_reported']} đơn vị đã báo cáo; {len(missing)} đơn vị chưa có báo cáo được "
-        f"tiếp nhận / figures from {summary['units_reported']} units; {len(missing)} without an accepted report"
-        + (f": {', '.join(missing[:15])}{' …' if len(missing) > 15 else ''}." if missing else "."),
-        "",
-        f"- **{APPROVE}**: khóa số liệu kỳ {period} (ghi người duyệt, thời điểm, số liệu đã duyệt), viết báo cáo "
-        "chính thức và phụ lục / locks the period's figures, writes the final report and the annex.",
-        f"- **{REJECT}**: không khóa; ghi lý do vào ô *Ghi chú / lý do từ chối* / nothing is locked; put the "
-        "reason in the note.",
-    ])
-
-
 @dag(
     dag_id="cchc_period_report",
     schedule=None,
@@ -119,7 +80,7 @@ def cchc_period_report():
     @task
     def consolidate() -> dict:
         """Consolidate and store the period's figures, unless it is locked (then its approved figures)."""
-        from cchc.approval import report_state
+        from cchc.approval import report_state, review_summary
         from cchc.runtime import prepared_engine
 
         period = get_current_context()["params"]["period"]
@@ -135,15 +96,12 @@ def cchc_period_report():
               f"({len(result.units_missing)} missing: {', '.join(result.units_missing) or '-'})")
         for code in ("plan.tasks_done", "pakn.total", "egov.online_services_full", "fin.invest_disbursed_bn"):
             print(f"  {code}: {result.figures[code].text}")
-        return {"period": period, "locked": bool(state.locked), "version": state.version,
-                "units_reported": len(result.units_reported), "units_missing": list(result.units_missing),
-                "as_of": result.as_of.isoformat(),
-                "figures": {c: [None if f.value is None else str(f.value), f.text, f.n_units]
-                            for c, f in result.figures.items()}}
+        return review_summary(state)
 
     @task
     def draft(summary: dict) -> dict:
         """Write the Word draft and its charts; the approval request's text is made here."""
+        from cchc.approval import approval_request
         from cchc.config import output_dir
         from cchc.draft import write_draft
         from cchc.runtime import warehouse_engine
@@ -156,20 +114,8 @@ def cchc_period_report():
             print(f"Chart: {chart}")
         for code, text in d.key_figures.items():
             print(f"  {code}: {text}")
-
-        def label(code: str) -> str:
-            """The catalogue's label; a sub-item ("…trong hạn") gets its parent's label in front."""
-            ind = ref.indicator(code)
-            if ind is None:
-                return code
-            if not ind.label_vi.startswith("…"):
-                return ind.label_vi
-            before = ref.indicators[:ref.indicators.index(ind)]
-            parent = next((i for i in reversed(before) if not i.label_vi.startswith("…")), None)
-            return f"{parent.label_vi} {ind.label_vi[1:]}" if parent else ind.label_vi[1:]
-
         return {"path": str(d.path), "charts": [str(c) for c in d.charts], "key_figures": dict(d.key_figures),
-                "request": _request_body(period, summary, d, label)}
+                "request": approval_request(summary, d, ref, (APPROVE, REJECT))}
 
     @task.branch
     def route(summary: dict) -> str:
@@ -208,7 +154,7 @@ def cchc_period_report():
     @task
     def finalize(summary: dict, response: dict) -> dict:
         """Lock the period as approved by the responding user; write the final report and the annex."""
-        from cchc.approval import approve, report_state
+        from cchc.approval import approve, as_reviewed, report_state
         from cchc.config import output_dir
         from cchc.draft import write_draft
         from cchc.publish import publish_period
@@ -224,7 +170,7 @@ def cchc_period_report():
         else:
             # Figures changed since the draft (a file accepted meanwhile): approve() refuses, nothing is
             # locked, the task fails and ops are told; run the DAG again for a new draft.
-            a = approve(engine, ref, period, by=by, note=note, expected=_as_reviewed(summary))
+            a = approve(engine, ref, period, by=by, note=note, expected=as_reviewed(summary))
             print(f"Đã khóa kỳ {a.period_code}: phiên bản {a.version}, người duyệt {a.by}, {a.at}, {a.n_figures} "
                   f"chỉ tiêu / locked: approved version {a.version} by {a.by}")
             state = report_state(engine, ref, period)

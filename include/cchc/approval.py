@@ -26,9 +26,8 @@ from cchc.consolidate import Consolidation, Figure, Input, consolidate_period, q
 from cchc.periods import parse_period
 from cchc.reference import Reference
 from cchc.vn import format_date
-from cchc.warehouse import as_date, as_decimal
+from cchc.warehouse import VN_TIME, as_date, as_datetime, as_decimal
 
-VN_TIME = dt.timedelta(hours=7)  # Asia/Ho_Chi_Minh, no daylight saving; times are stored in UTC
 MAX_TRIES = 5  # consolidations retried while files for the period keep arriving during an approval
 
 
@@ -145,11 +144,6 @@ def vn_time(at: dt.datetime) -> str:
 
 def iso_time(at: dt.datetime) -> str:
     return f"{at + VN_TIME:%Y-%m-%d %H:%M} (UTC+7)"
-
-
-def _as_datetime(value: object) -> dt.datetime:
-    """Timestamps come back as strings from SQLite and as datetimes from PostgreSQL."""
-    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
 
 
 def _required(value: str | None, what_vi: str, what_en: str) -> str:
@@ -290,7 +284,7 @@ def report_state(engine: Engine, ref: Reference, period_code: str) -> ReportStat
         write_figures(conn, result)
         last = conn.execute(text("SELECT version, reopened_by, reopened_at, reason FROM reopenings "
                                  "WHERE period_code = :p AND version = :v"), {"p": period.code, "v": version}).first()
-    reopened = Reopening(period.code, int(last[0]), last[1], _as_datetime(last[2]), last[3]) if last else None
+    reopened = Reopening(period.code, int(last[0]), last[1], as_datetime(last[2]), last[3]) if last else None
     return ReportState(result, False, None, reopened=reopened)
 
 
@@ -319,11 +313,11 @@ def _approved_state(conn: Connection, period_code: str, version: int) -> ReportS
     result = Consolidation(period_code, as_date(as_of), figures,
                            [u for u, e, s in units if e and s], [u for u, e, s in units if e and not s],
                            list(dict.fromkeys(unreported)))
-    return ReportState(result, True, version, by, _as_datetime(at), _pending(conn, period_code))
+    return ReportState(result, True, version, by, as_datetime(at), _pending(conn, period_code))
 
 
 def _pending(conn: Connection, period_code: str) -> list[Pending]:
-    return [Pending(u, name or "", f, int(v), _as_datetime(r)) for u, name, f, v, r in conn.execute(text(
+    return [Pending(u, name or "", f, int(v), as_datetime(r)) for u, name, f, v, r in conn.execute(text(
         "SELECT unit_code, unit_name_vi, file_name, version, received_at FROM v_pending_corrections "
         "WHERE period_code = :p ORDER BY unit_code, version"), {"p": period_code})]
 
@@ -341,7 +335,7 @@ def history(engine: Engine, period_code: str) -> list[Event]:
         rows = conn.execute(text("SELECT period_code, version, action, action_by, action_at, note, n_figures "
                                  "FROM v_period_audit WHERE period_code = :p ORDER BY version, action_at, action"),
                             {"p": period.code}).all()
-    return [Event(p, int(v), a, b, _as_datetime(t), n or "", None if k is None else int(k))
+    return [Event(p, int(v), a, b, as_datetime(t), n or "", None if k is None else int(k))
             for p, v, a, b, t, n, k in rows]
 
 
@@ -413,3 +407,64 @@ def annotate_workbook(path, state: ReportState) -> None:
     lines = sum(1 + len(part) // max(int(chars), 1) for part in cell.value.split("\n"))
     ws.row_dimensions[row].height = (font.sz or 11) * 1.3 * lines + 4
     wb.save(path)
+
+
+# --- the approval request of cchc_period_report (Airflow's Required actions) -----------------------
+
+def review_summary(state: ReportState) -> dict:
+    """What the approver is shown, as plain data (an XCom): the figures, the units, the lock."""
+    r = state.result
+    return {"period": r.label, "locked": bool(state.locked), "version": state.version,
+            "units_reported": len(r.units_reported), "units_missing": list(r.units_missing),
+            "as_of": r.as_of.isoformat(),
+            "figures": {c: [None if f.value is None else str(f.value), f.text, f.n_units]
+                        for c, f in r.figures.items()}}
+
+
+def as_reviewed(summary: dict) -> Consolidation:
+    """The figures the approver was shown, for approve(expected=…): a file accepted since then makes
+    the approval refuse rather than lock figures nobody saw."""
+    figures = {code: Figure(code, None if value is None else Decimal(value), n_units, text)
+               for code, (value, text, n_units) in summary["figures"].items()}
+    return Consolidation(summary["period"], dt.date.fromisoformat(summary["as_of"]), figures, [], [])
+
+
+def indicator_label(ref: Reference, code: str) -> str:
+    """The catalogue's label; a sub-item ("…trong hạn") gets its parent's label in front."""
+    ind = ref.indicator(code)
+    if ind is None:
+        return code
+    if not ind.label_vi.startswith("…"):
+        return ind.label_vi
+    before = ref.indicators[:ref.indicators.index(ind)]
+    parent = next((i for i in reversed(before) if not i.label_vi.startswith("…")), None)
+    return f"{parent.label_vi} {ind.label_vi[1:]}" if parent else ind.label_vi[1:]
+
+
+def approval_request(summary: dict, draft, ref: Reference, options: tuple[str, str]) -> str:
+    """The request on the Required actions page (Markdown), Vietnamese first: the draft's path, its
+    key figures, who reported, and what each of the two options (approve, reject) does."""
+    period, (approve_label, reject_label) = summary["period"], options
+    rows = "\n".join(f"| {indicator_label(ref, code)} | {text} |" for code, text in draft.key_figures.items())
+    missing = summary["units_missing"]
+    return "\n".join([
+        f"Dự thảo báo cáo CCHC kỳ **{period}** đã sẵn sàng để xem xét / the {period} draft is ready for review.",
+        "",
+        f"**Tệp dự thảo (draft):** `{draft.path}`",
+        "",
+        (f"**Biểu đồ (charts):** {len(draft.charts)} tệp trong / files in `{draft.charts[0].parent}`"
+         if draft.charts else ""),
+        "",
+        "| Chỉ tiêu (figure) | Số liệu (value) |",
+        "|---|---|",
+        rows,
+        "",
+        f"Số liệu từ {summary['units_reported']} đơn vị đã báo cáo; {len(missing)} đơn vị chưa có báo cáo được "
+        f"tiếp nhận / figures from {summary['units_reported']} units; {len(missing)} without an accepted report"
+        + (f": {', '.join(missing[:15])}{' …' if len(missing) > 15 else ''}." if missing else "."),
+        "",
+        f"- **{approve_label}**: khóa số liệu kỳ {period} (ghi người duyệt, thời điểm, số liệu đã duyệt), viết báo "
+        "cáo chính thức và phụ lục / locks the period's figures, writes the final report and the annex.",
+        f"- **{reject_label}**: không khóa; ghi lý do vào ô *Ghi chú / lý do từ chối* / nothing is locked; put the "
+        "reason in the note.",
+    ])

@@ -19,7 +19,8 @@ from sqlalchemy import Engine, text
 from cchc.consolidate import Consolidation
 from cchc.periods import Period, parse_period
 from cchc.reference import Reference
-from cchc.vn import fold, format_date, format_number
+from cchc.vn import fold, format_date
+from cchc.vn import format_number as vn  # `1.317`, `23,79`: short, as labels use it everywhere
 
 FONT = "DejaVu Sans"
 WIDTH_CM = 16.0  # an A4 text column (210 mm less 30 + 20 mm margins)
@@ -40,6 +41,7 @@ REPORT_STATES_VI = ("Đúng hạn", "Trễ hạn", "Bị từ chối", "Chưa g�
 # Same meaning, same colour in every chart: done / on time green, under way amber, red, grey.
 COLOURS = ("#2E7D32", "#F9A825", "#C62828", "#9E9E9E")
 PLAN_COLOUR, DONE_COLOUR = "#B0BEC5", "#1565C0"
+LINE_COLOURS = ("#2E7D32", "#1565C0", "#F9A825", "#C62828")  # one per TREND_SERIES
 TREND_SERIES = (  # (indicator, label) for the weekly trend
     ("plan.tasks_done", "Nhiệm vụ Kế hoạch CCHC đã hoàn thành"),
     ("pakn.resolved", "Phản ánh, kiến nghị đã giải quyết"),
@@ -73,10 +75,6 @@ class ChartData:
         return {"key": self.key, "kind": self.kind, "title_vi": self.title_vi, "caption_vi": self.caption_vi,
                 "categories": list(self.categories), "unit_vi": self.unit_vi, "decimals": self.decimals,
                 "series": [{"name": n, "values": list(v)} for n, v in self.series], "notes_vi": list(self.notes_vi)}
-
-
-def vn(value: float | Decimal, decimals: int = 0) -> str:
-    return format_number(Decimal(str(value)), decimals)
 
 
 def vn_sort_key(name: str) -> str:
@@ -120,8 +118,8 @@ def plan_tasks(ref: Reference, result: Consolidation) -> ChartData | None:
             state[i.code] = 2
         else:
             state[i.code] = 3
-    groups = [g for g in TASK_GROUPS_VI if any(t.group == g for t in tasks)]
-    groups += sorted({t.group for t in tasks} - set(groups))
+    present = {t.group for t in tasks}
+    groups = [g for g in TASK_GROUPS_VI if g in present] + sorted(present - TASK_GROUPS_VI.keys())
     counts = {g: [0, 0, 0, 0] for g in groups}
     for t in tasks:
         counts[t.group][state.get(t.code, 3)] += 1
@@ -200,12 +198,13 @@ def completeness(engine: Engine | None, result: Consolidation) -> ChartData | No
     if not rows:
         return None
     # Urban districts (quận) first, then rural (huyện), each alphabetically as Vietnamese sorts (Đ after D).
-    rows = sorted(rows, key=lambda r: (not _district_name(r[1], r[0]).startswith("Quận"),
-                                       vn_sort_key(_district_name(r[1], r[0]).split(" ", 1)[-1])))
-    cats = tuple(_district_name(r[1], r[0]) for r in rows)
-    series = tuple((name, tuple(float(r[2 + k] or 0) for r in rows)) for k, name in enumerate(REPORT_STATES_VI))
-    expected = sum(sum(int(x or 0) for x in r[2:]) for r in rows)
-    on_time = sum(int(r[2] or 0) for r in rows)
+    named = sorted(((_district_name(r[1], r[0]), r[2:]) for r in rows),
+                   key=lambda nr: (not nr[0].startswith("Quận"), vn_sort_key(nr[0].split(" ", 1)[-1])))
+    cats = tuple(name for name, _ in named)
+    series = tuple((state, tuple(float(counts[k] or 0) for _, counts in named))
+                   for k, state in enumerate(REPORT_STATES_VI))
+    expected = int(sum(sum(values) for _, values in series))
+    on_time = int(sum(series[0][1]))
     return ChartData(
         "completeness", "stacked_bar", "Tình hình báo cáo của cấp xã theo quận, huyện",
         f"Tình hình gửi báo cáo của {vn(expected)} xã, phường, thị trấn theo quận, huyện ({_when(result)}): "
@@ -219,17 +218,19 @@ def chart_data(engine: Engine | None, ref: Reference, result: Consolidation) -> 
     return [c for c in charts if c is not None]
 
 
-def weekly_trend(engine: Engine, ref: Reference, week: Period) -> ChartData | None:
+def weekly_trend(engine: Engine, ref: Reference, week: Period, current: Consolidation | None = None
+                 ) -> ChartData | None:
     """Year-to-date figures of each week of the year up to `week` that has any accepted snapshot.
 
     Each week is consolidated again (not read from weekly_figures, which holds only the weeks someone
-    rolled up, possibly before a late file arrived): about 0.1 s a week on the samples."""
+    rolled up, possibly before a late file arrived): about 0.1 s a week on the samples. `current`, the
+    caller's fresh consolidation of `week`, spares doing that one twice."""
     from cchc.consolidate import consolidate_week
 
     rows = []
     for n in range(1, int(week.code.rsplit("W", 1)[1]) + 1):
         w = parse_period(f"{week.year}-W{n:02d}")
-        result = consolidate_week(engine, ref, w)
+        result = current if current is not None and w.code == current.label else consolidate_week(engine, ref, w)
         if result.units_reported:
             rows.append((w, result))
     if not rows:
@@ -279,7 +280,7 @@ def _draw_stacked(c: ChartData):
     total = [sum(v[i] for _, v in c.series) for i in range(n)]
     for (name, values), colour in zip(c.series, COLOURS, strict=False):
         bars = ax.barh(ys, values, left=left, color=colour, label=name, height=0.62, edgecolor="white", linewidth=0.5)
-        for bar, v, t in zip(bars, values, total, strict=True):
+        for bar, v in zip(bars, values, strict=True):
             if v and v / max(max(total), 1) >= 0.035:  # a label only where it fits
                 ax.text(bar.get_x() + bar.get_width() / 2, bar.get_y() + bar.get_height() / 2, vn(v),
                         ha="center", va="center", fontsize=7.5, color="white" if colour != COLOURS[1] else "black")
@@ -362,7 +363,7 @@ def _draw_line(c: ChartData):
     axes = fig.subplots(2, 2, sharex=True).flat
     xs = list(range(len(c.categories)))
     step = max(1, len(xs) // 8)
-    for ax, (name, values), colour in zip(axes, c.series, ("#2E7D32", "#1565C0", "#F9A825", "#C62828"), strict=False):
+    for ax, (name, values), colour in zip(axes, c.series, LINE_COLOURS, strict=False):
         ax.plot(xs, values, marker="o", markersize=2.5, color=colour)
         ax.set_title(name, fontsize=8)
         ax.set_xticks(xs[::step], c.categories[::step])
@@ -381,26 +382,17 @@ DRAW = {"stacked_bar": _draw_stacked, "funnel": _draw_funnel, "pie": _draw_pie, 
 
 def render_charts(engine, ref, result, out_dir: Path) -> list[ChartImage]:
     """`<period>_<chart>.png` in out_dir for each chart the period's figures support, with captions."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display on workers; the OO API below never touches pyplot's state
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    images = []
-    with matplotlib.rc_context({"font.family": FONT, "axes.unicode_minus": False, "savefig.dpi": DPI}):
-        for c in chart_data(engine, ref, result):
-            fig = DRAW[c.kind](c)
-            path = out_dir / f"{result.label}_{c.key}.png"
-            fig.savefig(path, dpi=DPI, facecolor="white", metadata={"Title": c.title_vi})
-            images.append(ChartImage(c.key, path, c.caption_vi))
-    return images
+    return [ChartImage(c.key, render_chart(c, out_dir / f"{result.label}_{c.key}.png"), c.caption_vi)
+            for c in chart_data(engine, ref, result)]
 
 
 def render_chart(c: ChartData, path: Path) -> Path:
     """One chart's PNG (e.g. the weekly trend)."""
     import matplotlib
 
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")  # no display on workers; the OO API above never touches pyplot's state
     with matplotlib.rc_context({"font.family": FONT, "axes.unicode_minus": False}):
-        DRAW[c.kind](c).savefig(path, dpi=DPI, facecolor="white")
+        DRAW[c.kind](c).savefig(path, dpi=DPI, facecolor="white", metadata={"Title": c.title_vi})
     return path

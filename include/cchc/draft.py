@@ -24,7 +24,7 @@ import io
 import os
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -248,10 +248,10 @@ def _quote(text: str, n: int = 160) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def check(template: Path, values: dict[str, Fig], extra: dict[str, dict], catalogue: set[str]) -> list[Placeholder]:
-    """Fail, naming each, on placeholders that are unknown or have no value for the period."""
+def check(template: Path, used: list[Placeholder], values: dict[str, Fig], extra: dict[str, dict],
+          catalogue: set[str]) -> None:
+    """Fail, naming each, on placeholders (of `template`) that are unknown or have no value for the period."""
     problems = []
-    used = placeholders(template)
     for ph in used:
         base, _, attr = ph.name.partition(".")
         if base == "chart" and attr in CHART_KEYS:
@@ -361,17 +361,17 @@ def _pictures(doc) -> list[tuple[object, str]]:
     return [(p, name) for p in doc.paragraphs for name in p._p.xpath(".//pic:cNvPr/@name")]
 
 
-def render(template: Path, out: Path, *, period: Period, result, ref, engine, charts: list,
-           period_code: str, mark: str = "") -> tuple[int, list[Placeholder]]:
-    """Fill the template into `out`: figures with comments, charts with captions, and `mark` (the
-    draft's status) at the top of page 1 unless empty; returns the number of figures filled in and
-    the placeholders used. Nothing is left at `out` when it fails."""
+def render(template: Path, used: list[Placeholder], out: Path, *, period: Period, result, ref, engine,
+           charts: list, mark: str = "") -> int:
+    """Fill the template (whose placeholders are `used`) into `out`: figures with comments, charts with
+    captions, and `mark` (the draft's status) at the top of page 1 unless empty; returns the number of
+    figures filled in. Nothing is left at `out` when it fails."""
     import docx
     from docx.shared import Mm
     from docxtpl import DocxTemplate, InlineImage
 
     from cchc.docstyle import caption_after, draft_mark
-    from cchc.provenance import sources
+    from cchc.provenance import period_sources
 
     indicators = {i.code: i for i in ref.indicators_on(result.as_of)}
     values = {c: Fig(c, f.text, f.value, indicators[c].decimals) for c, f in result.figures.items() if c in indicators}
@@ -379,7 +379,7 @@ def render(template: Path, out: Path, *, period: Period, result, ref, engine, ch
              "report": {"units_reported": str(len(result.units_reported)),
                         "units_expected": str(len(result.units_reported) + len(result.units_missing))},
              "chart": {c.key: c for c in charts}}
-    used = check(template, values, extra, {i.code for i in ref.indicators})
+    check(template, used, values, extra, {i.code for i in ref.indicators})
 
     tpl = DocxTemplate(str(template))
     context: dict = {}
@@ -403,11 +403,10 @@ def render(template: Path, out: Path, *, period: Period, result, ref, engine, ch
         if name in by_name:
             n += 1
             caption_after(p, f"Biểu đồ {n}. {by_name[name].caption_vi}")
-    cache: dict[str, list] = {}
+    inputs = period_sources(engine, period.code)
     for code, run in filled:
-        if code not in cache:
-            cache[code] = sources(engine, period_code, code)
-        lines = comment_lines(code, result.figures[code], indicators[code], cache[code], period_code, result.as_of)
+        lines = comment_lines(code, result.figures[code], indicators[code], inputs.get(code, []), period.code,
+                              result.as_of)
         comment = doc.add_comment(run, text=lines[0], author=AUTHOR, initials="CCHC")
         for line in lines[1:]:
             comment.add_paragraph(line)
@@ -418,7 +417,7 @@ def render(template: Path, out: Path, *, period: Period, result, ref, engine, ch
     doc.core_properties.title = f"Báo cáo CCHC {period.name_vi}"
     doc.core_properties.author = AUTHOR
     doc.save(str(out))
-    return len(filled), used
+    return len(filled)
 
 
 def write_draft(engine, ref, period_code: str, out_dir: Path, final: bool = False,
@@ -450,12 +449,13 @@ def write_draft(engine, ref, period_code: str, out_dir: Path, final: bool = Fals
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     template = Path(template) if template else template_for(period)
-    wanted = {ph.name.split(".", 1)[1] for ph in placeholders(template) if ph.name.startswith("chart.")}
+    used = placeholders(template)
+    wanted = {ph.name.split(".", 1)[1] for ph in used if ph.name.startswith("chart.")}
     charts = [c for c in (render_charts(engine, ref, result, out_dir / f"{period.code}_bieu_do") if wanted else [])
               if c.key in wanted]
     path = out_dir / output_name(period, final)
-    n, _ = render(template, path, period=period, result=result, ref=ref, engine=engine, charts=charts,
-                  period_code=period.code, mark="" if final else status)
+    n = render(template, used, path, period=period, result=result, ref=ref, engine=engine, charts=charts,
+               mark="" if final else status)
     key = {c: result.figures[c].text for c in KEY_FIGURES if c in result.figures}
     return Draft(path, [c.path for c in charts], key, n, time.perf_counter() - start, locked, version)
 

@@ -27,9 +27,8 @@ from cchc.read import Submission, TaskRow, ValueRow
 from cchc.reference import Reference
 from cchc.validate import ACCEPTED, REJECTED, Verdict, validate_batch
 from cchc.vn import format_date
-from cchc.warehouse import unit_history
+from cchc.warehouse import VN_TIME, as_datetime, unit_history
 
-VN_TIME = dt.timedelta(hours=7)  # Asia/Ho_Chi_Minh, no daylight saving; times are stored in UTC
 VALIDATE_BATCH = 2000  # submissions read, validated and held in memory at once
 LOAD_CHUNK = 500  # submissions per load transaction
 
@@ -162,25 +161,25 @@ def repeat_outcomes(engine: Engine, ref: Reference, repeats: list[Received]) -> 
     keys = sorted({r.checksum for r in repeats})
     if not keys:
         return []
+    subs_sql = text("SELECT s.submission_id, s.unit_code, s.period_code, s.version, s.status, f.first_seen_at "
+                    "FROM submissions s JOIN received_files f ON f.checksum = s.submission_id "
+                    "WHERE s.submission_id IN :keys").bindparams(bindparam("keys", expanding=True))
+    findings_sql = text("SELECT submission_id, code, severity, sheet, cell, message_vi, message_en FROM findings "
+                        "WHERE submission_id IN :keys ORDER BY submission_id, seq").bindparams(
+        bindparam("keys", expanding=True))
     subs, found = {}, {}
     with engine.connect() as conn:
         for part in chunks(keys, 500):
-            stmt = text("SELECT s.submission_id, s.unit_code, s.period_code, s.version, s.status, f.first_seen_at "
-                        "FROM submissions s JOIN received_files f ON f.checksum = s.submission_id "
-                        "WHERE s.submission_id IN :keys").bindparams(bindparam("keys", expanding=True))
-            subs.update({row[0]: row for row in conn.execute(stmt, {"keys": part})})
-            stmt = text("SELECT submission_id, code, severity, sheet, cell, message_vi, message_en FROM findings "
-                        "WHERE submission_id IN :keys ORDER BY submission_id, seq").bindparams(
-                bindparam("keys", expanding=True))
-            for key, *f in conn.execute(stmt, {"keys": part}):
+            subs.update({row[0]: row for row in conn.execute(subs_sql, {"keys": part})})
+            for key, *f in conn.execute(findings_sql, {"keys": part}):
                 found.setdefault(key, []).append(Finding(f[0], f[1], f[2] or "", f[3] or "", f[4], f[5]))
     out = []
     for r in repeats:
         _, unit, period, version, status, first_seen = subs[r.checksum]
-        first_seen = first_seen if isinstance(first_seen, dt.datetime) else dt.datetime.fromisoformat(str(first_seen))
         findings = found.get(r.checksum, [])
+        note = repeat_note(status, unit, period, version, as_datetime(first_seen))
         o = Outcome(r.file_name, r.checksum, unit, period, status if status == REJECTED else DUPLICATE, version,
-                    [f.code for f in findings], note=repeat_note(status, unit, period, version, first_seen))
+                    [f.code for f in findings], note=note)
         if status == REJECTED:
             verdict = Verdict(r.checksum, read_workbook(Path(r.archive_path), r.file_name), findings)
             o.feedback = str(write_feedback(feedback_path(verdict, version), verdict, ref))

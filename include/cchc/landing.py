@@ -97,25 +97,28 @@ def _take(engine: Engine, items: list, run_id: str, taken: Taken) -> None:
         # Inside the receipts' transaction, under the writer lock: two runs taking the same folder
         # at once cannot both record a file.
         decided.clear()
-        find = text("SELECT delivery_id FROM landing_deliveries WHERE file_name = :n AND checksum = :c "
-                    "AND size_bytes = :s AND mtime_ns = :m AND cleared_at IS NULL")
-        keep = []
+        # One query for the chunk's uncleared deliveries (names in a folder are unique, so the
+        # chunk's own new records can never match another of its files).
+        find = text("SELECT file_name, checksum, size_bytes, mtime_ns, delivery_id FROM landing_deliveries "
+                    "WHERE checksum IN :keys AND cleared_at IS NULL").bindparams(bindparam("keys", expanding=True))
+        uncleared = {(n, c, int(s), int(m)): d for n, c, s, m, d in
+                     conn.execute(find, {"keys": sorted({c for c, _ in pairs})})}
+        new = []
         for i, ((path, (size, mtime_ns), _), (checksum, _)) in enumerate(zip(items, pairs, strict=True)):
             name = path.name[:300]
-            earlier = conn.execute(find, {"n": name, "c": checksum, "s": size, "m": mtime_ns}).scalar()
+            earlier = uncleared.get((name, checksum, size, mtime_ns))
             if earlier is not None:
                 decided[i] = ("earlier", earlier)  # recorded by a run killed before it removed the file
             elif identity(path) is None:
                 decided[i] = ("gone", "")  # another run took and removed it after we read it
             else:
-                delivery = uuid.uuid4().hex
-                conn.execute(text("INSERT INTO landing_deliveries (delivery_id, file_name, size_bytes, mtime_ns, "
-                                  "checksum, run_id, taken_at) VALUES (:d, :n, :s, :m, :c, :r, :t)"),
-                             {"d": delivery, "n": name, "s": size, "m": mtime_ns, "c": checksum, "r": run_id,
-                              "t": at})
-                decided[i] = ("new", delivery)
-            keep.append(decided[i][0] == "new")
-        return keep
+                decided[i] = ("new", uuid.uuid4().hex)
+                new.append({"d": decided[i][1], "n": name, "s": size, "m": mtime_ns, "c": checksum, "r": run_id,
+                            "t": at})
+        if new:
+            conn.execute(text("INSERT INTO landing_deliveries (delivery_id, file_name, size_bytes, mtime_ns, "
+                              "checksum, run_id, taken_at) VALUES (:d, :n, :s, :m, :c, :r, :t)"), new)
+        return [decided[i][0] == "new" for i in range(len(items))]
 
     received = receive_many(engine, [(path.name, data) for path, _, data in items], run_id, screen)
     cleared = []

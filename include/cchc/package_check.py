@@ -44,8 +44,11 @@ _FAR_COL = re.compile(rb'<c\b[^>]*?\br="(?:[A-Z]{3}|[H-Z][A-Z])[0-9]')  # column
 _LONG_TEXT = re.compile(rb">[^<]{%d,}" % (MAX_TEXT + 1))
 
 
-def _sheet_names(z: zipfile.ZipFile, wb: bytes) -> dict[str, str]:
-    """Part name (xl/worksheets/sheet1.xml) → sheet name shown in Excel, from workbook.xml."""
+def sheet_names(z: zipfile.ZipFile, wb: bytes | None = None) -> dict[str, str]:
+    """Part name (xl/worksheets/sheet1.xml) → sheet name shown in Excel, from workbook.xml (its bytes
+    when the caller has read them already)."""
+    if wb is None:
+        wb = z.read("xl/workbook.xml")
     try:
         rels = z.read("xl/_rels/workbook.xml.rels")
     except KeyError:
@@ -123,7 +126,7 @@ def check_package(path: Path) -> list[Finding]:
                     else finding("FILE_UNREADABLE", detail="không có/no xl/workbook.xml")]
         out: list[Finding] = []
         workbook = z.read("xl/workbook.xml")
-        sheets = _sheet_names(z, workbook)
+        sheets = sheet_names(z, workbook)
         listed = workbook.count(b"<sheet ")  # entries, even if they share one part
         if listed > MAX_SHEETS:
             return [finding("FILE_SUSPICIOUS", detail=f"{listed:,} trang tính/sheets > {MAX_SHEETS}")]
@@ -162,7 +165,7 @@ def error_cells(path: Path) -> dict[str, dict[str, str]]:
     """
     out: dict[str, dict[str, str]] = {}
     with zipfile.ZipFile(path) as z:
-        for part, name in _sheet_names(z, z.read("xl/workbook.xml")).items():
+        for part, name in sheet_names(z).items():
             try:
                 data = z.read(part)
             except KeyError:
@@ -193,7 +196,7 @@ def without_error_cells(path: Path) -> bytes:
 
     buf = io.BytesIO()
     with zipfile.ZipFile(path) as zin, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zout:
-        sheets = set(_sheet_names(zin, zin.read("xl/workbook.xml")))
+        sheets = set(sheet_names(zin))
         for info in zin.infolist():
             data = zin.read(info.filename)
             if info.filename in sheets and _ERROR_TYPE.search(data):

@@ -35,12 +35,20 @@ class Source:
 
 
 def sources(engine: Engine, period_code: str, code: str) -> list[Source]:
+    return period_sources(engine, period_code, code).get(code, [])
+
+
+def period_sources(engine: Engine, period_code: str, code: str | None = None) -> dict[str, list[Source]]:
+    """indicator → its inputs in order, for one figure or (code None) every figure of the period in
+    one query (the draft comments on all of them)."""
+    where = "WHERE period_code = :p" + (" AND indicator_code = :c" if code else "")
+    out: dict[str, list[Source]] = {}
     with engine.connect() as conn:
-        rows = conn.execute(text(f"SELECT {', '.join(_COLS)} FROM v_figure_provenance "
-                                 "WHERE period_code = :p AND indicator_code = :c ORDER BY seq"),
-                            {"p": period_code, "c": code}).all()
-    return [Source(r[0], r[1], r[2], as_decimal(r[3]), r[4], as_date(r[5]), bool(r[6]), r[7], r[8], r[9], r[10])
-            for r in rows]
+        for r in conn.execute(text(f"SELECT indicator_code, {', '.join(_COLS)} FROM v_figure_provenance {where} "
+                                   "ORDER BY indicator_code, seq"), {"p": period_code, "c": code}):
+            out.setdefault(r[0], []).append(Source(r[1], r[2], r[3], as_decimal(r[4]), r[5], as_date(r[6]),
+                                                   bool(r[7]), r[8], r[9], r[10], r[11]))
+    return out
 
 
 def figure(engine: Engine, period_code: str, code: str) -> tuple[str, str] | None:

@@ -202,7 +202,7 @@ def write_figures_workbook(path: Path, result: Consolidation, ref: Reference, ti
     print_ready(ws, FIGURE_WIDTHS, header_row=5, wrap=("C",), first_wrapped_row=6)
 
     missing = wb.create_sheet("Đơn vị chưa báo cáo")
-    _title_block(missing, "CÁC ĐƠN VỊ CHƯA BÁO CÁO", f"{title.capitalize()}", "C")
+    _title_block(missing, "CÁC ĐƠN VỊ CHƯA BÁO CÁO", title.capitalize(), "C")
     missing.append([])
     _header(missing, 5, ["STT", "Tên đơn vị", "Mã đơn vị"])
     for i, code in enumerate(result.units_missing, start=1):
@@ -214,7 +214,7 @@ def write_figures_workbook(path: Path, result: Consolidation, ref: Reference, ti
     print_ready(missing, {"A": 6, "B": 60, "C": 14}, header_row=5, wrap=("B",), first_wrapped_row=6)
     if result.tasks_unreported:
         tasks = wb.create_sheet("Nhiệm vụ chưa báo cáo")
-        _title_block(tasks, "NHIỆM VỤ KẾ HOẠCH CHƯA CÓ BÁO CÁO CỦA CƠ QUAN CHỦ TRÌ", f"{title.capitalize()}", "D")
+        _title_block(tasks, "NHIỆM VỤ KẾ HOẠCH CHƯA CÓ BÁO CÁO CỦA CƠ QUAN CHỦ TRÌ", title.capitalize(), "D")
         tasks.append([])
         _header(tasks, 5, ["STT", "Tên nhiệm vụ", "Cơ quan chủ trì", "Mã nhiệm vụ"])
         by_code = {t.code: t for t in ref.tasks}
@@ -280,21 +280,27 @@ def write_reporting_sheet(wb, statuses: list, rates: list) -> None:
 # -- native charts -----------------------------------------------------------------------------
 
 
-def _rich(size_pt: float, bold: bool = False):
+def _chars(size_pt: float, bold: bool = False):
     """Chart text in Times New Roman (titles, axes, legend, labels): LibreOffice and Excel alike."""
-    from openpyxl.chart.text import RichText
-    from openpyxl.drawing.text import CharacterProperties, Font, Paragraph, ParagraphProperties
+    from openpyxl.drawing.text import CharacterProperties, Font
 
-    props = CharacterProperties(latin=Font(typeface=FONT), cs=Font(typeface=FONT), sz=int(size_pt * 100), b=bold)
+    return CharacterProperties(latin=Font(typeface=FONT), cs=Font(typeface=FONT), sz=int(size_pt * 100), b=bold)
+
+
+def _rich(size_pt: float):
+    from openpyxl.chart.text import RichText
+    from openpyxl.drawing.text import Paragraph, ParagraphProperties
+
+    props = _chars(size_pt)
     return RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=props), endParaRPr=props)])
 
 
 def _title(text: str):
     from openpyxl.chart.text import RichText, Text
     from openpyxl.chart.title import Title
-    from openpyxl.drawing.text import CharacterProperties, Font, Paragraph, ParagraphProperties, RegularTextRun
+    from openpyxl.drawing.text import Paragraph, ParagraphProperties, RegularTextRun
 
-    props = CharacterProperties(latin=Font(typeface=FONT), cs=Font(typeface=FONT), sz=1200, b=True)
+    props = _chars(12, bold=True)
     para = Paragraph(pPr=ParagraphProperties(defRPr=props), r=[RegularTextRun(rPr=props, t=text)])
     return Title(tx=Text(rich=RichText(p=[para])), overlay=False)
 
@@ -320,55 +326,63 @@ def _dress(chart, title: str, labels: bool, number_format: str = "#,##0") -> Non
         chart.dataLabels.txPr = _rich(9)
 
 
-COLOURS_HEX = ("2E7D32", "F9A825", "C62828", "9E9E9E", "1565C0", "8D6E63")
+def _hex(*colours: str) -> tuple[str, ...]:
+    return tuple(c.lstrip("#") for c in colours)
+
+
+def _number_format(decimals: int) -> str:
+    return "#,##0.000" if decimals == 3 else "#,##0"
+
+
+def _colour_points(series, colours: tuple[str, ...]) -> None:
+    """One colour per data point (a pie's wedges, a funnel's stages)."""
+    from openpyxl.chart.series import DataPoint
+
+    for i, colour in enumerate(colours):
+        point = DataPoint(idx=i)
+        point.graphicalProperties.solidFill = colour
+        series.dPt.append(point)
+
+
+def _style_line(series, colour: str) -> None:
+    series.graphicalProperties.line.solidFill = colour
+    series.graphicalProperties.line.width = 22000
+    series.smooth = False
 
 
 def native_chart(c, ws, first_row: int, n_rows: int):
     """An openpyxl chart of `c` (cchc.charts.ChartData) whose data sit in ws: categories in column A
     from first_row + 1, one series per column from B, names in first_row."""
     from openpyxl.chart import BarChart, LineChart, PieChart, Reference
-    from openpyxl.chart.series import DataPoint
 
-    cats = Reference(ws, min_col=1, min_row=first_row + 1, max_row=first_row + n_rows)
-    data = Reference(ws, min_col=2, max_col=1 + len(c.series), min_row=first_row, max_row=first_row + n_rows)
-    number_format = "#,##0.000" if c.decimals == 3 else "#,##0"
+    from cchc.charts import COLOURS, DONE_COLOUR, LINE_COLOURS, PLAN_COLOUR
+
+    chart = {"pie": PieChart, "line": LineChart}.get(c.kind, BarChart)()
+    chart.add_data(Reference(ws, min_col=2, max_col=1 + len(c.series), min_row=first_row,
+                             max_row=first_row + n_rows), titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=1, min_row=first_row + 1, max_row=first_row + n_rows))
+    number_format = _number_format(c.decimals)
     if c.kind == "pie":
-        chart = PieChart()
-        chart.add_data(data, titles_from_data=True)
-        chart.set_categories(cats)
-        for i, colour in enumerate(("1565C0", "B0BEC5")[:n_rows]):
-            point = DataPoint(idx=i)
-            point.graphicalProperties.solidFill = colour
-            chart.series[0].dPt.append(point)
+        _colour_points(chart.series[0], _hex(DONE_COLOUR, PLAN_COLOUR)[:n_rows])
         _dress(chart, c.title_vi, labels=True, number_format=number_format)
         chart.dataLabels.showPercent = True
     elif c.kind == "line":
-        chart = LineChart()
-        chart.add_data(data, titles_from_data=True)
-        chart.set_categories(cats)
         _dress(chart, c.title_vi, labels=False, number_format=number_format)
-        for s, colour in zip(chart.series, ("2E7D32", "1565C0", "F9A825", "C62828"), strict=False):
-            s.graphicalProperties.line.solidFill = colour
-            s.graphicalProperties.line.width = 22000
-            s.smooth = False
+        for s, colour in zip(chart.series, _hex(*LINE_COLOURS), strict=False):
+            _style_line(s, colour)
     else:
-        chart = BarChart()
         chart.type = "bar"  # horizontal: long Vietnamese category names stay readable
         chart.grouping = "stacked" if c.kind == "stacked_bar" else "clustered"
         if c.kind == "stacked_bar":
             chart.overlap = 100
         chart.gapWidth = 60
-        chart.add_data(data, titles_from_data=True)
-        chart.set_categories(cats)
-        colours = (("B0BEC5", "1565C0") if c.kind == "bullet" else ("F9A825",) if c.kind == "funnel" else COLOURS_HEX)
+        colours = {"bullet": _hex(PLAN_COLOUR, DONE_COLOUR), "funnel": _hex(COLOURS[1])}.get(
+            c.kind, _hex(*COLOURS, DONE_COLOUR, "#8D6E63"))
         for s, colour in zip(chart.series, colours, strict=False):
             s.graphicalProperties.solidFill = colour
             s.graphicalProperties.line.solidFill = colour
         if c.kind == "funnel":
-            for i, colour in enumerate(("F9A825", "8D6E63", "FFB74D", "2E7D32", "1565C0", "C62828")[:n_rows]):
-                point = DataPoint(idx=i)
-                point.graphicalProperties.solidFill = colour
-                chart.series[0].dPt.append(point)
+            _colour_points(chart.series[0], ("F9A825", "8D6E63", "FFB74D", "2E7D32", "1565C0", "C62828")[:n_rows])
         chart.x_axis.scaling.orientation = "maxMin"  # first category on top, as in the table
         _dress(chart, c.title_vi, labels=True, number_format=number_format)
         if c.kind == "funnel":
@@ -381,7 +395,7 @@ ROW_PT = 16.0  # rows of the chart sheet: Times New Roman 12 fits
 ROW_CM = ROW_PT / 72 * 2.54
 
 
-def _chart_block(ws, row: int, number: int, c, charts_anchor_col: str = "A") -> int:
+def _chart_block(ws, row: int, number: int, c) -> int:
     """Title, caption, the data table and the chart under it; returns the next free row."""
     from openpyxl.styles import Alignment, Font
 
@@ -396,7 +410,7 @@ def _chart_block(ws, row: int, number: int, c, charts_anchor_col: str = "A") -> 
     head = row + 2
     names = [name for name, _ in c.series] + (["Tỷ lệ đạt"] if c.notes_vi else [])
     _header(ws, head, [f"Nội dung ({c.unit_vi})" if c.unit_vi else "Nội dung", *names])
-    number_format = "#,##0.000" if c.decimals == 3 else "#,##0"
+    number_format = _number_format(c.decimals)
     for i, cat in enumerate(c.categories):
         ws.cell(row=head + 1 + i, column=1, value=cat).alignment = Alignment(wrap_text=True, vertical="top")
         for j, (_, values) in enumerate(c.series):
@@ -408,7 +422,7 @@ def _chart_block(ws, row: int, number: int, c, charts_anchor_col: str = "A") -> 
     chart = native_chart(c, ws, head, len(c.categories))
     chart.width = 16.0
     chart.height = 7.0 if len(c.categories) <= 7 else 10.5
-    ws.add_chart(chart, f"{charts_anchor_col}{last + 2}")
+    ws.add_chart(chart, f"A{last + 2}")
     end = last + 2 + math.ceil(chart.height / ROW_CM)
     for r in range(row, end):  # fixed heights: the page breaks below are computed from them
         ws.row_dimensions[r].height = ws.row_dimensions[r].height or ROW_PT
@@ -448,6 +462,9 @@ def write_trend_sheet(wb, trend, title: str) -> None:
     from openpyxl.chart import LineChart, Reference
     from openpyxl.styles import Alignment
 
+    from cchc.charts import LINE_COLOURS
+
+    line_colours = _hex(*LINE_COLOURS)
     ws = wb.create_sheet("Xu hướng theo tuần")
     n = 2 + len(trend.series)
     last_col = chr(ord("A") + n - 1)
@@ -471,9 +488,7 @@ def write_trend_sheet(wb, trend, title: str) -> None:
         chart.set_categories(cats)
         _dress(chart, f"{name} (lũy kế từ đầu năm)", labels=False)
         chart.legend = None
-        line = chart.series[0].graphicalProperties.line
-        line.solidFill, line.width = ("2E7D32", "1565C0", "F9A825", "C62828")[k % 4], 22000
-        chart.series[0].smooth = False
+        _style_line(chart.series[0], line_colours[k % len(line_colours)])
         chart.width, chart.height = 16.0, 6.0
         ws.add_chart(chart, f"A{row}")
         row += math.ceil(chart.height / ROW_CM) + 1
@@ -506,7 +521,7 @@ def publish_week(out_dir: Path, result: Consolidation, ref: Reference, reporting
     week = parse_period(result.label)
     title = (f"BÁO CÁO NHANH CẢI CÁCH HÀNH CHÍNH {week.name_vi.upper()} "
              f"({format_date(week.start)} – {format_date(week.end)})")
-    trend = weekly_trend(engine, ref, week) if engine is not None else None
+    trend = weekly_trend(engine, ref, week, current=result) if engine is not None else None
     return write_figures_workbook(out_dir / f"{week.code}_bao_cao_tuan.xlsx", result, ref, title, reporting,
                                   trend=trend)
 

@@ -232,6 +232,15 @@ def read_info(sub: Submission, rows: list[list[object]], sheet: str) -> None:
             sub.findings.append(finding("DATE_INVALID", sheet, sub.info_cells[key], value=text(raw)))
 
 
+def _code(sub: Submission, row: list[object], col: int, sheet: str, r: int, what_vi: str, what_en: str) -> str | None:
+    """A table row's code cell as text; None, with a CELL_ERROR_VALUE finding, when it holds an Excel error."""
+    cell = _get(row, col)
+    if isinstance(cell, CellError):
+        sub.findings.append(error_finding(cell, sheet, cell_ref(r, col), f" ({what_vi})", f" ({what_en})"))
+        return None
+    return text(cell)
+
+
 def read_figures(sub: Submission, rows: list[list[object]], sheet: str) -> None:
     head, cols = find_header(rows, FIGURE_COLUMNS, ["code", "value"])
     if head < 0:
@@ -239,15 +248,10 @@ def read_figures(sub: Submission, rows: list[list[object]], sheet: str) -> None:
             sub.findings.append(finding("COLUMN_MISSING", sheet, column=FIGURE_COLUMNS[key]))
         return
     for r, row in _table_rows(rows, head + 1):
-        code_cell = _get(row, cols["code"])
-        if isinstance(code_cell, CellError):
-            sub.findings.append(error_finding(code_cell, sheet, cell_ref(r, cols["code"]), " (mã chỉ tiêu)",
-                                              " (indicator code)"))
-            continue
-        code = text(code_cell).lower()
-        raw = _get(row, cols["value"])
+        code = (_code(sub, row, cols["code"], sheet, r, "mã chỉ tiêu", "indicator code") or "").lower()
         if not code:
             continue
+        raw = _get(row, cols["value"])
         ref = cell_ref(r, cols["value"])
         if isinstance(raw, CellError):
             sub.findings.append(error_finding(raw, sheet, ref, f" (chỉ tiêu {code})", f" (indicator {code})"))
@@ -268,12 +272,7 @@ def read_tasks(sub: Submission, rows: list[list[object]], sheet: str) -> None:
             sub.findings.append(finding("COLUMN_MISSING", sheet, column=TASK_COLUMNS[key]))
         return
     for r, row in _table_rows(rows, head + 1):
-        code_cell = _get(row, cols["task_code"])
-        if isinstance(code_cell, CellError):
-            sub.findings.append(error_finding(code_cell, sheet, cell_ref(r, cols["task_code"]), " (mã nhiệm vụ)",
-                                              " (task code)"))
-            continue
-        code = text(code_cell).upper()
+        code = (_code(sub, row, cols["task_code"], sheet, r, "mã nhiệm vụ", "task code") or "").upper()
         if not code:
             continue
         status_cell = _get(row, cols["status"])

@@ -206,7 +206,8 @@ def check_dropped(sub: Submission, accepted: dict[str, Decimal], ref: Reference)
     return out
 
 
-def _frames(items: list[tuple[str, Submission]], ref: Reference):
+def frames(items: list[tuple[str, Submission]], ref: Reference):
+    """A batch of submissions as the GX suites' DataFrames: values, task statuses, identity inputs."""
     import pandas as pd
 
     values, tasks, identities = [], [], []
@@ -302,7 +303,7 @@ def validate_batch(items: list[tuple[str, Submission]], ref: Reference,
             verdicts[key].findings.extend(check_history(sub, history.get(sub.unit_code, {}), ref))
         readable.append((key, sub))
     if readable:
-        for key, found in run_suites(_frames(readable, ref), ref).items():
+        for key, found in run_suites(frames(readable, ref), ref).items():
             verdicts[key].findings.extend(found)
     for v in verdicts.values():
         dropped = {(f.sheet, f.cell) for f in v.findings if f.code == "VALUE_DROPPED" and f.cell}

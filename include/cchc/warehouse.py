@@ -37,6 +37,7 @@ sqlite3.register_adapter(dt.datetime, lambda d: d.isoformat(sep=" "))
 
 SCHEMA_LAYERS = ("schema", "marts")
 REFERENCE_YEARS = range(2023, 2027)
+VN_TIME = dt.timedelta(hours=7)  # Asia/Ho_Chi_Minh, no daylight saving; times are stored in UTC
 # pg_advisory_xact_lock key of the warehouse's writer lock ("CCHC" in ASCII); one key for every
 # writer, so a schema apply never runs under a load and two loads never number versions alike.
 WRITER_LOCK = 0x43434843
@@ -224,8 +225,8 @@ def report_due_rows(ref: Reference) -> list[dict]:
             if rule is None:
                 continue
             due = p.end + dt.timedelta(days=rule.due_days)
-            # The end of the due day in Asia/Ho_Chi_Minh (UTC+7, no daylight saving), as stored UTC.
-            due_before = dt.datetime.combine(due + dt.timedelta(days=1), dt.time()) - dt.timedelta(hours=7)
+            # The end of the due day in Asia/Ho_Chi_Minh, as stored UTC.
+            due_before = dt.datetime.combine(due + dt.timedelta(days=1), dt.time()) - VN_TIME
             rows += [dict(period_code=p.code, unit_type=t, registry_on=p.as_of_default, due_on=due,
                           due_before=due_before, basis=rule.basis) for t in rule.unit_types]
     return rows
@@ -244,6 +245,11 @@ def as_date(value: object) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
         return value
     return dt.date.fromisoformat(str(value)[:10])
+
+
+def as_datetime(value: object) -> dt.datetime:
+    """Timestamps come back as strings from SQLite and as datetimes from PostgreSQL."""
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
 
 
 def as_decimal(value: object) -> Decimal | None:

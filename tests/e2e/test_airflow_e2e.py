@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import GOLDEN, ROOT, pg_database
+from conftest import GOLDEN, airflow_command_env, pg_database
 
 pytestmark = pytest.mark.e2e
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
@@ -32,11 +32,7 @@ def airflow_env(tmp_path_factory, request):
     if request.param == "postgresql":
         url, drop = pg_database(f"cchc_e2e_{os.getpid()}")
         request.addfinalizer(drop)
-    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-           "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
-           "CCHC_HOME": str(ROOT), "CCHC_DATA_DIR": str(data), "CCHC_WAREHOUSE_URL": url,
-           "GX_ANALYTICS_ENABLED": "false", "NO_PROXY": "*",
-           "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"}  # the run's final state is logged at INFO
+    env = airflow_command_env(home, data, url)  # the run's final state is logged at INFO
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
     return env, data
 

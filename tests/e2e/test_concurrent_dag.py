@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, pg_database
+from conftest import airflow_command_env, pg_database
 from test_concurrency import check_warehouse, consolidated, golden_figures
 
 pytestmark = pytest.mark.e2e
@@ -33,10 +33,7 @@ def airflow_env(tmp_path, request):
     if request.param == "postgresql":
         url, drop = pg_database(f"cchc_e2e_conc_{os.getpid()}")
         request.addfinalizer(drop)
-    env = {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-           "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
-           "CCHC_HOME": str(ROOT), "CCHC_DATA_DIR": str(data), "CCHC_WAREHOUSE_URL": url,
-           "GX_ANALYTICS_ENABLED": "false", "NO_PROXY": "*", "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"}
+    env = airflow_command_env(home, data, url)
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
     return env, data, url
 

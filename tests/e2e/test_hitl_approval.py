@@ -79,8 +79,8 @@ def deployment(tmp_path_factory, samples):
         left = stack.leftovers()
         drop()
         stack.timings["total"] = time.perf_counter() - started
-        print(f"\nHITL e2e timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in stack.timings.items()))
-        assert left == [], f"processes left running:\n" + "\n".join(left)
+        print("\nHITL e2e timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in stack.timings.items()))
+        assert left == [], "processes left running:\n" + "\n".join(left)
 
 
 def _dag_parsed(stack: AirflowStack) -> bool:
