@@ -20,7 +20,7 @@ export NO_PROXY := *
 
 GOLDEN := $(ROOT)/../shared/domain/golden_h1_2024.csv
 
-.PHONY: install demo test corpus bench lock clean airflow-db
+.PHONY: install demo test corpus bench lock clean airflow-db up down stack-status
 
 $(BIN)/cchc: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,17 @@ corpus: install
 N ?= 1
 bench: install
 	$(BIN)/python bench/run.py --provinces $(N)
+
+# The production shape on this machine (no Docker): PostgreSQL, Redis, Airflow on Celery workers, all on
+# 127.0.0.1, state in $(CCHC_DATA_DIR)/stack. Drop files into $(CCHC_DATA_DIR)/landing; `make down` stops it all.
+up: install
+	$(BIN)/python stack/stack.py up
+
+down:
+	$(BIN)/python stack/stack.py down
+
+stack-status:
+	$(BIN)/python stack/stack.py status
 
 # Regenerate the lock from what is installed (after changing pyproject.toml's dependencies).
 lock:
