@@ -1,8 +1,9 @@
 """
 ### cchc_ingest — tiếp nhận, kiểm tra và nạp báo cáo CCHC của các đơn vị
 
-Every hour: take the workbooks units dropped in the landing folder (`CCHC_LANDING_URL`, any
-ObjectStoragePath; default `data/landing`), keep each as received under its SHA-256 in the archive,
+Seconds after units' workbooks settle in the landing folder (`CCHC_LANDING_URL`, any
+ObjectStoragePath; default `data/landing`: its watcher, `cchc_landing` in plugins/cchc_assets.py,
+runs in the triggerer; a burst of files makes one run), and every hour as a safety net: take them, keep each as received under its SHA-256 in the archive,
 read it, validate it in batches against the Great Expectations suites in `expectations/` and the
 unit's own history, and load it in bulk (never half a submission). Refused and flagged files get a feedback workbook for the unit
 (`data/outputs/feedback/`). Updates the `cchc_warehouse` asset, which triggers the weekly roll-up.
@@ -27,9 +28,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import Asset, ObjectStoragePath, dag, get_current_context, task
-
-WAREHOUSE = Asset(name="cchc_warehouse", uri="cchc://warehouse/submissions")
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, ObjectStoragePath, dag, get_current_context, task
+from cchc_assets import LANDING, WAREHOUSE
 
 
 def _alert_failure(context):
@@ -41,7 +41,11 @@ def _alert_failure(context):
 
 @dag(
     dag_id="cchc_ingest",
-    schedule="0 * * * *",
+    dag_display_name="Tiếp nhận và kiểm tra báo cáo CCHC",
+    # Seconds after files settle in the landing folder (its watcher), and every hour as a safety net.
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("0 * * * *", timezone="Asia/Ho_Chi_Minh"), assets=[LANDING]
+    ),
     start_date=dt.datetime(2024, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=7))),
     catchup=False,
     max_active_runs=1,
@@ -51,11 +55,12 @@ def _alert_failure(context):
                   "retry_delay": dt.timedelta(minutes=2)},
 )
 def cchc_ingest():
-    @task
+    @task(task_display_name="Nhận tệp")
     def receive() -> list[dict]:
         """Archive every landing file under its checksum, record the receipts, clear the inbox; pass on
         every received file without a verdict (this run's, and any an interrupted run left)."""
         import dataclasses
+        import os
 
         from cchc.config import landing_url
         from cchc.ingest import repeat_outcomes
@@ -65,7 +70,9 @@ def cchc_ingest():
         from cchc.runtime import prepared_engine
 
         engine, ref = prepared_engine()
-        taken = take(engine, ObjectStoragePath(landing_url()), get_current_context()["run_id"])
+        # A file still being copied (modified in the last seconds) waits for the next run.
+        taken = take(engine, ObjectStoragePath(landing_url()), get_current_context()["run_id"],
+                     settle_seconds=float(os.environ.get("CCHC_LANDING_SETTLE_SECONDS", "2")))
         # The same bytes again get the earlier verdict again: refused → the findings and feedback anew.
         repeats = repeat_outcomes(engine, ref, [r for r in taken.received if r.duplicate])
         print_outcomes(repeats)
@@ -81,7 +88,7 @@ def cchc_ingest():
                           "\n".join(lines)))
         return fresh
 
-    @task
+    @task(task_display_name="Đọc và kiểm tra")
     def read_and_validate(received: list[dict]) -> list[dict]:
         """Read every new workbook (on every core), validate in batches, stage at most 64 chunks."""
         from cchc.ingest import staging_dir
@@ -96,7 +103,7 @@ def cchc_ingest():
             print(f"{c['path']}\t{c['files']} file(s)\t{c['units']}")
         return chunks
 
-    @task(map_index_template="{{ chunk_label }}")
+    @task(map_index_template="{{ chunk_label }}", task_display_name="Nạp vào kho")
     def load_chunk(chunk: dict) -> list[dict]:
         """Load one chunk of validated submissions in bulk; write feedback; one log line per file."""
         from cchc.mapped import load_chunk as load, outcome_label, print_outcomes
@@ -109,9 +116,11 @@ def cchc_ingest():
         print_outcomes(outcomes)
         return [o.to_dict() for o in outcomes]
 
-    @task(outlets=[WAREHOUSE])
+    @task(outlets=[WAREHOUSE], task_display_name="Tổng hợp kết quả")
     def summarise(chunks: list[list[dict]]) -> dict:
-        """The run's summary for ops: counts, then one line per file (name, outcome, findings)."""
+        """The run's summary for ops: counts, one line per file (name, outcome, findings), and where the
+        run's Great Expectations Data Docs are (data/outputs/datadocs/<run>/index.html)."""
+        from cchc.datadocs import build_run_docs
         from cchc.ingest import OUTCOME_VI, Outcome, summary
         from cchc.mapped import print_outcomes
 
@@ -119,9 +128,11 @@ def cchc_ingest():
         counts = summary(outcomes)
         print("Tổng cộng / total: " + ", ".join(f"{n} {OUTCOME_VI[k]} ({k})" for k, n in counts.items()))
         print_outcomes(outcomes)
+        docs = build_run_docs(get_current_context()["run_id"])
+        print(f"Data Docs (kết quả kiểm tra / validation results): {docs or 'không có / none this run'}")
         return counts
 
-    @task(trigger_rule="all_done")
+    @task(trigger_rule="all_done", task_display_name="Dọn thư mục tạm")
     def clean_staging() -> None:
         """Staged copies are scratch: the archive and the warehouse hold what matters."""
         import shutil
@@ -130,16 +141,30 @@ def cchc_ingest():
 
         shutil.rmtree(staging_dir(get_current_context()["run_id"]), ignore_errors=True)
 
-    @task
+    @task(task_display_name="Báo tệp bị từ chối")
     def alert_refused(chunks: list[list[dict]]) -> str:
         """Tell ops which files were refused, for which unit and period, and what to do."""
         from cchc.notify import alert, refused_files_message
 
         return alert(refused_files_message([o for chunk in chunks for o in chunk]))
 
+    # none_failed: a run that only received repeats has no load task to map, and the units still hear back.
+    @task(task_display_name="Báo kết quả cho đơn vị", trigger_rule="none_failed")
+    def tell_units(chunks: list[list[dict]]) -> dict:
+        """E-mail each unit about its files of this run, repeats included (cchc.unit_mail): refused or
+        flagged → what to fix, feedback workbook attached; accepted → receipt and version."""
+        from cchc.runtime import warehouse_engine
+        from cchc.unit_mail import run_repeats, tell_units as tell
+
+        engine, ref = warehouse_engine()
+        outcomes = [o for chunk in (chunks or []) for o in chunk]
+        outcomes += run_repeats(engine, ref, get_current_context()["run_id"], outcomes)
+        return tell(outcomes, ref, engine=engine)
+
     loaded = load_chunk.expand(chunk=read_and_validate(receive()))
     summarise(loaded) >> clean_staging()
     alert_refused(loaded)
+    tell_units(loaded)
 
 
 cchc_ingest()

@@ -61,6 +61,7 @@ class ApprovalRequestNotifier(BaseNotifier):
 
 @dag(
     dag_id="cchc_period_report",
+    dag_display_name="Báo cáo CCHC định kỳ (6 tháng, 9 tháng, năm)",
     schedule=None,
     start_date=dt.datetime(2024, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=7))),
     catchup=False,
@@ -77,7 +78,7 @@ class ApprovalRequestNotifier(BaseNotifier):
                   "retry_delay": dt.timedelta(minutes=5)},
 )
 def cchc_period_report():
-    @task
+    @task(task_display_name="Tổng hợp số liệu")
     def consolidate() -> dict:
         """Consolidate and store the period's figures, unless it is locked (then its approved figures)."""
         from cchc.approval import report_state, review_summary
@@ -98,7 +99,7 @@ def cchc_period_report():
             print(f"  {code}: {result.figures[code].text}")
         return review_summary(state)
 
-    @task
+    @task(task_display_name="Viết dự thảo báo cáo")
     def draft(summary: dict) -> dict:
         """Write the Word draft and its charts; the approval request's text is made here."""
         from cchc.approval import approval_request
@@ -117,7 +118,7 @@ def cchc_period_report():
         return {"path": str(d.path), "charts": [str(c) for c in d.charts], "key_figures": dict(d.key_figures),
                 "request": approval_request(summary, d, ref, (APPROVE, REJECT))}
 
-    @task.branch
+    @task.branch(task_display_name="Chọn hướng phê duyệt")
     def route(summary: dict) -> str:
         """Ask a person, or (no approval wanted, or already approved) publish straight away."""
         if summary["locked"]:
@@ -134,6 +135,7 @@ def cchc_period_report():
 
     request_approval = HITLOperator(
         task_id="request_approval",
+        task_display_name="Chờ phê duyệt",
         subject="Phê duyệt báo cáo CCHC kỳ {{ params.period }} / approve the {{ params.period }} report",
         body="{{ ti.xcom_pull(task_ids='draft')['request'] }}",
         options=[APPROVE, REJECT],
@@ -143,7 +145,7 @@ def cchc_period_report():
         notifiers=[ApprovalRequestNotifier()],
     )
 
-    @task.branch
+    @task.branch(task_display_name="Xem kết quả phê duyệt")
     def decide(response: dict) -> str:
         """Follow the person's answer."""
         who = response["responded_by_user"]["name"]
@@ -151,7 +153,7 @@ def cchc_period_report():
         print(f"{choice} — {who}, {response['responded_at']}")
         return "finalize" if choice == APPROVE else "record_rejection"
 
-    @task
+    @task(task_display_name="Khóa số liệu, phát hành bản chính thức")
     def finalize(summary: dict, response: dict) -> dict:
         """Lock the period as approved by the responding user; write the final report and the annex."""
         from cchc.approval import approve, as_reviewed, report_state
@@ -179,7 +181,7 @@ def cchc_period_report():
         print(f"Final report: {final.path}\nWorkbook: {paths['xlsx']}\nCSV: {paths['csv']}")
         return {"final": str(final.path), **{k: str(v) for k, v in paths.items()}}
 
-    @task
+    @task(task_display_name="Ghi nhận từ chối")
     def record_rejection(summary: dict, response: dict) -> None:
         """Nothing is locked; who rejected and why goes to the log (and to ops)."""
         from cchc.notify import Message, alert
@@ -195,7 +197,7 @@ def cchc_period_report():
         print(f"Từ chối / rejected by {who}: {reason}")
         alert(message)  # e-mail to ops via cchc_smtp, else this task's log
 
-    @task
+    @task(task_display_name="Phát hành (không phê duyệt)")
     def publish(summary: dict) -> dict:
         """Annex workbook + CSV from the consolidated (or, if locked, approved) figures."""
         from cchc.approval import report_state

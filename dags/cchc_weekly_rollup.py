@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
-
-WAREHOUSE = Asset(name="cchc_warehouse", uri="cchc://warehouse/submissions")
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
+from cchc_assets import WAREHOUSE
 
 
 def _alert_failure(context):
@@ -32,6 +31,7 @@ def _alert_failure(context):
 
 @dag(
     dag_id="cchc_weekly_rollup",
+    dag_display_name="Báo cáo nhanh CCHC hằng tuần",
     schedule=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable("0 7 * * 1", timezone="Asia/Ho_Chi_Minh"), assets=[WAREHOUSE]
     ),
@@ -45,7 +45,7 @@ def _alert_failure(context):
     default_args={"owner": "cchc-ops", "on_failure_callback": _alert_failure, "retries": 2, "retry_delay": dt.timedelta(minutes=5)},
 )
 def cchc_weekly_rollup():
-    @task
+    @task(task_display_name="Tổng hợp tuần")
     def roll_up() -> dict:
         """Consolidate the week, store it, write its workbook."""
         from zoneinfo import ZoneInfo
@@ -73,7 +73,7 @@ def cchc_weekly_rollup():
             print(f"  {code}: {result.figures[code].text}")
         return {"week": week.code, "workbook": str(path), "units_reported": len(result.units_reported)}
 
-    @task
+    @task(task_display_name="Báo đơn vị chậm, thiếu")
     def alert_late(summary: dict) -> str:
         """Tell ops which units are late, refused or missing for periods already past their deadline."""
         from zoneinfo import ZoneInfo
@@ -88,7 +88,7 @@ def cchc_weekly_rollup():
         today = dt.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
         return alert(late_units_message(to_chase(rows, today)))
 
-    @task
+    @task(task_display_name="Viết báo cáo nhanh")
     def flash_report(summary: dict) -> str:
         """The leaders' one-page weekly flash report (Word), from the week's year-to-date figures."""
         from cchc.config import output_dir

@@ -19,6 +19,7 @@ The DAG's `receive` task and `cchc ingest DIR --take` both call `take`. The land
 from __future__ import annotations
 
 import dataclasses
+import time
 import uuid
 from dataclasses import dataclass, field
 
@@ -59,11 +60,17 @@ def identity(path) -> tuple[int, int] | None:
     return int(st.st_size), int(mtime_ns)
 
 
-def take(engine: Engine, folder, run_id: str = "") -> Taken:
-    """Archive and record every landing file, then remove it from the folder."""
+def take(engine: Engine, folder, run_id: str = "", settle_seconds: float = 0.0) -> Taken:
+    """Archive and record every landing file, then remove it from the folder. With `settle_seconds`,
+    a file modified more recently than that is left for the next run: it may still be being copied
+    (the folder's watcher announces it once it has settled)."""
     folder.mkdir(parents=True, exist_ok=True)
     taken = Taken()
-    for batch in chunks(landing_files(folder), RECEIVE_CHUNK):
+    files = landing_files(folder)
+    if settle_seconds > 0:
+        cutoff_ns = time.time_ns() - int(settle_seconds * 1e9)
+        files = [p for p in files if (identity(p) or (0, cutoff_ns + 1))[1] <= cutoff_ns]
+    for batch in chunks(files, RECEIVE_CHUNK):
         items = []
         for path in batch:
             ident = identity(path)
