@@ -56,9 +56,11 @@ corpus: install
 	cd tests && ../$(BIN)/python corpus.py --out $(CCHC_DATA_DIR)/corpus
 
 # Speed at scale (not part of `make test`): N provinces of ~253 files each; `make bench N=63` ≈ 16,000.
+# PostgreSQL too with PG=postgresql+psycopg2://… (or CCHC_BENCH_WAREHOUSE_URL; a role with CREATEDB);
+# AIRFLOW_RESULT=file.json prints the run through Airflow/Celery beside them.
 N ?= 1
 bench: install
-	$(BIN)/python bench/run.py --provinces $(N)
+	$(BIN)/python bench/run.py --provinces $(N) $(if $(PG),--pg $(PG)) $(if $(AIRFLOW_RESULT),--airflow-result $(AIRFLOW_RESULT))
 
 # The production shape on this machine (no Docker): PostgreSQL, Redis, Airflow on Celery workers, all on
 # 127.0.0.1, state in $(CCHC_DATA_DIR)/stack. Drop files into $(CCHC_DATA_DIR)/landing; `make down` stops it all.

@@ -1,5 +1,11 @@
 """N provinces' worth of H1-2024 submissions, fast enough for 63 (≈16,000 real .xlsx files).
 
+    python bench/generate.py --provinces N --out DIR
+
+writes DIR/P01 … DIR/PNN (*.xlsx, kept between runs: a province already complete is not written
+again) and DIR/reference_N, the national registry to run them against (CCHC_REFERENCE_DIR), and
+prints both paths. Only public functions of the cchc package are used.
+
 Province 01 is the city itself: exactly the sample files (`cchc sample`). Every other province
 reuses the city's 253-unit layout under province-prefixed codes (`P07SNV`, tasks `P07KH24-01`),
 registered in a benchmark-only reference folder (CCHC_REFERENCE_DIR) so that every file is a
@@ -158,8 +164,7 @@ def ensure_files(root: Path, n: int, processes: int = 2) -> tuple[Path, list[Pat
         (root / prefix(1) / STAMP).touch()
     if n >= 2 and not (root / prefix(2) / STAMP).exists():
         shutil.rmtree(root / prefix(2), ignore_errors=True)
-        write_template_province(root / prefix(2), city, load_reference(str(national_reference(
-            root / "reference_2", 2))))
+        write_template_province(root / prefix(2), city, load_reference(str(ref_dir)))  # P02's units are in any N ≥ 2
         (root / prefix(2) / STAMP).touch()
     todo = [p for p in range(3, n + 1) if not (root / prefix(p) / STAMP).exists()]
     if todo:
@@ -167,3 +172,24 @@ def ensure_files(root: Path, n: int, processes: int = 2) -> tuple[Path, list[Pat
             pool.map(_patch_province, [(root, ref_dir, p) for p in todo], chunksize=1)
     files = [f for p in range(1, n + 1) for f in sorted((root / prefix(p)).glob("*.xlsx"))]
     return ref_dir, files
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description="N provinces of H1-2024 submissions and their national registry")
+    ap.add_argument("--provinces", type=int, default=1, help="provinces (63 ≈ 16,000 files)")
+    ap.add_argument("--out", type=Path, required=True, help="folder for P01…/*.xlsx and reference_N")
+    ap.add_argument("--processes", type=int, default=2, help="processes writing provinces 03…N")
+    args = ap.parse_args(argv)
+    if args.provinces < 1:
+        ap.error("--provinces must be at least 1")
+    ref_dir, files = ensure_files(args.out, args.provinces, args.processes)
+    print(f"files: {len(files)} in {', '.join(str(args.out / prefix(p)) for p in (1, args.provinces))}"
+          f"{' …' if args.provinces > 2 else ''}")
+    print(f"reference: {ref_dir}  (CCHC_REFERENCE_DIR)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

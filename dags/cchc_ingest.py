@@ -22,6 +22,9 @@ of the run the same way. Reading uses every core of the worker; validation runs 
 outcome, not a task failure: a red task means the pipeline itself failed and needs a look.
 `alert_refused` sends ops the refused files (unit, period, findings, feedback workbook) by e-mail
 if the `cchc_smtp` connection exists, else to the log; a task that fails for good alerts the same way.
+`tell_units` e-mails each unit of the run (addresses: `include/reference/unit_contacts.csv`): a refused
+or flagged file → what to fix, with its feedback workbook attached; an accepted one → its receipt
+(checksum prefix) and version.
 """
 
 from __future__ import annotations
@@ -51,8 +54,10 @@ def _alert_failure(context):
     max_active_runs=1,
     doc_md=__doc__,
     tags=["cchc", "ingest"],
-    default_args={"owner": "cchc-ops", "on_failure_callback": _alert_failure, "retries": 2,
-                  "retry_delay": dt.timedelta(minutes=2)},
+    default_args={"owner": "cchc-ops", "on_failure_callback": _alert_failure, "retries": 3,
+                  # First retry soon (a lost worker, a dropped connection), then backing off.
+                  "retry_delay": dt.timedelta(seconds=30), "retry_exponential_backoff": 2.0,
+                  "max_retry_delay": dt.timedelta(minutes=10)},
 )
 def cchc_ingest():
     @task(task_display_name="Nhận tệp")

@@ -8,7 +8,8 @@ Starts in the background, bound to 127.0.0.1, what docker-compose.yml runs on re
 - Airflow 3 with the CeleryExecutor: api-server (UI), scheduler, dag-processor, triggerer (it runs
   the landing folder's watcher) and two Celery workers;
 - a local mail sink for the e-mails to units and ops (`data/stack/mail/*.eml`), unless
-  CCHC_SMTP_URL names a real relay (smtp://user:password@host:port, or smtps:// for SSL).
+  CCHC_SMTP_URL names a real relay (smtp://user:password@host:port, smtps:// for SSL,
+  smtp+starttls://); ops alerts go to CCHC_OPS_EMAIL, units' e-mails to their reference addresses.
 
 Everything lives under `$CCHC_DATA_DIR/stack/` (data stays across `down`/`up`): pg/, redis/,
 airflow/ (AIRFLOW_HOME: airflow.cfg, logs), logs/ (one per component), run/ (pid files), mail/, and
@@ -101,15 +102,17 @@ class Stack:
 
     def smtp_connection(self) -> str:
         """The `cchc_smtp` Airflow connection (JSON form): the relay CCHC_SMTP_URL names, or the sink."""
+        ops = os.environ.get("CCHC_OPS_EMAIL", "cchc.ops@haiphong.gov.vn")  # alerts; units' addresses are reference data
         if not self.smtp_url:
             return json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": self.smtp_port,
-                               "extra": {"from_email": "cchc@haiphong.gov.vn", "use_tls": False, "use_ssl": False}})
+                               "extra": {"from_email": "cchc@haiphong.gov.vn", "to": ops, "use_tls": False,
+                                         "use_ssl": False}})
         from urllib.parse import unquote, urlsplit
 
         u = urlsplit(self.smtp_url)
         return json.dumps({"conn_type": "smtp", "host": u.hostname, "port": u.port or 25,
                            "login": unquote(u.username or ""), "password": unquote(u.password or ""),
-                           "extra": {"from_email": os.environ.get("CCHC_SMTP_FROM", "cchc@haiphong.gov.vn"),
+                           "extra": {"from_email": os.environ.get("CCHC_SMTP_FROM", "cchc@haiphong.gov.vn"), "to": ops,
                                      "use_ssl": u.scheme == "smtps", "use_tls": u.scheme == "smtp+starttls"}})
 
     def write_airflow_cfg(self, s: dict) -> None:
@@ -162,6 +165,9 @@ jwt_secret = {s['jwt_secret']}
 
 [scheduler]
 enable_health_check = False
+# A task whose worker died (killed, machine lost) is noticed after a minute, not Airflow's five,
+# and retried on a live worker.
+task_instance_heartbeat_timeout = 60
 
 [dag_processor]
 refresh_interval = 30

@@ -94,6 +94,7 @@ def airflow_command_env(home: Path, data: Path, warehouse_url: str) -> dict[str,
     """The environment of an `airflow` command run by a test: a private home, this project's DAGs, the
     given data folder and warehouse (run-state lines are logged at INFO)."""
     return {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
             "CCHC_HOME": str(ROOT), "CCHC_DATA_DIR": str(data), "CCHC_WAREHOUSE_URL": warehouse_url,
             "GX_ANALYTICS_ENABLED": "false", "NO_PROXY": "*", "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"}

@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -17,20 +18,24 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from cchc.batch import POOL_MIN_FILES, chunks, load_many, read_many, reader_pool, receive_many, workers
+from cchc.batch import (POOL_MIN_FILES, RECEIVE_CHUNK, READ_CHUNK, chunks, load_many, read_checked, reader_pool,
+                        receive_many, workers)
 from cchc.config import data_dir, output_dir
 from cchc.findings import Finding
 from cchc.load import DUPLICATE, Received
 from cchc.periods import parse_period
 from cchc.publish import write_feedback
-from cchc.read import Submission, TaskRow, ValueRow
+from cchc.read import Submission, TaskRow, ValueRow, read_and_check
 from cchc.reference import Reference
 from cchc.validate import ACCEPTED, REJECTED, Verdict, validate_batch
 from cchc.vn import format_date
 from cchc.warehouse import VN_TIME, as_datetime, unit_history
 
-VALIDATE_BATCH = 2000  # submissions read, validated and held in memory at once
+# Submissions validated at once: GX's cost is mostly per run (context, metric graph), so fewer,
+# larger batches; 4,000 compact submissions are a few tens of MB.
+VALIDATE_BATCH = 4000
 LOAD_CHUNK = 500  # submissions per load transaction
+MAX_IN_FLIGHT = 2 * VALIDATE_BATCH  # files handed to the readers and not yet gathered back
 
 OUTCOME_VI = {
     "accepted": "tiếp nhận",
@@ -98,8 +103,12 @@ def staging_dir(run_id: str) -> Path:
 
 
 def feedback_path(verdict: Verdict, version: int) -> Path:
-    sub = verdict.submission
-    stem = f"{sub.unit_code or 'KHONG_RO'}_{sub.period_code or 'KHONG_RO'}_v{version}"
+    return feedback_file(verdict.submission.unit_code, verdict.submission.period_code, version)
+
+
+def feedback_file(unit_code: str, period_code: str, version: int) -> Path:
+    """The feedback workbook of a unit's version for a period (data/outputs/feedback/…)."""
+    stem = f"{unit_code or 'KHONG_RO'}_{period_code or 'KHONG_RO'}_v{version}"
     stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in stem)
     return output_dir() / "feedback" / f"{stem}_ket_qua_kiem_tra.xlsx"
 
@@ -191,19 +200,29 @@ def ingest_files(engine: Engine, ref: Reference, files: list[Path], run_id: str 
                  clock: Callable[[str], AbstractContextManager] | None = None) -> list[Outcome]:
     """Receive, read, validate and load a list of files; one Outcome per file, in order.
 
-    New files are read on every core and validated and loaded VALIDATE_BATCH at a time, so a
-    national run (16,000 files) stays fast with bounded memory. `clock(stage)` lets the benchmark
-    time each stage.
+    A pipeline (see validated_batches): files are received RECEIVE_CHUNK at a time as the readers
+    need more, read and checked against the reference in reader processes, validated and loaded
+    VALIDATE_BATCH at a time while the next ones are read, so a national run (16,000 files) keeps
+    every core busy with bounded memory. `clock(stage)` lets the benchmark time each stage (the
+    main process's share: "read" is its wait for the readers).
     """
     clock = clock or (lambda _stage: nullcontext())
-    with clock("receive"):
-        received = receive_many(engine, ((p.name, p.read_bytes()) for p in files), run_id)
+    received: list[Received] = []
     first: dict[str, Received] = {}  # checksum -> the arrival that gets loaded
-    for r in received:
-        if not r.duplicate:
-            first.setdefault(r.checksum, r)
+
+    def new_files() -> Iterator[Received]:
+        """Receive RECEIVE_CHUNK files at a time, as the pipeline asks for more to read."""
+        for part in chunks(files, RECEIVE_CHUNK):
+            with clock("receive"):
+                got = receive_many(engine, ((p.name, p.read_bytes()) for p in part), run_id)
+            received.extend(got)
+            for r in got:
+                if not r.duplicate and r.checksum not in first:
+                    first[r.checksum] = r
+                    yield r
+
     loaded: dict[str, Outcome] = {}
-    for batch in validated_batches(engine, list(first.values()), ref, clock):
+    for batch in validated_batches(engine, new_files(), ref, clock, expected=len(files)):
         with clock("load"):
             loaded.update(load_verdicts(engine, [v for _, v in batch], ref, [r for r, _ in batch]))
     # The same bytes again (before, or earlier in this run): the earlier verdict, said again.
@@ -212,27 +231,92 @@ def ingest_files(engine: Engine, ref: Reference, files: list[Path], run_id: str 
     return [loaded[r.checksum] if first.get(r.checksum) is r else next(answers) for r in received]
 
 
-def validated_batches(engine: Engine, received: list[Received], ref: Reference,
-                      clock: Callable[[str], AbstractContextManager] | None = None
+def validated_batches(engine: Engine, received: Iterable[Received], ref: Reference,
+                      clock: Callable[[str], AbstractContextManager] | None = None,
+                      results_dir: Path | None = None, expected: int | None = None
                       ) -> Iterator[list[tuple[Received, Verdict]]]:
     """Read (on every core when there are many) and validate new files, VALIDATE_BATCH at a time,
-    against the reference and, for the cross-period checks, the units' history in the warehouse."""
+    against the reference and, for the cross-period checks, the units' history in the warehouse.
+    `results_dir` keeps GX's validation results for the run's Data Docs (cchc.datadocs).
+
+    A pipeline, not stages in turn: `received` is consumed lazily (ingest_files receives the next
+    files as it is asked for them) and handed READ_CHUNK at a time to the reader processes, which
+    also run the reference checks and make the GX frame rows (cchc.read.read_and_check); while they
+    read, this process receives, validates the batch read before and the caller loads it. At most
+    MAX_IN_FLIGHT files are out with the readers. `expected` (how many files there may be, when
+    `received` is a generator) decides whether reader processes are worth starting; they start
+    with the first file to read.
+    """
+    from concurrent.futures import Future
+
     clock = clock or (lambda _stage: nullcontext())
-    pool = None
-    try:
+    total = expected if expected is not None else len(received)  # type: ignore[arg-type]
+    if total < POOL_MIN_FILES or workers() == 1:
         for batch in chunks(received, VALIDATE_BATCH):
             with clock("read"):
-                if pool is None and len(received) >= POOL_MIN_FILES and workers() > 1:
-                    pool = reader_pool()
-                subs = read_many([(r.archive_path, r.file_name) for r in batch], pool=pool)
-            with clock("validate"):
-                history = unit_history(engine, {sub.unit_code for sub in subs})
-                verdicts = validate_batch([(r.checksum, sub) for r, sub in zip(batch, subs, strict=True)], ref,
-                                          history)
-            yield list(zip(batch, verdicts, strict=True))
+                results = read_checked([(r.archive_path, r.file_name) for r in batch], ref)
+            yield _validate(engine, ref, batch, results, clock, results_dir)
+        return
+    pool = None
+    pending: deque[tuple[list[Received], Future]] = deque()
+    ready: list[tuple[Received, tuple]] = []
+    in_flight = 0
+
+    def collect(wait: bool) -> None:
+        nonlocal in_flight
+        while pending and (wait or pending[0][1].done()):
+            part, future = pending.popleft()
+            with clock("read"):  # waiting for the readers (nothing else left to do)
+                results = future.result()
+            in_flight -= len(part)
+            ready.extend(zip(part, results, strict=True))
+            wait = False
+
+    def submit(part: list[Received]) -> None:
+        nonlocal pool, in_flight
+        if pool is None:
+            pool = reader_pool(ref=ref)
+        pending.append((part, pool.submit(read_and_check, [(r.archive_path, r.file_name) for r in part])))
+        in_flight += len(part)
+
+    try:
+        part: list[Received] = []
+        for r in received:
+            part.append(r)
+            if len(part) == READ_CHUNK:
+                submit(part)
+                part = []
+            collect(wait=in_flight > MAX_IN_FLIGHT)
+            while len(ready) >= VALIDATE_BATCH:
+                batch, ready[:] = ready[:VALIDATE_BATCH], ready[VALIDATE_BATCH:]
+                yield _validate(engine, ref, [r for r, _ in batch], [x for _, x in batch], clock, results_dir)
+        if part:
+            submit(part)
+        while pending or ready:
+            # The tail: what is left up to 1.5 batches goes as one (no small last batch paying a GX run).
+            last = len(ready) + in_flight <= VALIDATE_BATCH * 3 // 2
+            collect(wait=last or len(ready) < VALIDATE_BATCH)
+            if last and pending:
+                continue
+            if len(ready) >= VALIDATE_BATCH or (ready and not pending):
+                size = len(ready) if not pending else VALIDATE_BATCH
+                batch, ready[:] = ready[:size], ready[size:]
+                yield _validate(engine, ref, [r for r, _ in batch], [x for _, x in batch], clock, results_dir)
     finally:
         if pool is not None:
             pool.terminate()
+
+
+def _validate(engine: Engine, ref: Reference, batch: list[Received], results: list[tuple], clock,
+              results_dir: Path | None) -> list[tuple[Received, Verdict]]:
+    """A read batch (Submission, reference findings, frame rows per file) validated as one."""
+    with clock("validate"):
+        subs = [sub for sub, _, _ in results]
+        history = unit_history(engine, {sub.unit_code for sub in subs})
+        verdicts = validate_batch([(r.checksum, sub) for r, sub in zip(batch, subs, strict=True)], ref,
+                                  history, results_dir, checked=[found for _, found, _ in results],
+                                  rows=[rows for _, _, rows in results])
+    return list(zip(batch, verdicts, strict=True))
 
 
 def quarantined(engine: Engine, checksums: list[str] | None = None) -> list[Received]:

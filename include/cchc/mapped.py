@@ -36,6 +36,11 @@ def units_label(units: list[str]) -> str:
     return units[0] if len(units) == 1 else f"{units[0]}…{units[-1]} ({len(units)} đơn vị)"
 
 
+def results_dir(folder: Path) -> Path:
+    """Where a run's staging folder keeps GX's validation results (see cchc.datadocs)."""
+    return folder / "gx_results"
+
+
 def stage_chunks(engine: Engine, folder: Path, received: list[Received], ref: Reference) -> list[dict]:
     """Read and validate every file, write the verdicts as chunks; one small descriptor per chunk."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -51,7 +56,8 @@ def stage_chunks(engine: Engine, folder: Path, received: list[Received], ref: Re
         out.append({"path": str(path), "files": len(items),
                     "units": units_label(sorted(v.submission.unit_code for _, v in items))})
 
-    for batch in validated_batches(engine, received, ref):
+    # GX's results stay beside the chunks for the run's Data Docs, built by summarise (cchc.datadocs).
+    for batch in validated_batches(engine, received, ref, results_dir=results_dir(folder)):
         pending += batch
         while len(pending) >= size:
             flush(pending[:size])

@@ -76,7 +76,8 @@ def late_units_message(rows) -> Message | None:
                    "/ late or missing reports", "\n".join(lines))
 
 
-def _smtp_connection(conn_id: str):
+def smtp_connection(conn_id: str = SMTP_CONN_ID):
+    """The Airflow connection to send e-mail through; None when it is not defined (then: the log)."""
     from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowNotFoundException
 
@@ -86,13 +87,33 @@ def _smtp_connection(conn_id: str):
         return None
 
 
+def sender(conn) -> str:
+    """The From address: extra `from_email`, else the login."""
+    return conn.extra_dejson.get("from_email") or conn.login or "cchc-airflow@localhost"
+
+
+def deliver(conn, mail) -> dict:
+    """Send one email.message.EmailMessage through the connection (SSL, STARTTLS, login as it says)
+    to the message's To/Cc; returns the recipients the server refused (when it took the others).
+    Raises on any SMTP or network failure, or when every recipient is refused."""
+    import smtplib
+
+    extra = conn.extra_dejson
+    smtp_class = smtplib.SMTP_SSL if extra.get("use_ssl") else smtplib.SMTP
+    with smtp_class(conn.host, conn.port or 25, timeout=30) as smtp:
+        if extra.get("use_tls"):
+            smtp.starttls()
+        if conn.login:
+            smtp.login(conn.login, conn.password or "")
+        return smtp.send_message(mail)
+
+
 def send(message: Message, conn_id: str = SMTP_CONN_ID) -> str:
     """Send by e-mail if the SMTP connection exists, else log it; returns the channel used."""
-    conn = _smtp_connection(conn_id)
+    conn = smtp_connection(conn_id)
     if conn is None:
         log.warning("%s\n%s", message.subject, message.body)
         return "log"
-    import smtplib
     from email.message import EmailMessage
 
     extra = conn.extra_dejson
@@ -101,16 +122,10 @@ def send(message: Message, conn_id: str = SMTP_CONN_ID) -> str:
         raise ValueError(f"connection {conn_id}: extra 'to' lists no recipient")
     mail = EmailMessage()
     mail["Subject"] = message.subject
-    mail["From"] = extra.get("from_email") or conn.login or "cchc-airflow@localhost"
+    mail["From"] = sender(conn)
     mail["To"] = ", ".join(recipients)
     mail.set_content(message.body)  # UTF-8: Vietnamese as written
-    smtp_class = smtplib.SMTP_SSL if extra.get("use_ssl") else smtplib.SMTP
-    with smtp_class(conn.host, conn.port or 25, timeout=30) as smtp:
-        if extra.get("use_tls"):
-            smtp.starttls()
-        if conn.login:
-            smtp.login(conn.login, conn.password or "")
-        smtp.send_message(mail)
+    deliver(conn, mail)
     return "smtp"
 
 

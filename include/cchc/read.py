@@ -16,7 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from cchc.findings import EXCEL_ERRORS, Finding, finding
-from cchc.package_check import MAX_FILE_BYTES, check_package, error_cells, without_error_cells
+from cchc.package_check import MAX_FILE_BYTES, check_package, inspect_package, without_error_cells
 from cchc.form import FIGURE_COLUMNS, INFO_LABELS, SHEET_FIGURES, SHEET_INFO, SHEET_TASKS, STATUSES, TASK_COLUMNS
 from cchc.periods import Period, parse_period
 from cchc.vn import fold, parse_date, parse_number, text
@@ -120,10 +120,12 @@ def mark_errors(rows: list[list[object]], errors: dict[str, str]) -> list[list[o
         rows[r][c] = CellError(shown)
     for row in rows:
         for c, v in enumerate(row):
+            if v is None or v.__class__ is float:  # most cells: nothing to look at
+                continue
             if isinstance(v, str):
-                if v.strip().upper() in EXCEL_ERRORS:
+                if "#" in v and v.strip().upper() in EXCEL_ERRORS:  # every error text starts with '#'
                     row[c] = CellError(v.strip().upper())
-            elif v is not None and not isinstance(v, (*_VALUE_TYPES, CellError)):
+            elif not isinstance(v, (*_VALUE_TYPES, CellError)):
                 row[c] = CellError(text(v) or "#ERROR")
     return rows
 
@@ -160,7 +162,7 @@ def find_header(rows: list[list[object]], columns: dict[str, str], required: lis
     for r, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
         found: dict[str, int] = {}
         for c, v in enumerate(row):
-            key = wanted.get(fold(v))
+            key = wanted.get(fold(v)) if isinstance(v, str) else None  # a header label is text
             if key and key not in found:
                 found[key] = c
         if all(k in found for k in required):
@@ -172,12 +174,18 @@ def _table_rows(rows: list[list[object]], start: int):
     """Data rows after the header, stopping at the signature block."""
     for r in range(start, len(rows)):
         row = rows[r]
-        cells = [fold(v) for v in row if not _blank(v)]
-        if not cells:
-            continue
-        if any(_SIGNATURE.match(c) for c in cells):
-            return
-        yield r, row
+        filled = False
+        for v in row:
+            if v is None:
+                continue
+            if isinstance(v, str):
+                if not v.strip():
+                    continue
+                if _SIGNATURE.match(fold(v)):  # only text can open the signature block
+                    return
+            filled = True
+        if filled:
+            yield r, row
 
 
 def _get(row: list[object], col: int | None) -> object:
@@ -192,6 +200,8 @@ def read_info(sub: Submission, rows: list[list[object]], sheet: str) -> None:
     found: dict[str, tuple[object, str]] = {}
     for r, row in enumerate(rows):
         for c, v in enumerate(row):
+            if not isinstance(v, str):  # a label is text
+                continue
             key = wanted.get(fold(v).rstrip(":").strip())
             if key and key not in found:
                 value, ref = None, cell_ref(r, c + 1)
@@ -334,15 +344,19 @@ def read_workbook(path: Path, file_name: str | None = None) -> Submission:
         else:
             sub.findings.append(finding("FILE_NOT_XLSX", detected=kind))
         return sub
-    unsafe = check_package(path)
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        sub.findings.extend(check_package(path))  # FILE_TOO_LARGE, without reading it
+        return sub
+    # The bytes are read once: the package check, its error cells and the reader all work on them.
+    data = data_head if len(data_head) == size else path.read_bytes()
+    unsafe, errors = inspect_package(data)
     if unsafe:
         sub.findings.extend(unsafe)
         return sub
     try:
-        errors = error_cells(path)
         # the reader never sees an error cell: what it makes of one varies (blank, or it raises)
-        wb = (CalamineWorkbook.from_filelike(io.BytesIO(without_error_cells(path))) if errors
-              else CalamineWorkbook.from_path(str(path)))
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(without_error_cells(data) if errors else data))
         names = list(wb.sheet_names)
         hidden = frozenset(m.name for m in wb.sheets_metadata if m.visible != SheetVisibleEnum.Visible)
         sheets = {}
@@ -374,3 +388,36 @@ def _is_encrypted_ole(path: Path) -> bool:
     if path.stat().st_size > MAX_FILE_BYTES:
         return False
     return "EncryptedPackage".encode("utf-16-le") in path.read_bytes()
+
+
+# --- in a reader process ---------------------------------------------------------------------
+# These live here, not in cchc.batch, so a reader process imports only the reader (and not
+# SQLAlchemy): it starts in a fraction of the time, while the main process is still receiving.
+
+_READER_REF = None  # the reference data a reader process checks against (init_reader)
+
+
+def init_reader(ref) -> None:
+    """A reader process's initializer (cchc.batch.ReaderPool): its reference data, sent once."""
+    global _READER_REF
+    _READER_REF = ref
+    import python_calamine  # noqa: F401 - paid now, not by the first file
+
+    import cchc.validate  # noqa: F401
+
+
+def read_and_check(pairs: list[tuple[str, str]], ref=None) -> list[tuple]:
+    """Read (path, file name) pairs; per file (Submission, reference findings, GX frame rows), the
+    last two None for a file with nothing inside to check: what comes back is ready for the batch
+    validation (cchc.validate.validate_batch's `checked` and `rows`), as plain tuples and lists."""
+    from cchc.validate import check_reference, frame_rows
+
+    ref = ref if ref is not None else _READER_REF
+    out = []
+    for path, name in pairs:
+        sub = read_workbook(Path(path), name)
+        if any(f.code.startswith("FILE_") for f in sub.findings):
+            out.append((sub, None, None))
+        else:
+            out.append((sub, check_reference(sub, ref), frame_rows(sub, ref)))
+    return out

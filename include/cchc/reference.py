@@ -1,4 +1,5 @@
-"""Reference data: the dated unit registry, the plan's tasks, the indicator catalogue, identities.
+"""Reference data: the dated unit registry, the plan's tasks, the indicator catalogue, identities,
+the units' e-mail addresses.
 
 The files live in include/reference/ (reviewed like code) and are loaded into the warehouse's
 ref_* tables. Rows are dated (valid_from / valid_to) and never edited in place, so a 2024 report
@@ -244,6 +245,20 @@ class ReportRule:
 
 
 @dataclass(frozen=True)
+class Contact:
+    """An address a unit is told at about its files (include/reference/unit_contacts.csv), dated like
+    the registry: a new address closes the old row and opens a new one; a unit may have several."""
+
+    unit_code: str
+    email: str
+    valid_from: dt.date
+    valid_to: dt.date | None
+
+    def valid_on(self, day: dt.date) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+@dataclass(frozen=True)
 class Reference:
     units: tuple[Unit, ...]
     tasks: tuple[Task, ...]
@@ -251,6 +266,7 @@ class Reference:
     identities: tuple[Identity, ...]
     carryovers: tuple[Carryover, ...] = ()
     report_rules: tuple[ReportRule, ...] = ()
+    contacts: tuple[Contact, ...] = ()
 
     def __post_init__(self) -> None:
         # Lookups by code, built once. Not functools.cache on methods: that hashes the whole frozen
@@ -260,6 +276,10 @@ class Reference:
             units.setdefault(u.code, []).append(u)
         object.__setattr__(self, "_by_unit", units)
         object.__setattr__(self, "_by_indicator", {i.code: i for i in self.indicators})
+        contacts: dict[str, list[Contact]] = {}
+        for c in self.contacts:
+            contacts.setdefault(c.unit_code, []).append(c)
+        object.__setattr__(self, "_by_contact", contacts)
         object.__setattr__(self, "_on_day", {})  # (what, day) -> list, for the per-submission checks
 
     def _dated(self, what: str, day: dt.date, rows: tuple) -> list:
@@ -284,6 +304,10 @@ class Reference:
         """The latest row of a code, whatever its dates (for names in messages)."""
         rows = self._by_unit.get(code, [])
         return max(rows, key=lambda u: u.valid_from) if rows else None
+
+    def emails_on(self, code: str, day: dt.date) -> list[str]:
+        """The unit's e-mail addresses valid on `day`, in file order (none: the unit is not told)."""
+        return list(dict.fromkeys(c.email for c in self._by_contact.get(code, ()) if c.valid_on(day)))
 
     def tasks_on(self, day: dt.date) -> list[Task]:
         return self._dated("tasks", day, self.tasks)
@@ -339,4 +363,15 @@ def load_reference(folder: str | None = None) -> Reference:
     for rule in rules:
         if rule.basis not in ("sent_on", "received") or not set(rule.unit_types) <= set(UNIT_TYPES):
             raise ValueError(f"deadlines.csv: bad row for {rule.period_kind}")
-    return Reference(units, tasks, indicators, identities, carryovers=carryovers, report_rules=rules)
+    # Optional: a reference folder without addresses (an older copy) tells no unit, it is not an error.
+    has_contacts = (base / "unit_contacts.csv").is_file()
+    contacts = tuple(
+        Contact(r["unit_code"], r["email"].strip(), _date(r["valid_from"]), _date(r["valid_to"]))
+        for r in (_rows("unit_contacts.csv", base) if has_contacts else ())
+    )
+    for c in contacts:
+        if not re.fullmatch(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+", c.email):
+            raise ValueError(f"unit_contacts.csv: {c.unit_code}: '{c.email}' không phải địa chỉ e-mail / "
+                             "is not an e-mail address")
+    return Reference(units, tasks, indicators, identities, carryovers=carryovers, report_rules=rules,
+                     contacts=contacts)

@@ -11,14 +11,16 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import Decimal
+from pathlib import Path
 
 from cchc.config import expectations_dir
 from cchc.findings import WARNING, Finding, finding, has_errors
 from cchc.form import SHEET_FIGURES, SHEET_INFO, SHEET_TASKS, file_name
 from cchc.periods import parse_period
 from cchc.read import Submission
-from cchc.reference import RULES_EN, RULES_VI, Reference, Unit, evaluate
+from cchc.reference import RULES_EN, RULES_VI, Reference, Unit, codes_in, evaluate
 from cchc.vn import fold, format_date, format_number, plain
 
 SUITES = ("indicator_values", "task_statuses", "identities")
@@ -73,7 +75,7 @@ def check_reference(sub: Submission, ref: Reference) -> list[Finding]:
             if v.value is None and not v.raw:
                 out.append(finding("VALUE_MISSING", v.sheet, v.cell, indicator=v.code))
     # Plan tasks: in the plan, led by this unit, once; a led task left off counts as not done.
-    plan = {t.code: t for t in ref.tasks_on(day)}
+    plan = _plan(ref, day)
     seen = {}
     for t in sub.tasks:
         task = plan.get(t.task_code)
@@ -90,6 +92,20 @@ def check_reference(sub: Submission, ref: Reference) -> list[Finding]:
         if task.code not in seen:
             out.append(finding("TASK_MISSING", SHEET_TASKS, value=task.code))
     return out
+
+
+_PLANS: dict[tuple[int, dt.date], tuple[Reference, dict]] = {}
+
+
+def _plan(ref: Reference, day: dt.date) -> dict:
+    """Task code → plan task on a day, made once per reference and day (a national plan has
+    thousands of tasks: a dictionary per file would cost more than the file's own checks)."""
+    hit = _PLANS.get((id(ref), day))
+    if hit is None or hit[0] is not ref:
+        if len(_PLANS) > 16:  # tests make many references: keep a few
+            _PLANS.clear()
+        hit = _PLANS[(id(ref), day)] = (ref, {t.code: t for t in ref.tasks_on(day)})
+    return hit[1]
 
 
 _NAME_PERIOD = re.compile(r"(?<![0-9a-z])(\d{4})[-_ ]?(h1|q[1-4]|m(?:0[1-9]|1[0-2])|9m|y|w(?:0[1-9]|[1-4]\d|5[0-3]))"
@@ -206,36 +222,51 @@ def check_dropped(sub: Submission, accepted: dict[str, Decimal], ref: Reference)
     return out
 
 
-def frames(items: list[tuple[str, Submission]], ref: Reference):
-    """A batch of submissions as the GX suites' DataFrames: values, task statuses, identity inputs."""
+@lru_cache(maxsize=256)
+def _identity_codes(left: str, right: str) -> tuple[str, ...]:
+    """Identity.codes, parsed once per identity rather than once per submission."""
+    return tuple(codes_in(left) + codes_in(right))
+
+
+def frame_rows(sub: Submission, ref: Reference) -> tuple[list[tuple], list[tuple]]:
+    """One submission's rows of the indicator_values and identities frames, without its key. Made
+    in the reader processes (cchc.read.read_and_check), so the batch only assembles them."""
+    unit_values: dict[str, Decimal | None] = {}
+    cells: dict[str, str] = {}
+    values, identities = [], []
+    for v in sub.values:
+        ind = ref.indicator(v.code)
+        if ind is None or v.value is None:
+            continue
+        unit_values.setdefault(v.code, v.value)
+        cells.setdefault(v.code, v.cell)
+        values.append((v.code, ind.rule, float(v.value),
+                       float(v.value - v.value.to_integral_value(rounding="ROUND_FLOOR")), v.sheet, v.cell))
+    for ident in ref.identities:
+        codes = _identity_codes(ident.left, ident.right)
+        if not all(unit_values.get(c) is not None for c in codes):
+            continue
+        identities.append((ident.code, ident.op, float(evaluate(ident.left, unit_values)),
+                           float(evaluate(ident.right, unit_values)), ", ".join(cells[c] for c in codes),
+                           ident.label_vi, ident.label_en))
+    return values, identities
+
+
+def frames(items: list[tuple[str, Submission]], ref: Reference, rows: list | None = None):
+    """A batch of submissions as the GX suites' DataFrames: values, task statuses, identity inputs.
+    `rows`: each item's frame_rows when the readers made them already (None where not)."""
     import pandas as pd
 
     values, tasks, identities = [], [], []
-    for key, sub in items:
-        unit_values: dict[str, Decimal | None] = {}
-        cells: dict[str, str] = {}
-        for v in sub.values:
-            ind = ref.indicator(v.code)
-            if ind is None or v.value is None:
-                continue
-            unit_values.setdefault(v.code, v.value)
-            cells.setdefault(v.code, v.cell)
-            values.append({"key": key, "code": v.code, "rule": ind.rule, "value": float(v.value),
-                           "fraction": float(v.value - v.value.to_integral_value(rounding="ROUND_FLOOR")),
-                           "sheet": v.sheet, "cell": v.cell})
+    for i, (key, sub) in enumerate(items):
+        own = rows[i] if rows is not None and rows[i] is not None else frame_rows(sub, ref)
+        values += [(key, *r) for r in own[0]]
+        identities += [(key, *r) for r in own[1]]
         for t in sub.tasks:
             tasks.append({"key": key, "task": t.task_code, "status": t.status,
                           "completed_on": pd.Timestamp(t.completed_on) if t.completed_on else pd.NaT,
                           "as_of": pd.Timestamp(sub.as_of) if sub.as_of else pd.NaT,
                           "sheet": t.sheet, "cell": t.date_cell})
-        for ident in ref.identities:
-            if not all(unit_values.get(c) is not None for c in ident.codes):
-                continue
-            identities.append({"key": key, "identity": ident.code, "op": ident.op,
-                               "left": float(evaluate(ident.left, unit_values)),
-                               "right": float(evaluate(ident.right, unit_values)),
-                               "cells": ", ".join(cells[c] for c in ident.codes),
-                               "label_vi": ident.label_vi, "label_en": ident.label_en})
     return {
         "indicator_values": pd.DataFrame(values, columns=["key", "code", "rule", "value", "fraction", "sheet", "cell"]),
         "task_statuses": pd.DataFrame(tasks, columns=["key", "task", "status", "completed_on", "as_of", "sheet", "cell"]),
@@ -259,13 +290,15 @@ def _row_finding(code: str, suite: str, row: dict, ref: Reference) -> Finding:
                    right=plain(row["right"]), cells=row["cells"])
 
 
-def run_suites(frames: dict, ref: Reference) -> dict[str, list[Finding]]:
-    """Validate every frame against its suite in one ephemeral GX context; findings by key."""
+def run_suites(frames: dict, ref: Reference, results_dir: Path | None = None) -> dict[str, list[Finding]]:
+    """Validate every frame against its suite in one ephemeral GX context; findings by key. With
+    `results_dir`, GX keeps each suite's validation result there as JSON, for the run's Data Docs
+    (cchc.datadocs)."""
     import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    from cchc.datadocs import results_context
+
+    context = results_context(results_dir)
     source = context.data_sources.add_pandas("submissions")
     out: dict[str, list[Finding]] = {}
     for name in SUITES:
@@ -290,20 +323,25 @@ def run_suites(frames: dict, ref: Reference) -> dict[str, list[Finding]]:
 
 
 def validate_batch(items: list[tuple[str, Submission]], ref: Reference,
-                   history: History | None = None) -> list[Verdict]:
+                   history: History | None = None, results_dir: Path | None = None,
+                   checked: list[list[Finding] | None] | None = None, rows: list | None = None
+                   ) -> list[Verdict]:
     """Findings for every submission of a run: what the reader found, reference checks, the unit's
-    own history (when given: see warehouse.unit_history), then GX."""
+    own history (when given: see warehouse.unit_history), then GX (its results kept in `results_dir`
+    when given). `checked` and `rows`: the reference checks' findings and the frame rows per item
+    when the readers made them already (cchc.read.read_and_check)."""
     verdicts = {key: Verdict(key, sub, list(sub.findings)) for key, sub in items}
-    readable = []
-    for key, sub in items:
+    readable, made = [], []
+    for i, (key, sub) in enumerate(items):
         if any(f.code.startswith("FILE_") for f in sub.findings):
             continue  # nothing inside to check
-        verdicts[key].findings.extend(check_reference(sub, ref))
+        verdicts[key].findings.extend(check_reference(sub, ref) if checked is None else checked[i])
         if history:
             verdicts[key].findings.extend(check_history(sub, history.get(sub.unit_code, {}), ref))
         readable.append((key, sub))
+        made.append(rows[i] if rows is not None else None)
     if readable:
-        for key, found in run_suites(frames(readable, ref), ref).items():
+        for key, found in run_suites(frames(readable, ref, made), ref, results_dir).items():
             verdicts[key].findings.extend(found)
     for v in verdicts.values():
         dropped = {(f.sheet, f.cell) for f in v.findings if f.code == "VALUE_DROPPED" and f.cell}

@@ -63,6 +63,9 @@ def get_engine(url: str | None = None) -> Engine:
             cur.execute("PRAGMA foreign_keys = ON")
             cur.execute("PRAGMA journal_mode = WAL")  # readers don't block the loader
             cur.execute("PRAGMA synchronous = NORMAL")
+            # 64 MB of page cache (default 2 MB): a national load inserts into primary keys of random
+            # SHA-256 keys, which otherwise re-read index pages from the OS on nearly every row.
+            cur.execute("PRAGMA cache_size = -65536")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -201,6 +204,8 @@ def load_reference_tables(engine: Engine, ref: Reference, *, force: bool = False
         "ref_identities": [dict(identity_code=i.code, expression=i.expression, label_vi=i.label_vi,
                                 label_en=i.label_en) for i in ref.identities],
         "ref_report_due": report_due_rows(ref),
+        "ref_unit_contacts": [dict(unit_code=c.unit_code, email=c.email, valid_from=c.valid_from,
+                                   valid_to=c.valid_to) for c in ref.contacts],
     }
     checksum = hashlib.sha256(json.dumps(rows, default=str, sort_keys=True).encode()).hexdigest()
     with writing(engine) as conn:
@@ -209,6 +214,8 @@ def load_reference_tables(engine: Engine, ref: Reference, *, force: bool = False
         for table in reversed(rows):  # ref_report_due refers to ref_periods
             conn.execute(text(f"DELETE FROM {table}"))
         for table, data in rows.items():
+            if not data:  # e.g. a reference folder without unit_contacts.csv
+                continue
             cols = list(data[0])
             conn.execute(text(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})"),
                          data)

@@ -1,0 +1,178 @@
+"""Through Airflow: the national set dropped into the landing folder of `make up`, timed to the last summary.
+
+    python bench/airflow_run.py --files DIR --provinces N --out result.json
+
+DIR is bench/generate.py's output folder: DIR/P01 … DIR/PNN are dropped, and DIR/reference_N is
+the registry (or --reference; without --provinces, every .xlsx under DIR).
+
+Starts the production shape (stack/stack.py: PostgreSQL, Redis, api-server, scheduler,
+dag-processor, triggerer, two Celery workers) in a private data folder on free ports, with the
+benchmark's registry (CCHC_REFERENCE_DIR), copies every .xlsx under DIR into the landing folder at
+once, and waits until every file has its verdict in the warehouse and no cchc_ingest run is busy.
+Nothing is triggered by hand: the landing folder's watcher starts the runs. Then `make down`.
+
+Where the time goes, from the task instances of the runs (REST API):
+- scheduling: from the end of the copy to the first task's queueing: the watcher's settle time and
+  the asset event (`watcher_to_run`: until the run is created), then the scheduler starting it
+  (`run_to_first_task`);
+- start-up: each task's wait from queued to running, along the critical path (receive →
+  read_and_validate → the load_chunk wave → summarise);
+- work: the tasks' own running time along the same path (the load_chunk wave counted by wall time).
+Writes the figures as JSON for bench/run.py (`--airflow-result`) and prints them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CRITICAL = ("receive", "read_and_validate", "load_chunk", "summarise")
+
+
+def free_ports(n: int) -> list[int]:
+    ports: list[int] = []
+    while len(ports) < n:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in ports and port < 60000:
+            ports.append(port)
+    return ports
+
+
+def when(s: str | None) -> float | None:
+    return dt.datetime.fromisoformat(s).timestamp() if s else None
+
+
+def measure(files: list[Path], workdir: Path, timeout: float) -> dict:
+    sys.path.insert(0, str(ROOT / "stack"))
+    from stack import Stack  # the same code `make up` runs
+
+    stack = Stack()
+    t = time.monotonic()
+    stack.up()
+    up_seconds = time.monotonic() - t
+    token = stack.token("admin")
+    landing = stack.data / "landing"
+    try:
+        # The unpause run (the last hourly interval) starts right after `up`: let it finish first.
+        _wait_idle(stack, token, landing, timeout=120, since=0.0)
+        drop_start = time.time()
+        for f in files:
+            shutil.copy(f, landing / f.name)
+        drop_end = time.time()
+        runs = _wait_idle(stack, token, landing, timeout=timeout, since=drop_start)
+        done = time.time()
+        verdicts = _verdicts(stack)
+        return _split(stack, token, runs, len(files), drop_start, drop_end, done, verdicts, up_seconds)
+    finally:
+        left = stack.down()
+        if left:
+            print("force-stopped: " + "; ".join(left), file=sys.stderr)
+
+
+def _wait_idle(stack, token: str, landing: Path, timeout: float, since: float) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = stack.http("GET", "/api/v2/dags/cchc_ingest/dagRuns?limit=100&order_by=-run_after", token=token)["dag_runs"]
+        busy = [r for r in runs if r["state"] in ("queued", "running")]
+        if not busy and not any(landing.iterdir()):
+            return [r for r in runs if (when(r.get("end_date")) or 0) >= since] if since else runs
+        time.sleep(1)
+    raise TimeoutError(f"cchc_ingest still busy after {timeout:.0f} s")
+
+
+def _verdicts(stack) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(stack.warehouse_url())
+    with engine.connect() as c:
+        n = c.execute(text("SELECT count(*) FROM submissions")).scalar_one()
+    engine.dispose()
+    return n
+
+
+def _split(stack, token, runs, n_files, drop_start, drop_end, done, verdicts, up_seconds) -> dict:
+    tis = []
+    for r in runs:
+        tis += stack.http("GET", f"/api/v2/dags/cchc_ingest/dagRuns/{r['dag_run_id']}/taskInstances?limit=1000",
+                          token=token)["task_instances"]
+    queued = [when(t.get("queued_when")) for t in tis if t.get("queued_when")]
+    first_queued = min(queued) if queued else drop_end
+    run_created = min((when(r.get("queued_at")) for r in runs if r.get("queued_at")), default=first_queued)
+    startup = work = 0.0
+    per_task = {}
+    for task in CRITICAL:
+        group = [t for t in tis if t["task_id"] == task and t.get("start_date") and t.get("end_date")]
+        if not group:
+            continue
+        starts = [when(t["start_date"]) for t in group]
+        ends = [when(t["end_date"]) for t in group]
+        waits = [when(t["start_date"]) - when(t["queued_when"]) for t in group if t.get("queued_when")]
+        wall = max(ends) - min(starts)
+        per_task[task] = {"instances": len(group), "wall_s": round(wall, 2),
+                          "startup_mean_s": round(sum(waits) / len(waits), 2) if waits else None}
+        # Along the critical path: one start-up wait per stage, the stage's wall time as work.
+        startup += min(waits) if waits else 0.0
+        work += wall
+    summaries = [when(t["end_date"]) for t in tis if t["task_id"] == "summarise" and t.get("end_date")]
+    last_summary = max(summaries) if summaries else done
+    wall = last_summary - drop_start
+    return {
+        "files": n_files, "verdicts": verdicts, "runs": len(runs), "task_instances": len(tis),
+        "up_s": round(up_seconds, 1), "copy_s": round(drop_end - drop_start, 1),
+        "drop_to_last_summary_s": round(wall, 1),
+        "split": {"copy": round(drop_end - drop_start, 1), "scheduling": round(first_queued - drop_end, 1),
+                  "watcher_to_run": round(run_created - drop_end, 1), "run_to_first_task": round(first_queued - run_created, 1),
+                  "startup": round(startup, 1), "work": round(work, 1),
+                  "other": round(wall - (drop_end - drop_start) - (first_queued - drop_end) - startup - work, 1)},
+        "tasks": per_task,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap.add_argument("--files", type=Path, required=True, help="bench/generate.py's output folder")
+    ap.add_argument("--provinces", type=int, help="drop DIR/P01 … DIR/PNN (default: every .xlsx under DIR)")
+    ap.add_argument("--reference", type=Path, help="CCHC_REFERENCE_DIR (default with --provinces: DIR/reference_N)")
+    ap.add_argument("--out", type=Path, help="write the figures here as JSON")
+    ap.add_argument("--timeout", type=float, default=1800)
+    args = ap.parse_args()
+    if args.provinces:
+        files = sorted(f for p in range(1, args.provinces + 1) for f in (args.files / f"P{p:02d}").glob("*.xlsx"))
+        args.reference = args.reference or args.files / f"reference_{args.provinces}"
+    else:
+        files = sorted(args.files.rglob("*.xlsx"))
+    # PostgreSQL may run as `postgres` (when this runs as root): a folder it can traverse.
+    (ROOT / "data" / "bench").mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="airflow-", dir=ROOT / "data" / "bench"))
+    workdir.chmod(0o755)
+    api, pg, redis, smtp, logs = free_ports(5)
+    os.environ.update({"CCHC_DATA_DIR": str(workdir / "data"), "CCHC_STACK_API_PORT": str(api),
+                       "CCHC_STACK_PG_PORT": str(pg), "CCHC_STACK_REDIS_PORT": str(redis),
+                       "CCHC_STACK_SMTP_PORT": str(smtp), "CCHC_STACK_LOG_PORT": str(logs)})
+    for key in ("CCHC_WAREHOUSE_URL", "CCHC_LANDING_URL", "CCHC_ARCHIVE_DIR", "CCHC_OUTPUT_DIR", "CCHC_SMTP_URL"):
+        os.environ.pop(key, None)
+    if args.reference:
+        os.environ["CCHC_REFERENCE_DIR"] = str(args.reference.resolve())
+    try:
+        result = measure(files, workdir, args.timeout)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    text = json.dumps(result, indent=1, ensure_ascii=False)
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,207 @@
+"""Ops see the checks and the units: the page "Tình hình báo cáo" in the Airflow UI, and the run's Data Docs.
+
+A real deployment (tests/airflow_stack.py: api-server, scheduler, dag-processor, SimpleAuthManager
+users) with this project's plugins folder. The warehouse the api-server reads gets the 253 sample
+H1-2024 files through a real run of cchc_ingest (`airflow dags test`), one commune's file spoiled
+so it is refused. Then headless chromium (Debian's, driven by Playwright) signs in as a real user
+and checks: all 253 units listed with counts, the refused commune with its finding codes and
+Vietnamese messages, the district filter, diacritics, the feedback workbook downloaded through the
+page; the plugin refuses anonymous callers and path tricks; the page shows inside the Airflow UI's
+navigation. The Data Docs whose path the run's summarise log prints open from disk (file://)
+with the suites and the failed expectation, and load nothing from the network.
+
+`CCHC_DOCS_IMG=1` copies the page's screenshot to docs/img/status_page.png (the README's image).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from airflow_stack import AIRFLOW, AirflowStack
+from conftest import ROOT, pg_database
+from helpers import edit, set_figure
+
+pytestmark = pytest.mark.e2e
+OPS, VIEWER = "nguyen.van.an", "pham.minh.chau"
+REFUSED, DISTRICT = "ADU01", "ADU"
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory, samples):
+    started = time.perf_counter()
+    base = tmp_path_factory.mktemp("status")
+    data = base / "data"
+    if os.environ.get("CCHC_TEST_PG_URL"):
+        warehouse, drop = pg_database(f"cchc_status_{os.getpid()}")
+    else:
+        warehouse, drop = f"sqlite:///{data / 'warehouse.db'}", (lambda: None)
+    cchc_env = {"CCHC_HOME": str(ROOT), "CCHC_DATA_DIR": str(data), "CCHC_WAREHOUSE_URL": warehouse,
+                "GX_ANALYTICS_ENABLED": "false", "NO_PROXY": "*"}
+    landing = data / "landing"
+    landing.mkdir(parents=True)
+    for f in (samples / "h1").glob("*.xlsx"):
+        shutil.copy(f, landing / f.name)
+    edit(samples / "h1" / f"{REFUSED}_2024-H1.xlsx", landing / f"{REFUSED}_2024-H1.xlsx",
+         lambda wb: set_figure(wb, "dossier.received", -5))
+
+    stack = AirflowStack(home=base / "airflow", dags_folder=ROOT / "dags",
+                         metadata_url=f"sqlite:///{base / 'airflow' / 'airflow.db'}",
+                         users={OPS: "user", VIEWER: "viewer"},
+                         extra_env={**cchc_env, "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+                                    "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
+                                    "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"})
+    stack.configure()
+    try:
+        stack.migrate()
+        t = time.perf_counter()
+        run = subprocess.run([AIRFLOW, "dags", "test", "cchc_ingest"], env=stack.env, capture_output=True, text=True)
+        stack.timings["dags_test_ingest"] = time.perf_counter() - t
+        log = run.stdout + run.stderr
+        assert run.returncode == 0, log[-5000:]
+        docs = re.search(r"Data Docs \(kết quả kiểm tra / validation results\): (\S+index\.html)", log)
+        assert docs, log[-5000:]
+        stack.start()
+        yield stack, data, Path(docs.group(1)), log
+    finally:
+        stack.stop()
+        left = stack.leftovers()
+        drop()
+        stack.timings["total"] = time.perf_counter() - started
+        print("\nstatus page e2e timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in stack.timings.items()))
+        assert left == [], "processes left running:\n" + "\n".join(left)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def _http(url: str, token: str | None = None) -> tuple[int, str, str]:
+    """(status, final URL, body) without following redirects."""
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.build_opener(NoRedirect).open(req, timeout=30) as resp:
+            return resp.status, resp.url, resp.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("location", ""), e.read().decode("utf-8", "replace")
+
+
+def _sign_in(page, stack: AirflowStack, user: str) -> None:
+    """Through the auth manager's login page, as a person would."""
+    page.goto(f"{stack.base_url}/cchc/status")
+    page.wait_for_selector("input[type=password]", timeout=60_000)  # redirected to the login page
+    page.locator("input:not([type=password])").first.fill(user)
+    page.fill("input[type=password]", stack.passwords[user])
+    page.locator("button[type=submit]").first.click()
+
+
+def test_status_page_in_browser(deployment, browser, tmp_path):
+    stack, data, _docs, log = deployment
+    assert "Tổng cộng / total: 252 tiếp nhận (accepted)" in log and "1 từ chối (rejected)" in log
+
+    # Anonymous callers get nothing but the way to the login page; a token makes it answer.
+    status, location, _ = _http(f"{stack.base_url}/cchc/status")
+    assert status in (303, 307) and "/auth/login" in location
+    status, _, body = _http(f"{stack.base_url}/cchc/status", stack.token(VIEWER))
+    assert status == 200 and "Tình hình báo cáo" in body
+    assert _http(f"{stack.base_url}/cchc/status", "not-a-jwt")[0] in (303, 307)
+    for trick in ("..%2Fwarehouse.db", "..%2F..%2Fairflow%2Fairflow.cfg", "%2Fetc%2Fpasswd", "x.xlsx"):
+        assert _http(f"{stack.base_url}/cchc/feedback/{trick}", stack.token(VIEWER))[0] == 404, trick
+
+    # A browser on UTC: the UI must still show Hanoi time (below).
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True,
+                                  timezone_id="UTC")
+    page = context.new_page()
+    _sign_in(page, stack, OPS)
+    page.wait_for_url(re.compile(r".*/cchc/status.*"), timeout=60_000)
+    page.wait_for_selector("#units")
+    rows = page.locator("tr.unit")
+    assert rows.count() == 253
+    assert page.inner_text("#count-total").split()[0] == "253"
+    assert page.inner_text("#count-refused").split()[0] == "1"
+    assert page.inner_text("#count-on_time").split()[0] == "252"
+    text = page.inner_text("body")
+    assert "Tình hình báo cáo" in text and "Ủy ban nhân dân thị trấn An Dương" in text  # diacritics survive
+    assert "Sở Nội vụ" in text and "6 tháng đầu năm 2024" in text
+    refused = page.locator(f'tr.unit[data-unit="{REFUSED}"]')
+    assert refused.get_attribute("data-status") == "refused"
+    reason = refused.inner_text()
+    assert "Bị từ chối" in reason and "VALUE_NEGATIVE" in reason and "bị âm" in reason and "-5" in reason
+
+    # The district filter narrows the list to the district and its communes.
+    page.select_option("select[name=group]", DISTRICT)
+    page.wait_for_url(re.compile(rf".*group={DISTRICT}.*"))
+    shown = page.locator("tr.unit")
+    units = [shown.nth(i).get_attribute("data-unit") for i in range(shown.count())]
+    assert 1 < len(units) < 253 and DISTRICT in units and REFUSED in units
+    assert all(u == DISTRICT or u.startswith(DISTRICT) for u in units)
+    assert page.inner_text("#count-total").split()[0] == str(len(units))
+    shot = tmp_path / "status_page.png"
+    page.screenshot(path=str(shot), full_page=False)
+    if os.environ.get("CCHC_DOCS_IMG") == "1":
+        shutil.copy(shot, ROOT / "docs" / "img" / "status_page.png")
+
+    # The feedback workbook, downloaded through the page, is the one the run wrote.
+    link = page.locator(f'tr.unit[data-unit="{REFUSED}"] a.feedback')
+    with page.expect_download() as got:
+        link.click()
+    download = got.value
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    written = data / "outputs" / "feedback" / download.suggested_filename
+    assert saved.read_bytes() == written.read_bytes() and saved.read_bytes()[:2] == b"PK"
+
+    # Inside the Airflow UI: a navigation entry whose page frames ours.
+    page.goto(f"{stack.base_url}/plugin/cchc-status")
+    frame = page.frame_locator("iframe").first
+    frame.locator("#units").wait_for(timeout=60_000)
+    assert frame.locator("tr.unit").count() == 253
+    # The UI's time zone defaults to Hanoi time, not the browser's (plugins/cchc_timezone.py).
+    assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") in ("UTC", "Etc/UTC")
+    assert page.evaluate("localStorage.getItem('timezone')") == '"Asia/Ho_Chi_Minh"'
+    page.screenshot(path=str(tmp_path / "status_page_in_airflow.png"))
+    context.close()
+
+
+def test_data_docs_offline(deployment, browser):
+    _stack, data, index, _log = deployment
+    assert index.is_file() and index.parent.parent == data / "outputs" / "datadocs"
+    context = browser.new_context()
+    requested: list[str] = []
+
+    def route(r):
+        if r.request.url.startswith("file:"):
+            return r.continue_()
+        requested.append(r.request.url)
+        return r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.goto(index.as_uri())
+    text = page.inner_text("body")
+    for suite in ("indicator_values", "task_statuses", "identities"):
+        assert suite in text
+    assert "Kết quả kiểm tra dữ liệu" in text and "Không đạt / failed" in text
+    page.click("text=indicator_values")
+    page.wait_for_load_state()
+    detail = page.inner_text("body")
+    assert "-5" in detail and "unexpected" in detail and "Failed" in detail
+    assert requested == [], requested  # nothing from a CDN or anywhere else
+    context.close()
