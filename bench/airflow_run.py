@@ -28,25 +28,15 @@ import datetime as dt
 import json
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "stack"))
+from stack import Stack, free_ports  # noqa: E402 - the same code `make up` runs
 CRITICAL = ("receive", "read_and_validate", "load_chunk", "summarise")
-
-
-def free_ports(n: int) -> list[int]:
-    ports: list[int] = []
-    while len(ports) < n:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in ports and port < 60000:
-            ports.append(port)
-    return ports
 
 
 def when(s: str | None) -> float | None:
@@ -54,9 +44,6 @@ def when(s: str | None) -> float | None:
 
 
 def measure(files: list[Path], workdir: Path, timeout: float) -> dict:
-    sys.path.insert(0, str(ROOT / "stack"))
-    from stack import Stack  # the same code `make up` runs
-
     stack = Stack()
     t = time.monotonic()
     stack.up()
@@ -64,8 +51,9 @@ def measure(files: list[Path], workdir: Path, timeout: float) -> dict:
     token = stack.token("admin")
     landing = stack.data / "landing"
     try:
-        # The unpause run (the last hourly interval) starts right after `up`: let it finish first.
-        _wait_idle(stack, token, landing, timeout=120, since=0.0)
+        # Unpausing creates a run for the last hourly interval: let it come and go first, or it would
+        # take the files before the watcher's run and its start-up would count as scheduling.
+        _wait_idle(stack, token, landing, timeout=180, since=0.0, at_least=1)
         drop_start = time.time()
         for f in files:
             shutil.copy(f, landing / f.name)
@@ -80,12 +68,12 @@ def measure(files: list[Path], workdir: Path, timeout: float) -> dict:
             print("force-stopped: " + "; ".join(left), file=sys.stderr)
 
 
-def _wait_idle(stack, token: str, landing: Path, timeout: float, since: float) -> list[dict]:
+def _wait_idle(stack, token: str, landing: Path, timeout: float, since: float, at_least: int = 0) -> list[dict]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         runs = stack.http("GET", "/api/v2/dags/cchc_ingest/dagRuns?limit=100&order_by=-run_after", token=token)["dag_runs"]
         busy = [r for r in runs if r["state"] in ("queued", "running")]
-        if not busy and not any(landing.iterdir()):
+        if not busy and not any(landing.iterdir()) and len(runs) >= at_least:
             return [r for r in runs if (when(r.get("end_date")) or 0) >= since] if since else runs
         time.sleep(1)
     raise TimeoutError(f"cchc_ingest still busy after {timeout:.0f} s")

@@ -35,6 +35,7 @@ import pwd
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -52,6 +53,19 @@ MARKER = "CCHC_STACK_DIR"  # every process we start carries it in its environmen
 
 def data_dir() -> Path:
     return Path(os.environ.get("CCHC_DATA_DIR") or ROOT / "data").resolve()
+
+
+def free_ports(n: int) -> list[int]:
+    """n distinct ports free right now on 127.0.0.1 (for a second stack beside the default one:
+    tests, the benchmark)."""
+    ports: list[int] = []
+    while len(ports) < n:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            p = s.getsockname()[1]
+        if p not in ports and p < 60000:  # the log servers take the next three ports too
+            ports.append(p)
+    return ports
 
 
 def port(name: str, default: int) -> int:

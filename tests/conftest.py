@@ -49,6 +49,18 @@ def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'warehouse.db'}"
 
 
+def deployment_warehouse(data: Path, name: str) -> tuple[str, dict[str, str], object]:
+    """A module's deployment warehouse: a fresh PostgreSQL database `name` when the test server is
+    there, else SQLite in `data`; (url, the cchc environment pointing at it and `data`, drop)."""
+    if os.environ.get("CCHC_TEST_PG_URL"):
+        url, drop = pg_database(name)
+    else:
+        url, drop = f"sqlite:///{data / 'warehouse.db'}", (lambda: None)
+    env = {"CCHC_HOME": str(ROOT), "CCHC_DATA_DIR": str(data), "CCHC_WAREHOUSE_URL": url,
+           "GX_ANALYTICS_ENABLED": "false", "NO_PROXY": "*"}
+    return url, env, drop
+
+
 def pg_database(name: str):
     """A fresh PostgreSQL database on the test server: (url, drop); skips (or fails in CI) without one."""
     admin = os.environ.get("CCHC_TEST_PG_URL")

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 from airflow_stack import AirflowStack, ApiError
-from conftest import GOLDEN, ROOT, pg_database
+from conftest import GOLDEN, ROOT, deployment_warehouse
 
 pytestmark = pytest.mark.e2e
 DAG_ID = "cchc_period_report"
@@ -43,12 +43,7 @@ def deployment(tmp_path_factory, samples):
     started = time.perf_counter()
     base = tmp_path_factory.mktemp("hitl")
     data = base / "data"
-    if os.environ.get("CCHC_TEST_PG_URL"):
-        warehouse, drop = pg_database(f"cchc_hitl_{os.getpid()}")
-    else:
-        warehouse, drop = f"sqlite:///{data / 'warehouse.db'}", (lambda: None)
-    cchc_env = {"CCHC_HOME": str(ROOT), "CCHC_DATA_DIR": str(data), "CCHC_WAREHOUSE_URL": warehouse,
-                "GX_ANALYTICS_ENABLED": "false", "NO_PROXY": "*"}
+    warehouse, cchc_env, drop = deployment_warehouse(data, f"cchc_hitl_{os.getpid()}")
     inbox = base / "received"
     inbox.mkdir()
     for f in (samples / "h1").glob("*.xlsx"):

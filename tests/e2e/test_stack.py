@@ -35,20 +35,10 @@ from helpers import edit, set_figure
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "stack"))
+from stack import free_ports  # noqa: E402
 GOLDEN = ROOT.parent / "shared" / "domain" / "golden_h1_2024.csv"
 DROPS = 10
-
-
-def free_ports(n: int) -> list[int]:
-    """n distinct free ports; the log servers need consecutive ones, so the last is a base of 4."""
-    ports = []
-    while len(ports) < n:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            p = s.getsockname()[1]
-        if p not in ports and p < 60000:
-            ports.append(p)
-    return ports
 
 
 def port_open(port: int) -> bool:

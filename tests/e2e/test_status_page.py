@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 from airflow_stack import AIRFLOW, AirflowStack
-from conftest import ROOT, pg_database
+from conftest import ROOT, deployment_warehouse
 from helpers import edit, set_figure
 
 pytestmark = pytest.mark.e2e
@@ -39,12 +39,7 @@ def deployment(tmp_path_factory, samples):
     started = time.perf_counter()
     base = tmp_path_factory.mktemp("status")
     data = base / "data"
-    if os.environ.get("CCHC_TEST_PG_URL"):
-        warehouse, drop = pg_database(f"cchc_status_{os.getpid()}")
-    else:
-        warehouse, drop = f"sqlite:///{data / 'warehouse.db'}", (lambda: None)
-    cchc_env = {"CCHC_HOME": str(ROOT), "CCHC_DATA_DIR": str(data), "CCHC_WAREHOUSE_URL": warehouse,
-                "GX_ANALYTICS_ENABLED": "false", "NO_PROXY": "*"}
+    warehouse, cchc_env, drop = deployment_warehouse(data, f"cchc_status_{os.getpid()}")
     landing = data / "landing"
     landing.mkdir(parents=True)
     for f in (samples / "h1").glob("*.xlsx"):
@@ -55,8 +50,7 @@ def deployment(tmp_path_factory, samples):
     stack = AirflowStack(home=base / "airflow", dags_folder=ROOT / "dags",
                          metadata_url=f"sqlite:///{base / 'airflow' / 'airflow.db'}",
                          users={OPS: "user", VIEWER: "viewer"},
-                         extra_env={**cchc_env, "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-                                    "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
+                         extra_env={**cchc_env, "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
                                     "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"})
     stack.configure()
     try:
