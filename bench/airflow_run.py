@@ -117,6 +117,7 @@ def _split(stack, token, runs, n_files, drop_start, drop_end, done, verdicts, up
     wall = last_summary - drop_start
     return {
         "files": n_files, "verdicts": verdicts, "runs": len(runs), "task_instances": len(tis),
+        "run_states": sorted(r["state"] for r in runs),
         "up_s": round(up_seconds, 1), "copy_s": round(drop_end - drop_start, 1),
         "drop_to_last_summary_s": round(wall, 1),
         "split": {"copy": round(drop_end - drop_start, 1), "scheduling": round(first_queued - drop_end, 1),
@@ -152,10 +153,12 @@ def main() -> None:
         os.environ.pop(key, None)
     if args.reference:
         os.environ["CCHC_REFERENCE_DIR"] = str(args.reference.resolve())
-    try:
-        result = measure(files, workdir, args.timeout)
-    finally:
+    result = measure(files, workdir, args.timeout)
+    if result["verdicts"] == result["files"]:
         shutil.rmtree(workdir, ignore_errors=True)
+    else:  # keep the stack's logs for a look
+        print(f"{result['files'] - result['verdicts']} file(s) without a verdict; logs kept in "
+              f"{workdir / 'data' / 'stack'}", file=sys.stderr)
     text = json.dumps(result, indent=1, ensure_ascii=False)
     if args.out:
         args.out.write_text(text, encoding="utf-8")

@@ -186,9 +186,21 @@ class ReaderPool:
 
         from cchc.read import init_reader
 
-        # `ref`: the reference data each reader checks against (read_checked), sent once per process.
+        # `ref`: the reference data each reader checks against (read_checked), loaded once per process
+        # from a pickle file. Not in initargs itself: spawn writes initargs down a pipe to the new
+        # process while holding the pipe's read end, so a reader killed as it starts (the OOM
+        # killer) would block that write, and the run, for ever once the payload is over the
+        # pipe's 64 KB; a path is a few bytes.
+        self.ref_file = None
+        if ref is not None:
+            import pickle
+            import tempfile
+
+            fd, self.ref_file = tempfile.mkstemp(prefix="cchc-ref-", suffix=".pickle")
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(ref, fh, protocol=pickle.HIGHEST_PROTOCOL)
         self.executor = ProcessPoolExecutor(processes or workers(), mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=init_reader, initargs=(ref,))
+                                            initializer=init_reader, initargs=(self.ref_file,))
 
     def map(self, fn, items) -> list:
         return list(self.executor.map(fn, items))
@@ -198,7 +210,12 @@ class ReaderPool:
         return self.executor.submit(fn, *args)
 
     def terminate(self) -> None:
-        self.executor.shutdown(wait=True, cancel_futures=True)
+        try:
+            self.executor.shutdown(wait=True, cancel_futures=True)
+        finally:
+            if self.ref_file:
+                os.unlink(self.ref_file)
+                self.ref_file = None
 
     def __enter__(self) -> ReaderPool:
         return self

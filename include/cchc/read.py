@@ -398,8 +398,14 @@ _READER_REF = None  # the reference data a reader process checks against (init_r
 
 
 def init_reader(ref) -> None:
-    """A reader process's initializer (cchc.batch.ReaderPool): its reference data, sent once."""
+    """A reader process's initializer (cchc.batch.ReaderPool): its reference data, sent once — as a
+    pickle file's path (what ReaderPool sends) or the object itself."""
     global _READER_REF
+    if isinstance(ref, str):
+        import pickle
+
+        with open(ref, "rb") as fh:
+            ref = pickle.load(fh)
     _READER_REF = ref
     import python_calamine  # noqa: F401 - paid now, not by the first file
 
