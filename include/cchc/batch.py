@@ -48,7 +48,16 @@ def chunks(items: Sequence[T] | Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 def workers() -> int:
-    """Reader processes: CCHC_WORKERS, else the cores this process may use."""
+    """Reader processes: CCHC_WORKERS, else the cores this process may use; 1 (read here) where this
+    process may not start any: an Airflow task run by a Celery prefork worker is forked from a
+    daemonic billiard process and inherits its state, in which multiprocessing refuses to start
+    children ("daemonic processes are not allowed to have children") or to pickle billiard's
+    authentication key. There the parallelism is Celery's: 64 load tasks over the workers."""
+    import multiprocessing
+
+    me = multiprocessing.current_process()
+    if me.daemon or not type(me).__module__.startswith("multiprocessing"):
+        return 1
     env = os.environ.get("CCHC_WORKERS")
     return max(1, int(env)) if env else max(1, len(os.sched_getaffinity(0)))
 

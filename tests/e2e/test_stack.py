@@ -105,7 +105,9 @@ def ops(samples, request):
     api, pg, redis, smtp, logs = free_ports(5)
     env = {**os.environ, "CCHC_DATA_DIR": str(data), "CCHC_STACK_API_PORT": str(api),
            "CCHC_STACK_PG_PORT": str(pg), "CCHC_STACK_REDIS_PORT": str(redis),
-           "CCHC_STACK_SMTP_PORT": str(smtp), "CCHC_STACK_LOG_PORT": str(logs)}
+           "CCHC_STACK_SMTP_PORT": str(smtp), "CCHC_STACK_LOG_PORT": str(logs),
+           # The 253-file drop read on reader processes inside the Celery task, as a national drop is.
+           "CCHC_POOL_MIN_FILES": "100"}
     for key in ("CCHC_WAREHOUSE_URL", "CCHC_LANDING_URL", "CCHC_ARCHIVE_DIR", "CCHC_OUTPUT_DIR", "CCHC_SMTP_URL"):
         env.pop(key, None)
     o = Ops(data, env)
