@@ -43,7 +43,7 @@ def when(s: str | None) -> float | None:
     return dt.datetime.fromisoformat(s).timestamp() if s else None
 
 
-def measure(files: list[Path], workdir: Path, timeout: float) -> dict:
+def measure(files: list[Path], timeout: float) -> dict:
     stack = Stack()
     t = time.monotonic()
     stack.up()
@@ -153,7 +153,7 @@ def main() -> None:
         os.environ.pop(key, None)
     if args.reference:
         os.environ["CCHC_REFERENCE_DIR"] = str(args.reference.resolve())
-    result = measure(files, workdir, args.timeout)
+    result = measure(files, args.timeout)
     if result["verdicts"] == result["files"]:
         shutil.rmtree(workdir, ignore_errors=True)
     else:  # keep the stack's logs for a look

@@ -68,6 +68,13 @@ def free_ports(n: int) -> list[int]:
     return ports
 
 
+def write_private(path: Path, text: str, *, exclusive: bool = False) -> None:
+    """Write a file only its owner may read (it holds passwords), mode 0600 from its creation."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    with os.fdopen(os.open(path, flags, 0o600), "w") as f:
+        f.write(text)
+
+
 def port(name: str, default: int) -> int:
     return int(os.environ.get(f"CCHC_STACK_{name}_PORT") or default)
 
@@ -99,9 +106,7 @@ class Stack:
             "users": {u: secrets.token_urlsafe(12) for u in USERS},
         }
         self.dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(s, f, indent=1)
+        write_private(path, json.dumps(s, indent=1), exclusive=True)
         return s
 
     def db_url(self, db: str, user: str, password: str, driver: str = "postgresql+psycopg2") -> str:
@@ -134,9 +139,7 @@ class Stack:
         same as docker-compose.yml's environment. `AIRFLOW_HOME=data/stack/airflow airflow …` uses it."""
         self.home.mkdir(parents=True, exist_ok=True)
         pw_file = self.home / "simple_auth_manager_passwords.json"
-        fd = os.open(pw_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(s["users"], f)
+        write_private(pw_file, json.dumps(s["users"]))
         meta = self.db_url("airflow", "airflow", s["airflow_db"])
         cfg = f"""# Written by stack/stack.py (make up) on every start; edit stack.py, not this file.
 [core]
@@ -195,9 +198,7 @@ logging_level = INFO
 worker_log_server_port = {self.log_port}
 trigger_log_server_port = {self.log_port + 1}
 """
-        fd = os.open(self.home / "airflow.cfg", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(cfg)
+        write_private(self.home / "airflow.cfg", cfg)
 
     def env(self, **extra: str) -> dict[str, str]:
         """The environment of every component: the caller's minus its Airflow settings (the Makefile
@@ -328,10 +329,8 @@ trigger_log_server_port = {self.log_port + 1}
     def write_redis_conf(self, s: dict) -> None:
         folder = self.dir / "redis"
         folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(folder / "redis.conf", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(f"bind 127.0.0.1\nport {self.redis_port}\nrequirepass {s['redis']}\ndir {folder}\n"
-                    "daemonize no\nprotected-mode yes\nsave 60 1\nappendonly no\n")
+        write_private(folder / "redis.conf", f"bind 127.0.0.1\nport {self.redis_port}\nrequirepass {s['redis']}\n"
+                      f"dir {folder}\ndaemonize no\nprotected-mode yes\nsave 60 1\nappendonly no\n")
 
     def airflow(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         out = subprocess.run([AIRFLOW, *args], env=self.env(), capture_output=True, text=True)
