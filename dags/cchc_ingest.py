@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, ObjectStoragePath, dag, get_current_context, task
+from airflow.sdk import (AssetOrTimeSchedule, CronTriggerTimetable, ObjectStoragePath, Param, dag, get_current_context,
+                         task)
 from cchc_assets import LANDING, WAREHOUSE
 
 
@@ -54,6 +55,15 @@ def _alert_failure(context):
     max_active_runs=1,
     doc_md=__doc__,
     tags=["cchc", "ingest"],
+    params={
+        "received_on": Param(
+            None, type=["null", "string"], format="date",
+            title="Ngày nhận khai báo / declared day of receipt",
+            description="Chỉ khi nhập lại tệp của kỳ đã qua: ngày văn phòng đã nhận các tệp (YYYY-MM-DD), ghi nhận là "
+                        "khai báo. Để trống: tính theo thời điểm tệp đến. / Only when importing a past period's files: "
+                        "the day the office received them, recorded as declared. Empty: their arrival time.",
+        ),
+    },
     default_args={"owner": "cchc-ops", "on_failure_callback": _alert_failure, "retries": 3,
                   # First retry soon (a lost worker, a dropped connection), then backing off.
                   "retry_delay": dt.timedelta(seconds=30), "retry_exponential_backoff": 2.0,
@@ -62,26 +72,24 @@ def _alert_failure(context):
 def cchc_ingest():
     @task(task_display_name="Nhận tệp")
     def receive() -> list[dict]:
-        """Archive every landing file under its checksum, record the receipts, clear the inbox; pass on
-        every received file without a verdict (this run's, and any an interrupted run left)."""
+        """Archive every landing file under its checksum in arrival order, record the receipts, clear
+        the inbox; pass on every received file without a verdict (this run's, and any an interrupted
+        run left)."""
         import dataclasses
         import os
 
         from cchc.config import landing_url
-        from cchc.ingest import repeat_outcomes
         from cchc.landing import take, unprocessed
-        from cchc.mapped import print_outcomes
-        from cchc.notify import Message, alert, refused_files_message
-        from cchc.runtime import prepared_engine
+        from cchc.notify import Message, alert
+        from cchc.runtime import declared_receipt, prepared_engine
 
         engine, ref = prepared_engine()
+        context = get_current_context()
+        declared_on, declared_by = declared_receipt(context)
         # A file still being copied (modified in the last seconds) waits for the next run.
-        taken = take(engine, ObjectStoragePath(landing_url()), get_current_context()["run_id"],
-                     settle_seconds=float(os.environ.get("CCHC_LANDING_SETTLE_SECONDS", "2")))
-        # The same bytes again get the earlier verdict again: refused → the findings and feedback anew.
-        repeats = repeat_outcomes(engine, ref, [r for r in taken.received if r.duplicate])
-        print_outcomes(repeats)
-        alert(refused_files_message([o.to_dict() for o in repeats]))
+        taken = take(engine, ObjectStoragePath(landing_url()), context["run_id"],
+                     settle_seconds=float(os.environ.get("CCHC_LANDING_SETTLE_SECONDS", "2")),
+                     declared_on=declared_on, declared_by=declared_by)
         fresh = [dataclasses.asdict(r) for r in unprocessed(engine)]
         now_taken = {r.checksum for r in taken.received}
         left = sum(r["checksum"] not in now_taken for r in fresh)
@@ -109,33 +117,46 @@ def cchc_ingest():
         return chunks
 
     @task(map_index_template="{{ chunk_label }}", task_display_name="Nạp vào kho")
-    def load_chunk(chunk: dict) -> list[dict]:
-        """Load one chunk of validated submissions in bulk; write feedback; one log line per file."""
+    def load_chunk(chunk: dict) -> dict:
+        """Load one chunk of validated submissions in bulk, each file's outcome stored with it (a retry
+        returns what the first try stored); write feedback; one log line per file."""
         from cchc.mapped import load_chunk as load, outcome_label, print_outcomes
         from cchc.runtime import warehouse_engine
 
         context = get_current_context()
         context["chunk_label"] = chunk["units"]  # shown even if the load fails
-        outcomes = load(*warehouse_engine(), chunk)
+        outcomes = load(*warehouse_engine(), chunk, run_id=context["run_id"])
         context["chunk_label"] = outcome_label(chunk, outcomes)
         print_outcomes(outcomes)
-        return [o.to_dict() for o in outcomes]
+        return {"files": len(outcomes)}
 
-    @task(outlets=[WAREHOUSE], task_display_name="Tổng hợp kết quả")
-    def summarise(chunks: list[list[dict]]) -> dict:
-        """The run's summary for ops: counts, one line per file (name, outcome, findings), and where the
-        run's Great Expectations Data Docs are (data/outputs/datadocs/<run>/index.html)."""
+    # all_done: the files of the chunks that loaded are summed up, alerted and answered even when
+    # another chunk failed (its files get their verdict in the next run).
+    @task(outlets=[WAREHOUSE], task_display_name="Tổng hợp kết quả", trigger_rule="all_done")
+    def summarise() -> dict:
+        """The run's summary for ops, from the outcomes it stored: counts, one line per file (name,
+        outcome, findings), files still without a verdict, and where the run's Great Expectations
+        Data Docs are (data/outputs/datadocs/<run>/index.html)."""
         from cchc.datadocs import build_run_docs
-        from cchc.ingest import OUTCOME_VI, Outcome, summary
+        from cchc.ingest import OUTCOME_VI, complete_run_outcomes, run_outcomes, summary
+        from cchc.landing import unprocessed
         from cchc.mapped import print_outcomes
+        from cchc.runtime import warehouse_engine
 
-        outcomes = [Outcome(**o) for chunk in chunks for o in chunk]
+        engine, ref = warehouse_engine()
+        run_id = get_current_context()["run_id"]
+        complete_run_outcomes(engine, ref, run_id)  # repeats of earlier files: the earlier verdict
+        outcomes = run_outcomes(engine, run_id)
         counts = summary(outcomes)
         print("Tổng cộng / total: " + ", ".join(f"{n} {OUTCOME_VI[k]} ({k})" for k, n in counts.items()))
         print_outcomes(outcomes)
-        docs = build_run_docs(get_current_context()["run_id"])
+        waiting = unprocessed(engine)
+        if waiting:
+            print(f"{len(waiting)} tệp chưa có kết quả, lần chạy sau sẽ kiểm tra lại / file(s) without a verdict yet, "
+                  "checked again by the next run: " + ", ".join(r.file_name for r in waiting[:50]))
+        docs = build_run_docs(run_id)
         print(f"Data Docs (kết quả kiểm tra / validation results): {docs or 'không có / none this run'}")
-        return counts
+        return {**counts, "without_verdict": len(waiting)}
 
     @task(trigger_rule="all_done", task_display_name="Dọn thư mục tạm")
     def clean_staging() -> None:
@@ -146,30 +167,37 @@ def cchc_ingest():
 
         shutil.rmtree(staging_dir(get_current_context()["run_id"]), ignore_errors=True)
 
-    @task(task_display_name="Báo tệp bị từ chối")
-    def alert_refused(chunks: list[list[dict]]) -> str:
+    @task(task_display_name="Báo tệp bị từ chối", trigger_rule="all_done")
+    def alert_refused() -> str:
         """Tell ops which files were refused, for which unit and period, and what to do."""
+        from cchc.ingest import run_outcomes
         from cchc.notify import alert, refused_files_message
-
-        return alert(refused_files_message([o for chunk in chunks for o in chunk]))
-
-    # none_failed: a run that only received repeats has no load task to map, and the units still hear back.
-    @task(task_display_name="Báo kết quả cho đơn vị", trigger_rule="none_failed")
-    def tell_units(chunks: list[list[dict]]) -> dict:
-        """E-mail each unit about its files of this run, repeats included (cchc.unit_mail): refused or
-        flagged → what to fix, feedback workbook attached; accepted → receipt and version."""
         from cchc.runtime import warehouse_engine
-        from cchc.unit_mail import run_repeats, tell_units as tell
+
+        engine, _ = warehouse_engine()
+        return alert(refused_files_message([o.to_dict() for o in run_outcomes(engine, get_current_context()["run_id"])]))
+
+    @task(task_display_name="Báo kết quả cho đơn vị", trigger_rule="all_done")
+    def tell_units() -> dict:
+        """E-mail each unit about its files of this run, repeats included (cchc.unit_mail): refused or
+        flagged → what to fix, feedback workbook attached; accepted → receipt and version. From the
+        stored outcomes; a unit told once is not told again by a retry."""
+        from cchc.runtime import warehouse_engine
+        from cchc.unit_mail import tell_run
 
         engine, ref = warehouse_engine()
-        outcomes = [o for chunk in (chunks or []) for o in chunk]
-        outcomes += run_repeats(engine, ref, get_current_context()["run_id"], outcomes)
-        return tell(outcomes, ref, engine=engine)
+        return tell_run(engine, ref, get_current_context()["run_id"])
+
+    @task(task_display_name="Kiểm tra mọi phần đã nạp")
+    def all_loaded(results: list[dict]) -> int:
+        """Fails the run (red in the UI) when a chunk could not be loaded, after the others were answered."""
+        return sum(r["files"] for r in results)
 
     loaded = load_chunk.expand(chunk=read_and_validate(receive()))
-    summarise(loaded) >> clean_staging()
-    alert_refused(loaded)
-    tell_units(loaded)
+    summary = summarise()
+    loaded >> summary >> [alert_refused(), tell_units()]
+    summary >> clean_staging()
+    all_loaded(loaded)
 
 
 cchc_ingest()

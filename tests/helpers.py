@@ -92,3 +92,30 @@ def full_disk(folder: Path):
         yield folder
     finally:
         subprocess.run(["umount", str(folder)], check=True)
+
+
+def libreoffice_save(src: Path, out_dir: Path, profile: Path) -> Path:
+    """`src` opened and saved again as .xlsx by LibreOffice headless, as a unit on LibreOffice sends
+    it; `profile` is a private user profile (a shared one blocks concurrent runs)."""
+    import shutil
+    import subprocess
+
+    soffice = shutil.which("soffice")
+    assert soffice, "LibreOffice (soffice) is needed: .ci/run installs it"
+    subprocess.run([soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--calc",
+                    "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out_dir), str(src)],
+                   check=True, capture_output=True, timeout=180)
+    return out_dir / src.name
+
+
+def landed(path: Path, when) -> Path:
+    """Give a file the modification time it has when it lands at `when` (a naive UTC datetime, or a
+    date: noon in Hanoi): its arrival, which versions and timeliness follow."""
+    import datetime as dt
+    import os
+
+    if not isinstance(when, dt.datetime):
+        when = dt.datetime.combine(when, dt.time(5, 0))  # 12:00 in Hanoi
+    ts = when.replace(tzinfo=dt.UTC).timestamp()
+    os.utime(path, (ts, ts))
+    return path

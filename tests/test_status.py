@@ -9,7 +9,7 @@ import datetime as dt
 import shutil
 
 import pytest
-from helpers import edit, set_figure, set_info
+from helpers import edit, landed, set_figure, set_info
 
 PERIOD = "2024-H1"
 
@@ -26,9 +26,11 @@ def loaded(warehouse_url, samples, tmp_path, ref):
         shutil.copy(samples / "h1" / f"{unit}_{PERIOD}.xlsx", inbox)
     edit(samples / "h1" / f"ADU01_{PERIOD}.xlsx", inbox / f"ADU01_{PERIOD}.xlsx",
          lambda wb: set_figure(wb, "dossier.received", -5))
-    # Sent a week after the 18/06 deadline (the shipped basis is the dispatch date on the form).
+    # Received a week after the 18/06 deadline (timeliness is judged by receipt), the others on 17/6.
     edit(samples / "h1" / f"STP_{PERIOD}.xlsx", inbox / f"STP_{PERIOD}.xlsx",
          lambda wb: set_info(wb, "Ngày gửi", dt.datetime(2024, 6, 25)))
+    for f in inbox.iterdir():
+        landed(f, dt.date(2024, 6, 25) if f.name.startswith("STP_") else dt.date(2024, 6, 17))
     outcomes = ingest_files(engine, ref, sorted(inbox.iterdir()))
     assert {o.unit_code: o.outcome for o in outcomes}["ADU01"] == "rejected"
     return engine

@@ -7,7 +7,6 @@ deadline, HAN's file is refused, DSO01 sends nothing.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 import pytest
@@ -19,7 +18,7 @@ LATE, REFUSED, MISSING = "SNV", "HAN", "DSO01"
 
 @pytest.fixture
 def warehouse(samples, ref, warehouse_url, tmp_path):
-    from helpers import edit, set_figure, set_info
+    from helpers import edit, landed, set_figure, set_info
 
     from cchc.consolidate import consolidate_period, store
     from cchc.ingest import ingest_files
@@ -35,6 +34,8 @@ def warehouse(samples, ref, warehouse_url, tmp_path):
                       lambda wb: set_info(wb, "Ngày gửi", "25/06/2024")))
     files.append(edit(samples / "h1" / f"{REFUSED}_2024-H1.xlsx", tmp_path / "e" / f"{REFUSED}_2024-H1.xlsx",
                       lambda wb: set_figure(wb, "pakn.resolved", -1)))
+    for f in files:  # received on 17/6, the late unit's file on 25/6 (its typed date agrees)
+        landed(f, dt.date(2024, 6, 25) if f.name.startswith(LATE + "_") else dt.date(2024, 6, 17))
     outcomes = {o.unit_code: o.outcome for o in ingest_files(engine, ref, files)}
     assert outcomes[REFUSED] == "rejected" and outcomes[LATE] == "accepted"
     store(engine, consolidate_period(engine, ref, "2024-H1"))
@@ -57,17 +58,6 @@ def test_completeness_and_timeliness(warehouse, ref):
     chase = {r.unit_code for r in to_chase(list(rows.values()), dt.date(2024, 6, 19))}
     assert {LATE, REFUSED, MISSING} <= chase and "SYT" not in chase
     assert to_chase(list(rows.values()), dt.date(2024, 6, 18)) == []  # nobody is chased before the deadline
-
-
-def test_received_basis_judges_the_arrival_time(warehouse, ref):
-    """With `received` as the basis, files that reached the city today are late for 2024-H1."""
-    from cchc.completeness import statuses
-    from cchc.warehouse import load_reference_tables
-
-    rules = tuple(dataclasses.replace(r, basis="received") for r in ref.report_rules)
-    load_reference_tables(warehouse, dataclasses.replace(ref, report_rules=rules))
-    rows = {r.unit_code: r.status for r in statuses(warehouse, ["2024-H1"])}
-    assert rows["SYT"] == "late" and rows[MISSING] == "missing"
 
 
 def test_explain_lists_the_8_done_tasks_with_lead_units_files_and_cells(warehouse, ref):

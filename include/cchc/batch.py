@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import re
@@ -100,11 +101,16 @@ def _in(conn: Connection, sql: str, values: list[str], **params) -> list:
     return conn.execute(stmt, {"keys": values, **params}).all()
 
 
-def receive_many(engine: Engine, items: Iterable[tuple[str, bytes]], run_id: str = "", screen=None):
-    """Archive and record every (file name, bytes); a `Received` per item, in order.
+def receive_many(engine: Engine, items: Iterable[tuple], run_id: str = "", screen=None,
+                 declared_on=None, declared_by: str = ""):
+    """Archive and record every (file name, bytes[, arrived_at]); a `Received` per item, in order.
 
-    Items are consumed lazily, RECEIVE_CHUNK at a time, so memory stays bounded. `screen(conn,
-    [(checksum, name), ...])`, if given, runs first in each chunk's transaction and says per item
+    Items are consumed lazily, RECEIVE_CHUNK at a time, so memory stays bounded; the caller gives
+    them in delivery order. `arrived_at` (naive UTC: the file's modification time as it landed)
+    is when the office got the file, capped at now; without it, the receipt time. Bytes seen for
+    the first time get their arrival recorded (`file_arrivals`); `declared_on` (a date) records a
+    declared day of receipt instead, for a past period's files imported now.
+    `screen(conn, [(checksum, name), ...])`, if given, runs first in each chunk's transaction and says per item
     whether to record it (cchc.landing: False for a delivery an earlier run already recorded);
     what it writes commits or rolls back with the receipts. A screened-out item gets no receipt.
     An archive write that fails (disk full) raises and rolls the chunk back: nothing recorded.
@@ -116,38 +122,59 @@ def receive_many(engine: Engine, items: Iterable[tuple[str, bytes]], run_id: str
     root = str(archive_dir())
     for chunk in chunks(items, RECEIVE_CHUNK):
         rows = []
-        for file_name, data in chunk:
+        at = now()
+        cap = dt.datetime.now(dt.UTC).replace(tzinfo=None)  # to the microsecond: now() drops them
+        for item in chunk:
+            file_name, data = item[0], item[1]
+            arrived = item[2] if len(item) > 2 else None
             checksum = hashlib.sha256(data).hexdigest()
             name = safe_name(file_name)
-            rows.append((checksum, name, _archive_target(checksum, name, root), data))
+            arrival = (min(arrived, cap), "mtime") if arrived is not None else (at, "receipt")
+            rows.append((checksum, name, _archive_target(checksum, name, root), data, arrival))
         keys = sorted({r[0] for r in rows})
-        at = now()
         with writing(engine) as conn:  # one receiver at a time: a file two runs take is recorded once
             if screen is not None:
-                keep = screen(conn, [(c, n) for c, n, _, _ in rows])
+                keep = screen(conn, [(r[0], r[1]) for r in rows])
                 rows_in = [r for r, k in zip(rows, keep, strict=True) if k]
             else:
                 rows_in = rows
             # Known bytes keep the archive path they were recorded with (CCHC_ARCHIVE_DIR may have moved).
             known = dict(_in(conn, "SELECT checksum, archive_path FROM received_files WHERE checksum IN :keys", keys))
-            new: dict[str, dict] = {}
-            for checksum, name, target, data in rows_in:
+            arrivals = dict(_in(conn, "SELECT checksum, arrived_at FROM file_arrivals WHERE checksum IN :keys", keys))
+            new: dict[str, tuple] = {}
+            new_arrivals: dict[str, tuple] = {}
+            for checksum, name, target, data, (arrived_at, source) in rows_in:
                 if checksum in known or checksum in new:
                     continue
                 _archive(target, data)  # archived before it is recorded: nothing recorded is missing
                 new[checksum] = (checksum, len(data), target, name, at)
+                # The day it counts as received: declared, else the arrival's day in Asia/Ho_Chi_Minh.
+                received_on = declared_on or (arrived_at + dt.timedelta(hours=7)).date()
+                new_arrivals[checksum] = (checksum, arrived_at, source, received_on, declared_on,
+                                          declared_by[:200] or None)
             insert_rows(conn, "received_files", ("checksum", "size_bytes", "archive_path", "first_name",
                                                  "first_seen_at"), list(new.values()))
+            insert_rows(conn, "file_arrivals", ("checksum", "arrived_at", "source", "received_on", "declared_on",
+                                                "declared_by"),
+                        list(new_arrivals.values()))
             insert_rows(conn, "file_receipts", ("receipt_id", "checksum", "file_name", "received_at", "run_id"),
-                        [(uuid.uuid4().hex, c, n, at, run_id) for c, n, _, _ in rows_in])
+                        [(uuid.uuid4().hex, r[0], r[1], at, run_id) for r in rows_in])
             loaded = {k: (u, p) for k, u, p in _in(
                 conn, "SELECT submission_id, unit_code, period_code FROM submissions WHERE submission_id IN :keys",
                 keys)}
-        for checksum, name, target, data in rows:
+        for checksum, name, target, data, (arrived_at, _) in rows:
             unit, period = loaded.get(checksum, ("", ""))
-            out.append(Received(checksum, name, known.get(checksum) or target, len(data),
-                                duplicate=checksum in loaded, unit_code=unit, period_code=period))
+            # The same bytes twice in one chunk under other extensions share the first one's archive copy.
+            path = known.get(checksum) or (new[checksum][2] if checksum in new else target)
+            first_arrival = new_arrivals[checksum][1] if checksum in new_arrivals else arrivals.get(checksum, arrived_at)
+            out.append(Received(checksum, name, path, len(data), duplicate=checksum in loaded, unit_code=unit,
+                                period_code=period, arrived_at=iso_time(first_arrival)))
     return out
+
+
+def iso_time(value) -> str:
+    """A timestamp from either database (or Python) as ISO text, for JSON staging."""
+    return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else str(value or "")
 
 
 # --- read ------------------------------------------------------------------------------------
@@ -317,13 +344,71 @@ def _set_aside(conn: Connection, key: str, old, new_status: str) -> None:
     conn.execute(text("DELETE FROM submissions WHERE submission_id = :k"), {"k": key})
 
 
-def load_many(engine: Engine, verdicts: list, *, replace_rejected: bool = False) -> list[tuple[str, int]]:
+_ARRIVAL_SQL = ("SELECT f.checksum, COALESCE(a.arrived_at, f.first_seen_at), f.first_seen_at, f.first_name "
+                "FROM received_files f LEFT JOIN file_arrivals a ON a.checksum = f.checksum WHERE f.checksum IN :keys")
+
+
+def _arrival_key(row) -> tuple:
+    """Delivery order: arrival, then receipt time, then the file's name, then its bytes' checksum."""
+    from cchc.warehouse import as_datetime
+
+    checksum, arrived, first_seen, name = row
+    return (as_datetime(arrived), as_datetime(first_seen), name, checksum)
+
+
+def _number_versions(conn: Connection, verdicts: list, skip: set[str]) -> dict[str, int]:
+    """Versions for the new submissions of `verdicts` (keys not in `skip`): each unit's period numbered
+    1, 2, … in delivery order, whatever order the files are loaded in. A file that arrived before
+    ones already loaded (chunks of one run loaded by two workers in either order, a retried chunk)
+    takes its place and the later ones move up one, so the highest version is always the latest
+    delivered."""
+    new = [v for v in verdicts if v.key not in skip]
+    if not new:
+        return {}
+    groups = {(v.submission.unit_code[:16], v.submission.period_code) for v in new}
+    stmt = text("SELECT s.submission_id, s.unit_code, s.period_code, s.version, COALESCE(a.arrived_at, f.first_seen_at), "
+                "f.first_seen_at, f.first_name FROM submissions s JOIN received_files f ON f.checksum = s.submission_id "
+                "LEFT JOIN file_arrivals a ON a.checksum = s.submission_id "
+                "WHERE s.unit_code IN :units AND s.period_code IN :periods").bindparams(
+        bindparam("units", expanding=True), bindparam("periods", expanding=True))
+    members: dict[tuple[str, str], list[tuple]] = {}
+    stored: dict[str, int] = {}
+    for key, unit, period, version, arrived, first_seen, name in conn.execute(
+            stmt, {"units": sorted({u for u, _ in groups}), "periods": sorted({p for _, p in groups})}):
+        if (unit, period) in groups:
+            members.setdefault((unit, period), []).append(_arrival_key((key, arrived, first_seen, name)))
+            stored[key] = version
+    arrivals = {}
+    for part in chunks(sorted({v.key for v in new}), 500):
+        arrivals.update({row[0]: _arrival_key(row) for row in _in(conn, _ARRIVAL_SQL, part)})
+    seen = set()
+    for v in new:
+        if v.key not in seen:
+            seen.add(v.key)
+            members.setdefault((v.submission.unit_code[:16], v.submission.period_code), []).append(arrivals[v.key])
+    numbered: dict[str, int] = {}
+    for group in members.values():
+        for version, key in enumerate(sorted(group), start=1):
+            numbered[key[3]] = version
+    moved = [(k, numbered[k]) for k, old in stored.items() if numbered[k] != old]
+    if moved:  # through negative numbers: (unit, period, version) stays unique at every statement
+        for k, version in moved:
+            conn.execute(text("UPDATE submissions SET version = :v WHERE submission_id = :k"), {"v": -version, "k": k})
+        conn.execute(text("UPDATE submissions SET version = -version WHERE version < 0"))
+    return {k: n for k, n in numbered.items() if k not in stored}
+
+
+def load_many(engine: Engine, verdicts: list, *, replace_rejected: bool = False, run_id: str | None = None,
+              on_loaded=None) -> list[tuple[str, int]]:
     """Load validated submissions in one transaction; (status, version) per verdict, in order.
 
-    A key already in the warehouse (or twice in the list) is a duplicate, unless it stands refused
-    and `replace_rejected` is set (reprocessing after a fix to reference data): its earlier verdict
-    then goes to `reprocessings` and the new one takes its place, keeping its version when the
-    unit and period are unchanged. Versions count up per unit and period in list order.
+    A key already in the warehouse (or twice in the list) is not loaded again: with `run_id`, a
+    file this run loaded before (a retried task) gets the outcome the run stored for it
+    (`run_outcomes`); otherwise it is a duplicate, or refused again if it stands refused. Unless it
+    stands refused and `replace_rejected` is set (reprocessing after a fix to reference data): its
+    earlier verdict then goes to `reprocessings` and the new one takes its place. Versions follow
+    delivery order (`_number_versions`). `on_loaded(conn, results)` runs inside the transaction,
+    so what it records commits with the load.
     """
     from cchc.load import DUPLICATE, now
     from cchc.validate import REJECTED
@@ -332,38 +417,37 @@ def load_many(engine: Engine, verdicts: list, *, replace_rejected: bool = False)
     if not verdicts:
         return []
     keys = sorted({v.key for v in verdicts})
-    units = sorted({v.submission.unit_code for v in verdicts})
-    periods = sorted({v.submission.period_code for v in verdicts})
     at = now()
     subs, values, tasks, found, out = [], [], [], [], []
     with writing(engine) as conn:  # one loader at a time: no key loaded twice, no version numbered twice
         rows = {r.submission_id: r for r in _in(conn, "SELECT submission_id, version, status, unit_code, "
                                                       "period_code FROM submissions WHERE submission_id IN :keys",
                                                 keys)}
-        stored = {k: r.version for k, r in rows.items()}
-        kept: dict[str, int] = {}  # reprocessed: the version it keeps
+        before: dict[str, tuple[str, int]] = {}  # key -> (outcome, version) of a file loaded before
+        if run_id:
+            before = {k: (o, v) for k, o, v in _in(
+                conn, "SELECT checksum, outcome, version FROM run_outcomes WHERE run_id = :run AND checksum IN :keys",
+                keys, run=run_id)}
         if replace_rejected:
             for v in verdicts:
                 old = rows.get(v.key)
                 if old is not None and old.status == REJECTED:
                     _set_aside(conn, v.key, old, v.status)
-                    del stored[v.key]
-                    if (old.unit_code, old.period_code) == (v.submission.unit_code[:16], v.submission.period_code):
-                        kept[v.key] = old.version
-        stmt = text("SELECT unit_code, period_code, MAX(version) FROM submissions WHERE unit_code IN :units "
-                    "AND period_code IN :periods GROUP BY unit_code, period_code").bindparams(
-            bindparam("units", expanding=True), bindparam("periods", expanding=True))
-        latest = {(u, p): n for u, p, n in conn.execute(stmt, {"units": units, "periods": periods})}
+                    del rows[v.key]
+        versions = _number_versions(conn, verdicts, set(rows))
+        done: set[str] = set()
         for v in verdicts:
             key, sub, status = v.key, v.submission, v.status
-            if key in stored:
-                out.append((DUPLICATE, stored[key]))
+            if key in before:
+                out.append(before[key])
                 continue
-            if key in kept:
-                version = stored[key] = kept[key]
-            else:
-                version = latest.get((sub.unit_code, sub.period_code), 0) + 1
-                latest[(sub.unit_code, sub.period_code)] = stored[key] = version
+            if key in rows or key in done:
+                old = rows.get(key)
+                out.append((REJECTED if old is not None and old.status == REJECTED else DUPLICATE,
+                            old.version if old is not None else versions[key]))
+                continue
+            done.add(key)
+            version = versions[key]
             n_err = sum(f.severity == ERROR for f in v.findings)
             subs.append((key, sub.unit_code[:16], sub.period_code, version, status, sub.as_of, sub.sent_on,
                          sub.file_name, sub.preparer[:200], sub.phone[:50], sub.email[:200], sub.form_version[:32],
@@ -375,7 +459,13 @@ def load_many(engine: Engine, verdicts: list, *, replace_rejected: bool = False)
             found += [(key, i, f.code, f.severity, f.sheet[:100], f.cell[:16], f.message_vi[:2000],
                        f.message_en[:2000]) for i, f in enumerate(v.findings, start=1)]
             out.append((status, version))
-        for table, cols, rows in (("submissions", SUBMISSION_COLS, subs), ("indicator_values", VALUE_COLS, values),
-                                  ("task_statuses", TASK_COLS, tasks), ("findings", FINDING_COLS, found)):
-            insert_rows(conn, table, cols, rows)
+        for table, cols, rows_ in (("submissions", SUBMISSION_COLS, subs), ("indicator_values", VALUE_COLS, values),
+                                   ("task_statuses", TASK_COLS, tasks), ("findings", FINDING_COLS, found)):
+            insert_rows(conn, table, cols, rows_)
+        if done:  # read to the end and given a verdict: no longer a suspect (cchc.isolate)
+            for part in chunks(sorted(done), 500):
+                conn.execute(text("DELETE FROM read_attempts WHERE checksum IN :keys").bindparams(
+                    bindparam("keys", expanding=True)), {"keys": part})
+        if on_loaded is not None:
+            on_loaded(conn, out)
     return out

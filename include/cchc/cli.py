@@ -2,8 +2,10 @@
 
     cchc form    --out DIR [--unit SNV ...] [--period 2024-H1]   blank forms for units
     cchc sample  --out DIR [--no-weeks]                          sample submissions (H1-2024 + weeks)
-    cchc ingest  DIR [--json] [--take]                           receive, validate and load a folder
-                                                                 (--take: empty it as the DAG does)
+    cchc ingest  DIR [--json] [--take] [--received-on DATE]      receive, validate and load a folder
+                                                                 (--take: empty it as the DAG does;
+                                                                 --received-on: a past period's files,
+                                                                 their day of receipt declared)
     cchc quarantine                                              refused files kept as received
     cchc reprocess CHECKSUM... | --all [--json]                  re-check them after a reference fix
     cchc report  --period 2024-H1 [--format csv|table] [--out DIR] [--compare golden.csv]
@@ -27,8 +29,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import datetime as dt
+import os
 import json
 import sys
+import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -92,18 +97,45 @@ def cmd_ingest(args) -> int:
     if not folder.is_dir():
         print(f"Không tìm thấy thư mục / no such folder: {folder}", file=sys.stderr)
         return 2
+    declared = _received_on(args.received_on)
+    if declared is False:
+        return 2
     engine, ref = _engine(args)
+    # Each run its own id: the outcomes it stores (run_outcomes) are this run's, not an earlier one's.
+    run_id = f"cli-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    by = f"{os.environ.get('USER') or 'cli'} ({run_id})" if declared else ""
     if args.take:  # as the DAG does: the folder is emptied into the archive, files left over are checked too
         from cchc.landing import ingest_landing
 
-        outcomes, taken = ingest_landing(engine, ref, folder)
+        outcomes, taken = ingest_landing(engine, ref, folder, run_id, declared_on=declared, declared_by=by)
         _print_outcomes(outcomes, args.json)
         for line in taken.failure_lines():
             print(line, file=sys.stderr)
         return 3 if taken.failed else 0
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
-    _print_outcomes(ingest_files(engine, ref, files), args.json)
+    _print_outcomes(ingest_files(engine, ref, files, run_id, declared_on=declared, declared_by=by), args.json)
     return 0
+
+
+def _received_on(text: str | None):
+    """`--received-on 14/6/2024` or `2024-06-14`: the declared day of receipt (None if not given,
+    False after printing why it is not a date)."""
+    if not text:
+        return None
+    from cchc.vn import parse_date
+
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        try:
+            day = parse_date(text)
+        except ValueError:
+            day = None
+    if day is None or day > dt.date.today():
+        print(f"Lỗi / error: --received-on {text!r} không phải ngày hợp lệ đã qua (dd/mm/yyyy) / "
+              "is not a valid past date (dd/mm/yyyy or yyyy-mm-dd)", file=sys.stderr)
+        return False
+    return day
 
 
 def _print_outcomes(outcomes, as_json: bool) -> None:
@@ -356,6 +388,9 @@ def main(argv: list[str] | None = None) -> int:
     i.add_argument("--take", action="store_true",
                    help="take the files as the DAG does: archive, record, remove from DIR; also check files "
                         "an interrupted run received but never loaded")
+    i.add_argument("--received-on", metavar="DATE",
+                   help="importing a past period: the day the office received these files (recorded as "
+                        "declared; timeliness is judged on it instead of the files' arrival)")
     i.set_defaults(fn=cmd_ingest)
     q = sub.add_parser("quarantine", help="list refused files kept in quarantine")
     q.set_defaults(fn=cmd_quarantine)

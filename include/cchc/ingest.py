@@ -22,7 +22,7 @@ from cchc.batch import (POOL_MIN_FILES, RECEIVE_CHUNK, READ_CHUNK, chunks, load_
                         receive_many, workers)
 from cchc.config import data_dir, output_dir
 from cchc.findings import Finding
-from cchc.load import DUPLICATE, Received
+from cchc.load import DUPLICATE, Received, mtime_arrival
 from cchc.periods import parse_period
 from cchc.publish import write_feedback
 from cchc.read import Submission, TaskRow, ValueRow, read_and_check
@@ -113,33 +113,115 @@ def feedback_file(unit_code: str, period_code: str, version: int) -> Path:
     return output_dir() / "feedback" / f"{stem}_ket_qua_kiem_tra.xlsx"
 
 
-def _load_chunk(engine: Engine, chunk: list[Verdict], replace_rejected: bool) -> list[tuple[str, int]]:
-    """One transaction for the chunk; if the database refuses it, one per submission, so a single
-    submission it cannot take (and which then fails the run) does not hold back the others."""
+def _load_chunk(engine: Engine, chunk: list[Verdict], replace_rejected: bool, run_id: str | None,
+                outcome) -> list[Outcome]:
+    """One transaction for the chunk, its outcomes recorded in it; if the database refuses it, one
+    per submission, so a single submission it cannot take (and which then fails the run) does not
+    hold back the others."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    def load(part: list[Verdict]) -> list[Outcome]:
+        made: list[Outcome] = []
+
+        def record(conn, results) -> None:
+            made[:] = [outcome(v, status, version) for v, (status, version) in zip(part, results, strict=True)]
+            if run_id:
+                record_outcomes(conn, run_id, made)
+
+        load_many(engine, part, replace_rejected=replace_rejected, run_id=run_id, on_loaded=record)
+        return made
+
     try:
-        return load_many(engine, chunk, replace_rejected=replace_rejected)
+        return load(chunk)
     except SQLAlchemyError:
         if len(chunk) == 1:
             raise
-        return [load_many(engine, [v], replace_rejected=replace_rejected)[0] for v in chunk]
+        return [o for v in chunk for o in load([v])]
 
 
 def load_verdicts(engine: Engine, verdicts: list[Verdict], ref: Reference, received: list[Received], *,
-                  replace_rejected: bool = False) -> dict[str, Outcome]:
-    """Load validated submissions LOAD_CHUNK per transaction; feedback for refused and flagged ones."""
+                  replace_rejected: bool = False, run_id: str | None = None) -> dict[str, Outcome]:
+    """Load validated submissions LOAD_CHUNK per transaction; feedback for refused and flagged ones.
+    With `run_id`, each file's outcome is stored (`run_outcomes`) in its load's transaction, and a
+    file the run loaded before (a retried task) gets that outcome again, not "duplicate"."""
     by_key = {r.checksum: r for r in received}
+
+    def outcome(verdict: Verdict, status: str, version: int) -> Outcome:
+        sub, r = verdict.submission, by_key[verdict.key]
+        o = Outcome(r.file_name, r.checksum, sub.unit_code, sub.period_code, status, version,
+                    [f.code for f in verdict.findings])
+        if status not in (ACCEPTED, DUPLICATE):
+            o.feedback = str(feedback_path(verdict, version))
+        return o
+
     out: dict[str, Outcome] = {}
     for chunk in chunks(verdicts, LOAD_CHUNK):
-        for verdict, (status, version) in zip(chunk, _load_chunk(engine, chunk, replace_rejected), strict=True):
-            sub, r = verdict.submission, by_key[verdict.key]
-            o = Outcome(r.file_name, r.checksum, sub.unit_code, sub.period_code, status, version,
-                        [f.code for f in verdict.findings])
-            if status not in (ACCEPTED, DUPLICATE):
-                o.feedback = str(write_feedback(feedback_path(verdict, version), verdict, ref))
+        for verdict, o in zip(chunk, _load_chunk(engine, chunk, replace_rejected, run_id, outcome), strict=True):
+            if o.feedback:  # after the commit; a retry writes it again (a killed try may not have)
+                write_feedback(Path(o.feedback), verdict, ref)
             out[verdict.key] = o
     return out
+
+
+def record_outcomes(conn, run_id: str, outcomes: list[Outcome]) -> None:
+    """Store each file's outcome for the run (once: a retry's rows are already there), in the
+    caller's transaction."""
+    from cchc.batch import insert_rows
+    from cchc.load import now
+
+    if not outcomes:
+        return
+    from sqlalchemy import bindparam, text
+
+    have = set()
+    for part in chunks(sorted({o.checksum for o in outcomes}), 500):
+        have |= {tuple(r) for r in conn.execute(text(
+            "SELECT checksum, file_name FROM run_outcomes WHERE run_id = :run AND checksum IN :keys").bindparams(
+            bindparam("keys", expanding=True)), {"run": run_id, "keys": part})}
+    at, rows = now(), []
+    for o in outcomes:
+        name = o.file_name[:300]
+        if (o.checksum, name) in have:
+            continue
+        have.add((o.checksum, name))
+        rows.append((run_id[:250], o.checksum, name, o.outcome, (o.unit_code or "")[:16], (o.period_code or "")[:16],
+                     o.version, ",".join(o.findings)[:4000], o.feedback[:500], o.note[:2000], at, None))
+    insert_rows(conn, "run_outcomes", ("run_id", "checksum", "file_name", "outcome", "unit_code", "period_code",
+                                       "version", "findings", "feedback", "note", "recorded_at", "told_at"), rows)
+
+
+def complete_run_outcomes(engine: Engine, ref: Reference, run_id: str) -> list[Outcome]:
+    """Give every file the run received and loaded no verdict for its outcome: the same bytes as a
+    file loaded before, or earlier in this run under another name, get the earlier verdict (stored
+    as the run's). Files whose load failed stay without one: the next run checks them."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT r.checksum, r.file_name, f.archive_path, f.size_bytes, s.unit_code, s.period_code "
+            "FROM file_receipts r JOIN received_files f ON f.checksum = r.checksum "
+            "JOIN submissions s ON s.submission_id = r.checksum WHERE r.run_id = :run AND NOT EXISTS ("
+            "SELECT 1 FROM run_outcomes o WHERE o.run_id = r.run_id AND o.checksum = r.checksum "
+            "AND o.file_name = r.file_name) ORDER BY r.received_at, r.file_name"), {"run": run_id}).all()
+    repeats = [Received(c, name, path, int(size), True, unit, period) for c, name, path, size, unit, period in rows]
+    return repeat_outcomes(engine, ref, repeats, run_id)
+
+
+def run_outcomes(engine: Engine, run_id: str) -> list[Outcome]:
+    """Every file's outcome in a run, as stored, in arrival order; the version is the file's version
+    now (a file that arrived earlier but was loaded later moves later ones up)."""
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT o.file_name, o.checksum, o.unit_code, o.period_code, o.outcome, COALESCE(s.version, o.version), "
+            "o.findings, o.feedback, o.note FROM run_outcomes o "
+            "LEFT JOIN submissions s ON s.submission_id = o.checksum "
+            "LEFT JOIN file_arrivals a ON a.checksum = o.checksum "
+            "WHERE o.run_id = :run ORDER BY COALESCE(a.arrived_at, o.recorded_at), o.file_name, o.checksum"),
+            {"run": run_id}).all()
+    return [Outcome(name, c, u, p, out, v, [x for x in (found or "").split(",") if x], fb or "", note or "")
+            for name, c, u, p, out, v, found, fb, note in rows]
 
 
 def repeat_note(outcome: str, unit_code: str, period_code: str, version: int, first_seen: dt.datetime) -> str:
@@ -157,8 +239,10 @@ def repeat_note(outcome: str, unit_code: str, period_code: str, version: int, fi
             "not loaded again.")
 
 
-def repeat_outcomes(engine: Engine, ref: Reference, repeats: list[Received]) -> list[Outcome]:
-    """The earlier verdict of files whose bytes were loaded before (one Outcome each, in order).
+def repeat_outcomes(engine: Engine, ref: Reference, repeats: list[Received], run_id: str | None = None
+                    ) -> list[Outcome]:
+    """The earlier verdict of files whose bytes were loaded before (one Outcome each, in order);
+    with `run_id`, stored as the run's outcomes.
 
     Refused before → refused again, with the same findings and its feedback workbook written anew
     (the unit must learn why); accepted before → `duplicate`, saying which version it is and since when.
@@ -193,12 +277,19 @@ def repeat_outcomes(engine: Engine, ref: Reference, repeats: list[Received]) -> 
             verdict = Verdict(r.checksum, read_workbook(Path(r.archive_path), r.file_name), findings)
             o.feedback = str(write_feedback(feedback_path(verdict, version), verdict, ref))
         out.append(o)
+    if run_id:
+        from cchc.warehouse import writing
+
+        with writing(engine) as conn:
+            record_outcomes(conn, run_id, out)
     return out
 
 
 def ingest_files(engine: Engine, ref: Reference, files: list[Path], run_id: str = "cli",
-                 clock: Callable[[str], AbstractContextManager] | None = None) -> list[Outcome]:
-    """Receive, read, validate and load a list of files; one Outcome per file, in order.
+                 clock: Callable[[str], AbstractContextManager] | None = None, declared_on=None,
+                 declared_by: str = "") -> list[Outcome]:
+    """Receive, read, validate and load a list of files; one Outcome per file, in delivery order
+    (modification time, then name: a correction `X (2).xlsx` saved after `X.xlsx` is its newer version).
 
     A pipeline (see validated_batches): files are received RECEIVE_CHUNK at a time as the readers
     need more, read and checked against the reference in reader processes, validated and loaded
@@ -209,12 +300,14 @@ def ingest_files(engine: Engine, ref: Reference, files: list[Path], run_id: str 
     clock = clock or (lambda _stage: nullcontext())
     received: list[Received] = []
     first: dict[str, Received] = {}  # checksum -> the arrival that gets loaded
+    stamped = sorted((p.stat().st_mtime_ns, p.name, i, p) for i, p in enumerate(files))
 
     def new_files() -> Iterator[Received]:
         """Receive RECEIVE_CHUNK files at a time, as the pipeline asks for more to read."""
-        for part in chunks(files, RECEIVE_CHUNK):
+        for part in chunks(stamped, RECEIVE_CHUNK):
             with clock("receive"):
-                got = receive_many(engine, ((p.name, p.read_bytes()) for p in part), run_id)
+                got = receive_many(engine, ((p.name, p.read_bytes(), mtime_arrival(ns)) for ns, _, _, p in part), run_id,
+                                   declared_on=declared_on, declared_by=declared_by)
             received.extend(got)
             for r in got:
                 if not r.duplicate and r.checksum not in first:
@@ -224,11 +317,16 @@ def ingest_files(engine: Engine, ref: Reference, files: list[Path], run_id: str 
     loaded: dict[str, Outcome] = {}
     for batch in validated_batches(engine, new_files(), ref, clock, expected=len(files)):
         with clock("load"):
-            loaded.update(load_verdicts(engine, [v for _, v in batch], ref, [r for r, _ in batch]))
+            loaded.update(load_verdicts(engine, [v for _, v in batch], ref, [r for r, _ in batch], run_id=run_id))
     # The same bytes again (before, or earlier in this run): the earlier verdict, said again.
     repeats = [r for r in received if first.get(r.checksum) is not r]
-    answers = iter(repeat_outcomes(engine, ref, repeats))
-    return [loaded[r.checksum] if first.get(r.checksum) is r else next(answers) for r in received]
+    answers = iter(repeat_outcomes(engine, ref, repeats, run_id))
+    done = [loaded[r.checksum] if first.get(r.checksum) is r else next(answers) for r in received]
+    # In the caller's order (the same files may come in another order than they arrived).
+    in_order: list[Outcome] = [None] * len(files)  # type: ignore[list-item]
+    for (_, _, i, _), o in zip(stamped, done, strict=True):
+        in_order[i] = o
+    return in_order
 
 
 def validated_batches(engine: Engine, received: Iterable[Received], ref: Reference,
@@ -247,10 +345,23 @@ def validated_batches(engine: Engine, received: Iterable[Received], ref: Referen
     `received` is a generator) decides whether reader processes are worth starting; they start
     with the first file to read.
     """
-    from concurrent.futures import Future
+    from cchc.isolate import read_suspects, screen_reads
 
     clock = clock or (lambda _stage: nullcontext())
     total = expected if expected is not None else len(received)  # type: ignore[arg-type]
+    # Each read is counted first; files whose earlier read never finished are read alone, last.
+    suspects: list = []
+    received = screen_reads(engine, received, suspects)
+    yield from _read_and_validate(engine, received, ref, clock, results_dir, total)
+    for batch in chunks(read_suspects(engine, suspects, ref), VALIDATE_BATCH):
+        yield _validate(engine, ref, [r for r, _ in batch], [x for _, x in batch], clock, results_dir)
+
+
+def _read_and_validate(engine: Engine, received: Iterable[Received], ref: Reference, clock,
+                       results_dir: Path | None, total: int) -> Iterator[list[tuple[Received, Verdict]]]:
+    """validated_batches' pipeline (see there) over files not suspected of crashing their reader."""
+    from concurrent.futures import Future
+
     if total < POOL_MIN_FILES or workers() == 1:
         for batch in chunks(received, VALIDATE_BATCH):
             with clock("read"):

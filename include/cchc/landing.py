@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, bindparam, text
 
 from cchc.batch import RECEIVE_CHUNK, chunks, receive_many
-from cchc.load import Received, now
+from cchc.load import Received, mtime_arrival, now
 
 
 @dataclass
 class Taken:
-    received: list[Received] = field(default_factory=list)  # one per file taken this run, in name order
+    received: list[Received] = field(default_factory=list)  # one per file taken this run, in arrival order
     failed: list[tuple[str, str]] = field(default_factory=list)  # (file name, error): left in the folder
     cleared: int = 0  # files an earlier, killed run had recorded but not removed: removed now
 
@@ -60,16 +60,24 @@ def identity(path) -> tuple[int, int] | None:
     return int(st.st_size), int(mtime_ns)
 
 
-def take(engine: Engine, folder, run_id: str = "", settle_seconds: float = 0.0) -> Taken:
+def take(engine: Engine, folder, run_id: str = "", settle_seconds: float = 0.0, declared_on=None,
+         declared_by: str = "") -> Taken:
     """Archive and record every landing file, then remove it from the folder. With `settle_seconds`,
     a file modified more recently than that is left for the next run: it may still be being copied
-    (the folder's watcher announces it once it has settled)."""
+    (the folder's watcher announces it once it has settled).
+
+    Files are taken in delivery order (modification time as landed, then name), and each one's
+    arrival is its modification time: a correction saved as `X (2).xlsx` a second after `X.xlsx`
+    is the later version. `declared_on` declares the day they were received (a past period's files
+    imported now); it is recorded as declared."""
     folder.mkdir(parents=True, exist_ok=True)
     taken = Taken()
-    files = landing_files(folder)
+    stamped = [(p, identity(p)) for p in landing_files(folder)]
+    stamped = sorted(((p, i) for p, i in stamped if i is not None), key=lambda pi: (pi[1][1], pi[0].name))
     if settle_seconds > 0:
         cutoff_ns = time.time_ns() - int(settle_seconds * 1e9)
-        files = [p for p in files if (identity(p) or (0, cutoff_ns + 1))[1] <= cutoff_ns]
+        stamped = [(p, i) for p, i in stamped if i[1] <= cutoff_ns]
+    files = [p for p, _ in stamped]
     for batch in chunks(files, RECEIVE_CHUNK):
         items = []
         for path in batch:
@@ -81,19 +89,19 @@ def take(engine: Engine, folder, run_id: str = "", settle_seconds: float = 0.0) 
             if ident is not None:
                 items.append((path, ident, data))
         try:
-            _take(engine, items, run_id, taken)
+            _take(engine, items, run_id, taken, declared_on, declared_by)
         except OSError:
             # The archive could not be written (disk full): the chunk recorded nothing. One file at a
             # time, so every file that can be taken is; the others stay for the next run.
             for item in items:
                 try:
-                    _take(engine, [item], run_id, taken)
+                    _take(engine, [item], run_id, taken, declared_on, declared_by)
                 except OSError as exc:
                     taken.failed.append((item[0].name, f"{type(exc).__name__}: {exc.strerror or exc}"))
     return taken
 
 
-def _take(engine: Engine, items: list, run_id: str, taken: Taken) -> None:
+def _take(engine: Engine, items: list, run_id: str, taken: Taken, declared_on=None, declared_by: str = "") -> None:
     """Receive `items` (path, identity, bytes) in one transaction, then remove them from the folder."""
     if not items:
         return
@@ -127,7 +135,8 @@ def _take(engine: Engine, items: list, run_id: str, taken: Taken) -> None:
                               "checksum, run_id, taken_at) VALUES (:d, :n, :s, :m, :c, :r, :t)"), new)
         return [decided[i][0] == "new" for i in range(len(items))]
 
-    received = receive_many(engine, [(path.name, data) for path, _, data in items], run_id, screen)
+    received = receive_many(engine, [(path.name, data, mtime_arrival(ident[1])) for path, ident, data in items],
+                            run_id, screen, declared_on=declared_on, declared_by=declared_by)
     cleared = []
     for i, ((path, ident, _), r) in enumerate(zip(items, received, strict=True)):
         state, delivery = decided[i]
@@ -153,26 +162,31 @@ def _take(engine: Engine, items: list, run_id: str, taken: Taken) -> None:
 
 
 def unprocessed(engine: Engine) -> list[Received]:
-    """Files received but never given a verdict (a run killed between receiving and loading),
-    oldest first: every run checks them along with what it takes."""
+    """Files received but never given a verdict (a run killed between receiving and loading), in
+    arrival order: every run checks them along with what it takes."""
+    from cchc.batch import iso_time
+
     with engine.connect() as conn:
         rows = conn.execute(text(
-            "SELECT f.checksum, f.first_name, f.archive_path, f.size_bytes FROM received_files f "
+            "SELECT f.checksum, f.first_name, f.archive_path, f.size_bytes, a.arrived_at FROM received_files f "
+            "LEFT JOIN file_arrivals a ON a.checksum = f.checksum "
             "WHERE NOT EXISTS (SELECT 1 FROM submissions s WHERE s.submission_id = f.checksum) "
-            "ORDER BY f.first_seen_at, f.checksum")).all()
-    return [Received(c, name, path, int(size), duplicate=False) for c, name, path, size in rows]
+            "ORDER BY COALESCE(a.arrived_at, f.first_seen_at), f.first_seen_at, f.first_name, f.checksum")).all()
+    return [Received(c, name, path, int(size), duplicate=False, arrived_at=iso_time(at))
+            for c, name, path, size, at in rows]
 
 
-def ingest_landing(engine: Engine, ref, folder, run_id: str = "cli") -> tuple[list, Taken]:
+def ingest_landing(engine: Engine, ref, folder, run_id: str = "cli", declared_on=None,
+                   declared_by: str = "") -> tuple[list, Taken]:
     """`cchc ingest DIR --take`: take the folder as the DAG does, then check and load every file
-    without a verdict. One Outcome per file taken (in name order), then one per file an earlier,
+    without a verdict. One Outcome per file taken (in arrival order), then one per file an earlier,
     interrupted run had received but not loaded."""
     from cchc.ingest import load_verdicts, repeat_outcomes, validated_batches
 
-    taken = take(engine, folder, run_id)
+    taken = take(engine, folder, run_id, declared_on=declared_on, declared_by=declared_by)
     loaded = {}
     for batch in validated_batches(engine, unprocessed(engine), ref):
-        loaded.update(load_verdicts(engine, [v for _, v in batch], ref, [r for r, _ in batch]))
+        loaded.update(load_verdicts(engine, [v for _, v in batch], ref, [r for r, _ in batch], run_id=run_id))
     out: list = []
     repeats = []
     for r in taken.received:
@@ -181,6 +195,6 @@ def ingest_landing(engine: Engine, ref, folder, run_id: str = "cli") -> tuple[li
         else:  # the same bytes as a file loaded before (or earlier in this run): the earlier verdict
             repeats.append(r)
             out.append(None)
-    answers = iter(repeat_outcomes(engine, ref, repeats))
+    answers = iter(repeat_outcomes(engine, ref, repeats, run_id))
     out = [o if o is not None else next(answers) for o in out]
     return out + list(loaded.values()), taken

@@ -29,6 +29,20 @@ class Received:
     duplicate: bool  # already loaded as a submission earlier
     unit_code: str = ""  # of the earlier submission, for duplicates
     period_code: str = ""
+    arrived_at: str = ""  # when the office got the bytes first (ISO, UTC): versions follow it
+
+
+def arrival_order(items, mtime):
+    """`items` in delivery order: modification time as landed, then name (the last tie-break).
+    Not name order: Windows saves a correction as `X (2).xlsx`, which sorts before `X.xlsx`."""
+    return sorted(items, key=lambda item: (mtime(item), getattr(item, "name", "")))
+
+
+def mtime_arrival(mtime_ns: int | None) -> dt.datetime | None:
+    """A file's modification time (ns since 1970) as a naive UTC timestamp; None if unknown."""
+    if not mtime_ns:
+        return None
+    return dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=mtime_ns // 1000)
 
 
 def safe_name(name: str) -> str:
@@ -43,8 +57,9 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
-def receive(engine: Engine, file_name: str, data: bytes, run_id: str = "") -> Received:
+def receive(engine: Engine, file_name: str, data: bytes, run_id: str = "",
+            arrived_at: dt.datetime | None = None) -> Received:
     """Archive the bytes under their checksum and record the receipt (idempotent per content)."""
     from cchc.batch import receive_many
 
-    return receive_many(engine, [(file_name, data)], run_id)[0]
+    return receive_many(engine, [(file_name, data, arrived_at)], run_id)[0]

@@ -67,13 +67,14 @@ def stage_chunks(engine: Engine, folder: Path, received: list[Received], ref: Re
     return out
 
 
-def load_chunk(engine: Engine, ref: Reference, descriptor: dict) -> list[Outcome]:
-    """Load a staged chunk (one transaction per LOAD_CHUNK submissions); one Outcome per file."""
+def load_chunk(engine: Engine, ref: Reference, descriptor: dict, run_id: str | None = None) -> list[Outcome]:
+    """Load a staged chunk (one transaction per LOAD_CHUNK submissions); one Outcome per file, stored
+    for `run_id` with the load (a retried task gets the stored outcomes back)."""
     items = json.loads(Path(descriptor["path"]).read_text(encoding="utf-8"))
     received = [Received(**i["received"]) for i in items]
     verdicts = [Verdict(r.checksum, submission_from_json(i["submission"]), [Finding(**f) for f in i["findings"]])
                 for r, i in zip(received, items, strict=True)]
-    loaded = load_verdicts(engine, verdicts, ref, received)
+    loaded = load_verdicts(engine, verdicts, ref, received, run_id=run_id)
     return [loaded[r.checksum] for r in received]
 
 

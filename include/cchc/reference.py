@@ -231,16 +231,14 @@ class ReportRule:
     """Who must report a kind of period, and by when (include/reference/deadlines.csv).
 
     `due_days` counts from the last day of the data window (the 14th; Sunday for weeks). `basis`
-    says which date is held against the deadline: `sent_on`, the dispatch date the unit writes on
-    the form (official reports are dated by dispatch, and files are often dropped into the landing
-    folder by staff days later), or `received`, when the file reached the city. Either way the
-    other date is kept beside it in the warehouse.
+    is `received`: a report is on time when the office received it by the due day, whatever date
+    the unit typed as its dispatch date (kept beside it in the warehouse for ops to compare).
     """
 
     period_kind: str
     unit_types: tuple[str, ...]
     due_days: int
-    basis: str  # sent_on | received
+    basis: str  # received
     note_vi: str
 
 
@@ -361,7 +359,7 @@ def load_reference(folder: str | None = None) -> Reference:
         for r in _rows("deadlines.csv", base)
     )
     for rule in rules:
-        if rule.basis not in ("sent_on", "received") or not set(rule.unit_types) <= set(UNIT_TYPES):
+        if rule.basis != "received" or not set(rule.unit_types) <= set(UNIT_TYPES):
             raise ValueError(f"deadlines.csv: bad row for {rule.period_kind}")
     # Optional: a reference folder without addresses (an older copy) tells no unit, it is not an error.
     has_contacts = (base / "unit_contacts.csv").is_file()

@@ -39,3 +39,17 @@ def warehouse_engine():
     from cchc.warehouse import get_engine
 
     return get_engine(airflow_warehouse_url()), load_reference()
+
+
+def declared_receipt(context) -> tuple:
+    """(declared day of receipt, who declared it) from a run's `received_on` parameter, for a past
+    period's files imported now; (None, "") when not given: the files' arrival counts."""
+    import datetime as dt
+
+    value = (context.get("params") or {}).get("received_on")
+    if not value:
+        return None, ""
+    day = dt.date.fromisoformat(str(value)[:10])
+    run = context.get("dag_run")
+    who = getattr(run, "triggering_user_name", None) or "airflow"
+    return day, f"{who} (run {context.get('run_id', '')})"

@@ -218,7 +218,7 @@ def unit_mails(outcomes: list[dict], ref, *, engine=None,
 
 
 def tell_units(outcomes: list[dict], ref, *, engine=None, conn_id: str = SMTP_CONN_ID,
-               on: dt.date | None = None) -> dict:
+               on: dt.date | None = None, on_told=None) -> dict:
     """E-mail each unit about its files of the run (outcomes: `Outcome.to_dict()` of the run's
     files, repeats included); print one line per unit. Returns counts `sent`, `logged`, `failed`,
     `no_address`, the unit codes in `failed_units` and `no_address_units`, and `refused_addresses`
@@ -226,6 +226,7 @@ def tell_units(outcomes: list[dict], ref, *, engine=None, conn_id: str = SMTP_CO
 
     `engine` is the warehouse (findings with sheet/cell/messages, receipt times); None: the
     Airflow run's warehouse. A delivery failure is caught per unit, so the other units are told.
+    `on_told(unit_code)` is called once a unit's e-mail is sent (or logged, with no mail server).
     """
     from cchc.notify import Message, alert, deliver, sender, smtp_connection
 
@@ -252,6 +253,8 @@ def tell_units(outcomes: list[dict], ref, *, engine=None, conn_id: str = SMTP_CO
                         ", ".join(str(p) for _, p in mail.attachments) or "-")
             counts["logged"] += 1
             print(f"{mail.unit_code}\tlogged\t{', '.join(mail.recipients)}\t{mail.files} tệp / file(s)")
+            if on_told is not None:
+                on_told(mail.unit_code)
             continue
         try:
             refused = deliver(conn, mail.to_email(sender(conn)))
@@ -263,6 +266,8 @@ def tell_units(outcomes: list[dict], ref, *, engine=None, conn_id: str = SMTP_CO
             log.error(line)
             continue
         counts["sent"] += 1
+        if on_told is not None:
+            on_told(mail.unit_code)
         print(f"{mail.unit_code}\tsent\t{', '.join(a for a in mail.recipients if a not in refused)}\t{mail.files} "
               f"tệp / file(s)\t{len(mail.attachments)} đính kèm / attachment(s)")
         if refused:  # the unit was told at its other addresses; ops should mend the refused one
@@ -287,6 +292,31 @@ def tell_units(outcomes: list[dict], ref, *, engine=None, conn_id: str = SMTP_CO
             log.error("%s\n%s\n(không gửi được cho bộ phận vận hành / ops alert not sent: %s)",
                       message.subject, message.body, exc)
     return counts
+
+
+def tell_run(engine, ref, run_id: str, *, conn_id: str = SMTP_CONN_ID) -> dict:
+    """E-mail each unit about its files of a run, from the outcomes the run stored (`run_outcomes`):
+    the units whose chunks loaded hear back even when another chunk failed, and a unit already told
+    about a file (a retried task) is not told again; each unit's rows are marked told once its mail
+    is sent."""
+    from sqlalchemy import text
+
+    from cchc.ingest import run_outcomes
+    from cchc.load import now
+    from cchc.warehouse import writing
+
+    with engine.connect() as conn:
+        told = {(c, n) for c, n in conn.execute(text(
+            "SELECT checksum, file_name FROM run_outcomes WHERE run_id = :run AND told_at IS NOT NULL"),
+            {"run": run_id})}
+    outcomes = [o.to_dict() for o in run_outcomes(engine, run_id) if (o.checksum, o.file_name[:300]) not in told]
+
+    def mark(unit_code: str) -> None:
+        with writing(engine) as conn:
+            conn.execute(text("UPDATE run_outcomes SET told_at = :t WHERE run_id = :run AND unit_code = :u "
+                              "AND told_at IS NULL"), {"t": now(), "run": run_id, "u": (unit_code or "")[:16]})
+
+    return tell_units(outcomes, ref, engine=engine, conn_id=conn_id, on_told=mark)
 
 
 def run_repeats(engine, ref, run_id: str, outcomes: list[dict]) -> list[dict]:

@@ -11,8 +11,11 @@ JOIN ref_units u ON u.unit_type = d.unit_type
                AND u.valid_from <= d.registry_on
                AND (u.valid_to IS NULL OR u.valid_to >= d.registry_on);
 
--- One row per expected unit and period. On time is judged on the first accepted version: a
--- refused file sent on time does not make the unit on time, its accepted correction does.
+-- One row per expected unit and period. On time means received by the office by the due day
+-- (the first accepted version's arrival, or the day declared with `cchc ingest --received-on` for a
+-- past period imported later: received_basis says which), never the date the unit typed in
+-- "Ngày gửi" (kept as accepted_sent_on, for ops to compare). A refused file sent on time does not
+-- make the unit on time, its accepted correction does.
 DROP VIEW IF EXISTS v_report_status;
 CREATE VIEW v_report_status AS
 SELECT e.period_code, e.period_kind, e.unit_code, e.unit_name_vi, e.unit_type, e.parent_code,
@@ -21,26 +24,33 @@ SELECT e.period_code, e.period_kind, e.unit_code, e.unit_name_vi, e.unit_type, e
        r.first_received_at,
        a.version AS accepted_version,
        a.sent_on AS accepted_sent_on,
-       a.first_seen_at AS accepted_received_at,
+       a.arrived_at AS accepted_received_at,
+       a.received_on AS accepted_received_on,
+       CASE WHEN a.submission_id IS NULL THEN NULL
+            WHEN a.declared_on IS NOT NULL THEN 'declared' ELSE 'arrival' END AS received_basis,
        CASE
            WHEN r.n_versions IS NULL THEN 'missing'
            WHEN a.submission_id IS NULL THEN 'refused'
-           WHEN e.basis = 'sent_on' AND a.sent_on IS NOT NULL
-               THEN CASE WHEN a.sent_on <= e.due_on THEN 'on_time' ELSE 'late' END
-           WHEN a.first_seen_at < e.due_before THEN 'on_time'
+           WHEN a.received_on IS NOT NULL
+               THEN CASE WHEN a.received_on <= e.due_on THEN 'on_time' ELSE 'late' END
+           WHEN a.arrived_at < e.due_before THEN 'on_time'
            ELSE 'late'
        END AS status
 FROM v_expected_reports e
 LEFT JOIN (
-    SELECT s.unit_code, s.period_code, COUNT(*) AS n_versions, MIN(f.first_seen_at) AS first_received_at
+    SELECT s.unit_code, s.period_code, COUNT(*) AS n_versions,
+           MIN(COALESCE(fa.arrived_at, f.first_seen_at)) AS first_received_at
     FROM submissions s
     JOIN received_files f ON f.checksum = s.submission_id
+    LEFT JOIN file_arrivals fa ON fa.checksum = s.submission_id
     GROUP BY s.unit_code, s.period_code
 ) r ON r.unit_code = e.unit_code AND r.period_code = e.period_code
 LEFT JOIN (
-    SELECT s.submission_id, s.unit_code, s.period_code, s.version, s.sent_on, f.first_seen_at
+    SELECT s.submission_id, s.unit_code, s.period_code, s.version, s.sent_on,
+           COALESCE(fa.arrived_at, f.first_seen_at) AS arrived_at, fa.received_on, fa.declared_on
     FROM submissions s
     JOIN received_files f ON f.checksum = s.submission_id
+    LEFT JOIN file_arrivals fa ON fa.checksum = s.submission_id
     WHERE s.status IN ('accepted', 'accepted_with_warnings')
       AND NOT EXISTS (
           SELECT 1 FROM submissions o
