@@ -8,6 +8,14 @@ read it, validate it in batches against the Great Expectations suites in `expect
 unit's own history, and load it in bulk (never half a submission). Refused and flagged files get a feedback workbook for the unit
 (`data/outputs/feedback/`). Updates the `cchc_warehouse` asset, which triggers the weekly roll-up.
 
+**The right figure** (issue 16): files are taken in delivery order (modification time as they
+landed) and versions follow it, whatever order chunks load in: a correction saved as `X (2).xlsx`
+after `X.xlsx` wins. Each file's outcome is stored with its load (`run_outcomes`): a retried
+`load_chunk` returns it, and `summarise`, `alert_refused` and `tell_units` read it — they run even
+when a chunk failed, `all_loaded` then fails the run. A file whose read never finished is read
+alone and refused after 3 attempts. Param `received_on` (YYYY-MM-DD): only when importing a past
+period's files, the day the office received them, recorded as declared.
+
 **Nothing lost** (`cchc.landing`): a file leaves the landing folder only once archived and its receipt
 recorded; files an interrupted run received but never loaded are checked by the next run; a file
 the archive cannot take (disk full) stays in landing, ops are alerted, and the next run takes it.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -110,3 +112,29 @@ def airflow_command_env(home: Path, data: Path, warehouse_url: str) -> dict[str,
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
             "CCHC_HOME": str(ROOT), "CCHC_DATA_DIR": str(data), "CCHC_WAREHOUSE_URL": warehouse_url,
             "GX_ANALYTICS_ENABLED": "false", "NO_PROXY": "*", "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"}
+
+
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+
+
+def migrated_airflow(home: Path, data: Path, request, db_name: str) -> tuple[dict[str, str], str]:
+    """An `airflow` command environment with its metadata database migrated, on a warehouse that is
+    SQLite in `data`, or a fresh PostgreSQL database `db_name` when `request.param` says so (dropped
+    at the fixture's end); (environment, warehouse URL)."""
+    url = f"sqlite:///{data / 'warehouse.db'}"
+    if request.param == "postgresql":
+        url, drop = pg_database(db_name)
+        request.addfinalizer(drop)
+    env = airflow_command_env(home, data, url)
+    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
+    return env, url
+
+
+def dags_test(env: dict[str, str], *args: str) -> str:
+    """`airflow dags test ARGS`: its log, after checking it exited 0 and the run finished in success."""
+    out = subprocess.run([AIRFLOW, "dags", "test", *args], env=env, capture_output=True, text=True)
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, log[-4000:]
+    finished = [line for line in log.splitlines() if "DagRun Finished" in line]
+    assert finished and "state=success" in finished[-1], log[-4000:]
+    return log

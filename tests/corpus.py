@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers import edit, set_figure, set_info, set_task, sheet
+from helpers import column_of, edit, row_of, set_figure, set_info, set_task, sheet
 
-GOOD = {"dept": "SCT", "tasks": "SNV", "district": "HBA"}  # sample units the cases start from
+GOOD = {"dept": "SCT", "tasks": "SNV", "district": "HBA", "amounts": "STC"}  # sample units the cases start from
 MAIN_NS = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 
 
@@ -229,6 +229,14 @@ def blank_task_row(wb, ref):
         c.value = None
 
 
+def blank_status(wb, ref):
+    """The first led task's status and date emptied, its row kept: the code still names the task."""
+    ws = sheet(wb, "Nhiệm vụ")
+    r = row_of(ws, first_task(ref, "SNV"))
+    for label in ("Tình trạng", "Ngày hoàn thành"):
+        ws.cell(row=r, column=column_of(ws, label)).value = None
+
+
 def error_cell(unit: str, code: str, shown: str) -> Callable[[Path, Path], Path]:
     """A figure cell holding an Excel error value stored as Excel does (<c t="e"><v>#SPILL!</v></c>)."""
     import re
@@ -333,6 +341,12 @@ CASES: list[Case] = [
                                                                  "SCT_2024-Q1.xlsx")),
     Case("file name says another unit", "NAME_MISMATCH",
          spoil(GOOD["dept"], lambda wb, ref: set_info(wb, "Người lập", "Nguyễn Văn B"), "SYT_2024-H1.xlsx")),
+    Case("form version not the city's", "FORM_VERSION_UNKNOWN",
+         spoil(GOOD["dept"], lambda wb, ref: set_info(wb, "Phiên bản mẫu", "BM-01/2022"))),
+    Case("an older form (warning)", "FORM_OUTDATED",
+         spoil(GOOD["dept"], lambda wb, ref: set_info(wb, "Phiên bản mẫu", "CCHC-2023.1"))),
+    Case("form version left blank (warning)", "FORM_VERSION_MISSING",
+         spoil(GOOD["dept"], lambda wb, ref: set_info(wb, "Phiên bản mẫu", None))),
     Case("as-of date not a date", "DATE_INVALID", spoil(GOOD["dept"], lambda wb, ref: set_info(
         wb, "Ngày chốt số liệu", "31/02/2024"))),
     Case("as-of date outside the period", "ASOF_OUTSIDE_PERIOD", spoil(GOOD["dept"], lambda wb, ref: set_info(
@@ -382,6 +396,9 @@ CASES: list[Case] = [
     Case("a figure left blank (warning)", "VALUE_MISSING",
          spoil(GOOD["dept"], lambda wb, ref: set_figure(wb, "comms.media_items", None))),
     Case("a led task left off (warning)", "TASK_MISSING", spoil(GOOD["tasks"], blank_task_row)),
+    Case("a task status left blank (warning)", "TASK_STATUS_BLANK", spoil(GOOD["tasks"], blank_status)),
+    Case("amount typed 17.019: thousands or decimals? (warning)", "NUMBER_AMBIGUOUS",
+         spoil(GOOD["amounts"], lambda wb, ref: set_figure(wb, "fin.invest_plan_pm_bn", "17.019"))),
 ]
 
 

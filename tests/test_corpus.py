@@ -72,3 +72,32 @@ def test_hostile_files_are_refused_in_bounded_memory(index, corpus):
     _, peak_mb, _, codes = measure(path)
     assert case.code in codes
     assert peak_mb < HOSTILE_RSS_MB
+
+
+def test_every_kind_of_bad_file_dropped_together_gets_its_verdict_in_one_run(corpus, samples, warehouse_url, tmp_path):
+    """All the corpus in one landing folder, beside good files and the same bytes under two names and
+    extensions (`.csv`, `_csv.xlsx`): `cchc ingest --take` exits 0 and every file has its verdict."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    for i, (_, path) in enumerate(corpus):
+        shutil.copy(path, landing / f"{i:02d}_{path.name}")
+    for name in ("SGTVT_2024-H1.xlsx", "SCT_2024-H1.xlsx"):
+        shutil.copy(samples / "h1" / name, landing / name)
+    same = (samples / "h1" / "SKHCN_2024-H1.xlsx").read_bytes()
+    (landing / "SKHCN_2024-H1.csv").write_bytes(same)
+    (landing / "SKHCN_2024-H1_csv.xlsx").write_bytes(same)
+    dropped = sorted(p.name for p in landing.iterdir())
+    run = subprocess.run([sys.executable, "-m", "cchc.cli", "--warehouse", warehouse_url, "ingest", str(landing),
+                          "--take"], capture_output=True, text=True, env=os.environ)
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = run.stdout.splitlines()
+    verdicts = {line.split("\t")[0]: line.split("\t")[1] for line in lines}
+    assert list(landing.iterdir()) == [] and len(lines) == len(dropped)  # one verdict per file (names made safe)
+    assert all(v in ("accepted", "accepted_with_warnings", "rejected", "duplicate") for v in verdicts.values())
+    assert verdicts["SGTVT_2024-H1.xlsx"] == verdicts["SCT_2024-H1.xlsx"] == "accepted"
+    assert sorted(verdicts[n] for n in ("SKHCN_2024-H1.csv", "SKHCN_2024-H1_csv.xlsx")) == ["accepted", "duplicate"]

@@ -283,6 +283,12 @@ def test_timeliness_is_judged_by_receipt_not_the_typed_date(samples, ref, wareho
         by = conn.execute(text("SELECT a.declared_by FROM file_arrivals a JOIN submissions s ON "
                                "s.submission_id = a.checksum WHERE s.unit_code = 'VPUB'")).scalar()
     assert by and "cli-" in by
+    from cchc.status import render, status_page, unit_rows
+
+    gaps = {r.unit_code: r.typed_date_gap for r in unit_rows(engine, "2024-H1")}
+    assert (gaps["SNV"], gaps["STP"]) == (10, 8)  # typed 10/6, received 20/6 and 18/6: flagged for ops
+    html = render(status_page(engine, "2024-H1"))
+    assert "Ngày gửi ghi trong tệp cách ngày nhận 10 ngày" in html and "nhận ngày (khai báo)" in html
     bad = _cli(warehouse_url, "ingest", str(tmp_path / "old"), "--received-on", "31/02/2024")
     assert bad.returncode == 2 and "--received-on" in bad.stderr
 

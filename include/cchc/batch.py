@@ -95,7 +95,7 @@ def _archive(target: str, data: bytes) -> None:
     os.replace(tmp, target)  # atomic: the archive never holds half a file
 
 
-def _in(conn: Connection, sql: str, values: list[str], **params) -> list:
+def select_in(conn: Connection, sql: str, values: list[str], **params) -> list:
     """`sql` with an expanding `:keys` IN list (chunked by the caller)."""
     stmt = text(sql).bindparams(bindparam("keys", expanding=True))
     return conn.execute(stmt, {"keys": values, **params}).all()
@@ -139,8 +139,8 @@ def receive_many(engine: Engine, items: Iterable[tuple], run_id: str = "", scree
             else:
                 rows_in = rows
             # Known bytes keep the archive path they were recorded with (CCHC_ARCHIVE_DIR may have moved).
-            known = dict(_in(conn, "SELECT checksum, archive_path FROM received_files WHERE checksum IN :keys", keys))
-            arrivals = dict(_in(conn, "SELECT checksum, arrived_at FROM file_arrivals WHERE checksum IN :keys", keys))
+            known = dict(select_in(conn, "SELECT checksum, archive_path FROM received_files WHERE checksum IN :keys", keys))
+            arrivals = dict(select_in(conn, "SELECT checksum, arrived_at FROM file_arrivals WHERE checksum IN :keys", keys))
             new: dict[str, tuple] = {}
             new_arrivals: dict[str, tuple] = {}
             for checksum, name, target, data, (arrived_at, source) in rows_in:
@@ -159,7 +159,7 @@ def receive_many(engine: Engine, items: Iterable[tuple], run_id: str = "", scree
                         list(new_arrivals.values()))
             insert_rows(conn, "file_receipts", ("receipt_id", "checksum", "file_name", "received_at", "run_id"),
                         [(uuid.uuid4().hex, r[0], r[1], at, run_id) for r in rows_in])
-            loaded = {k: (u, p) for k, u, p in _in(
+            loaded = {k: (u, p) for k, u, p in select_in(
                 conn, "SELECT submission_id, unit_code, period_code FROM submissions WHERE submission_id IN :keys",
                 keys)}
         for checksum, name, target, data, (arrived_at, _) in rows:
@@ -380,7 +380,7 @@ def _number_versions(conn: Connection, verdicts: list, skip: set[str]) -> dict[s
             stored[key] = version
     arrivals = {}
     for part in chunks(sorted({v.key for v in new}), 500):
-        arrivals.update({row[0]: _arrival_key(row) for row in _in(conn, _ARRIVAL_SQL, part)})
+        arrivals.update({row[0]: _arrival_key(row) for row in select_in(conn, _ARRIVAL_SQL, part)})
     seen = set()
     for v in new:
         if v.key not in seen:
@@ -420,12 +420,12 @@ def load_many(engine: Engine, verdicts: list, *, replace_rejected: bool = False,
     at = now()
     subs, values, tasks, found, out = [], [], [], [], []
     with writing(engine) as conn:  # one loader at a time: no key loaded twice, no version numbered twice
-        rows = {r.submission_id: r for r in _in(conn, "SELECT submission_id, version, status, unit_code, "
+        rows = {r.submission_id: r for r in select_in(conn, "SELECT submission_id, version, status, unit_code, "
                                                       "period_code FROM submissions WHERE submission_id IN :keys",
                                                 keys)}
         before: dict[str, tuple[str, int]] = {}  # key -> (outcome, version) of a file loaded before
         if run_id:
-            before = {k: (o, v) for k, o, v in _in(
+            before = {k: (o, v) for k, o, v in select_in(
                 conn, "SELECT checksum, outcome, version FROM run_outcomes WHERE run_id = :run AND checksum IN :keys",
                 keys, run=run_id)}
         if replace_rejected:

@@ -23,6 +23,9 @@ ACTION = {
     "missing": "Đôn đốc đơn vị gửi báo cáo ngay / chase the unit to send its report now",
 }
 CHASE = ("late", "refused", "missing")
+# What the weekly alert chases: units with no accepted report. A late but accepted report is shown
+# on the roll-up's sheet (with its reminder) but nobody is chased for it.
+ALERT = ("missing", "refused")
 
 
 @dataclass(frozen=True)
@@ -81,17 +84,27 @@ def rates(engine: Engine, period_code: str) -> list[Rate]:
 
 
 def due_in(engine: Engine, week: Period) -> list[str]:
-    """The week itself and every other period whose deadline falls in it: what its roll-up chases."""
+    """The week itself and every period (month, quarter, half year…) whose deadline falls in it: what
+    its roll-up chases. Not the week before, though its deadline (Tuesday) falls in this one: the
+    roll-up of a week runs once that week is past its deadline, so the week before had its own."""
     with engine.connect() as conn:
-        due = conn.execute(text("SELECT DISTINCT period_code FROM ref_report_due WHERE due_on >= :a AND due_on <= :b "
-                                "AND period_code <> :w ORDER BY period_code"),
-                           {"a": week.start, "b": week.end, "w": week.code}).scalars().all()
+        due = conn.execute(text("SELECT DISTINCT d.period_code FROM ref_report_due d "
+                                "JOIN ref_periods p ON p.period_code = d.period_code "
+                                "WHERE d.due_on >= :a AND d.due_on <= :b AND p.kind <> 'week' "
+                                "ORDER BY d.period_code"),
+                           {"a": week.start, "b": week.end}).scalars().all()
     return [week.code, *due]
 
 
 def to_chase(rows: list[UnitStatus], today: dt.date | None = None) -> list[UnitStatus]:
     """Late, refused and missing units, once the deadline has passed (a missing report is not late before)."""
     return [r for r in rows if r.status in CHASE and (today is None or r.due_on < today)]
+
+
+def to_alert(rows: list[UnitStatus], today: dt.date) -> list[UnitStatus]:
+    """Units still without an accepted report (missing, or every file refused) once the deadline has
+    passed: what the weekly alert names. Units that reported, even late, are not chased."""
+    return [r for r in rows if r.status in ALERT and r.due_on < today]
 
 
 def for_week(engine: Engine, week: Period) -> tuple[list[UnitStatus], list[Rate]]:

@@ -5,7 +5,9 @@
 - `ratio`: recomputed from the consolidated parts, never averaged over units;
 - `registry_count`: units in the dated registry (e.g. communes that must use the system);
 - `plan_total` / `plan_done`: the plan's tasks, and those whose lead unit reports them done on or
-  before the as-of date (a lead unit that sent nothing leaves its tasks not done, and listed).
+  before the period's cut-off (`Period.as_of_default`, 15/6 for H1, whatever as-of date the unit
+  wrote; the view v_plan_task_status counts the same way); a lead unit that sent nothing, or left a
+  task's status blank, leaves it not done and listed as not reported.
 """
 
 from __future__ import annotations
@@ -188,10 +190,11 @@ def compute(ref: Reference, inputs: _Inputs, day: dt.date) -> tuple[dict[str, Fi
             leads = set()
             for task in ref.tasks_on(day):
                 status = inputs.statuses.get(task.lead_unit, {}).get(task.code)
-                if status is None:
+                if status is None or status[0] == "unreported":  # nothing sent, or the status left blank
                     unreported.append(task.code)
-                    used.append(Input("task", task.code, unit_code=task.lead_unit, task_status="unreported",
-                                      counted=False))
+                    source = inputs.source(task.lead_unit, task.code) if status else {"unit_code": task.lead_unit}
+                    used.append(Input("task", task.code, task_status="unreported",
+                                      completed_on=status[1] if status else None, counted=False, **source))
                     continue
                 leads.add(task.lead_unit)
                 counted = status[0] == "done" and status[1] is not None and status[1] <= day

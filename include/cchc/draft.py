@@ -297,7 +297,7 @@ def comment_lines(code: str, fig, ind, sources: list, period_code: str, as_of: d
         leads: dict[str, int] = {}
         for s in done:
             leads[s.unit_code] = leads.get(s.unit_code, 0) + 1
-        unreported = sum(1 for s in sources if s.input_kind == "task" and not s.file_name)
+        unreported = sum(1 for s in sources if s.input_kind == "task" and s.task_status == "unreported")
         lines.append(f"{len(done)} nhiệm vụ hoàn thành đến {admin_date(as_of)}; {unreported} nhiệm vụ cơ quan chủ trì "
                      f"chưa báo cáo.")
         lines += [f"  {u}: {n} nhiệm vụ" for u, n in sorted(leads.items(), key=lambda kv: (-kv[1], kv[0]))[:top]]

@@ -51,6 +51,23 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
                       "tra lại mã đơn vị, kỳ báo cáo trong trang 'Thông tin chung' và gửi lại với tên {expected}.",
                       "File name '{file_name}' contradicts the content ({detail}): possibly the wrong file. Check "
                       "the unit and period on sheet 'Thông tin chung' and resend it named {expected}."),
+    "FORM_VERSION_UNKNOWN": (ERROR, "Trang '{sheet_name}', ô {cell}: phiên bản mẫu '{value}' không phải biểu mẫu do "
+                             "thành phố ban hành (phiên bản hiện hành: {current}). Vui lòng lập báo cáo trên biểu "
+                             "mẫu {current} rồi gửi lại.",
+                             "Sheet '{sheet_name}', cell {cell}: form version '{value}' is not a form the city issued "
+                             "(current version: {current}). Fill in the {current} form and resend."),
+    "FORM_OUTDATED": (WARNING, "Trang '{sheet_name}', ô {cell}: báo cáo lập trên biểu mẫu cũ {value}; biểu mẫu hiện "
+                      "hành là {current}. Số liệu vẫn được tiếp nhận, nhưng biểu mẫu cũ có thể thiếu chỉ tiêu hoặc "
+                      "nhiệm vụ; từ kỳ sau vui lòng dùng biểu mẫu {current}.",
+                      "Sheet '{sheet_name}', cell {cell}: the report is on the old form {value}; the current form is "
+                      "{current}. The figures are accepted, but an old form may lack indicators or tasks; use "
+                      "the {current} form from the next period on."),
+    "FORM_VERSION_MISSING": (WARNING, "{where_vi}chưa ghi 'Phiên bản mẫu' nên không biết báo cáo lập trên biểu mẫu "
+                             "nào. Số liệu vẫn được đọc theo tên cột; vui lòng dùng biểu mẫu hiện hành {current}, "
+                             "không xóa ô phiên bản mẫu.",
+                             "{where_en}'Phiên bản mẫu' (form version) is blank, so which form the report is on is "
+                             "unknown. The figures were read by their column labels; use the current form "
+                             "{current} and keep its version cell."),
     "DATE_INVALID": (ERROR, "Ô {cell}: '{value}' không phải ngày hợp lệ. Ghi ngày dạng 15/06/2024.",
                      "Cell {cell}: '{value}' is not a valid date. Write dates as 15/06/2024."),
     "ASOF_OUTSIDE_PERIOD": (ERROR, "Ngày chốt số liệu {value} nằm ngoài kỳ báo cáo {period} ({start} – {end}).",
@@ -65,6 +82,15 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
                        "hoặc 25,6.",
                        "Cell {cell} (indicator {indicator}): '{value}' is not a number. Write a number, e.g. "
                        "1.150 or 25,6."),
+    "NUMBER_AMBIGUOUS": (WARNING, "Trang '{sheet_name}', ô {cell} (chỉ tiêu {indicator}): '{value}' được gõ dạng "
+                         "chữ và đọc được hai cách: {vi_reading} theo cách viết Việt Nam (dấu chấm phân cách hàng "
+                         "nghìn) hoặc {en_reading_vi} theo cách viết tiếng Anh (dấu chấm thập phân). Hệ thống ghi "
+                         "nhận {vi_reading}. Nếu ý là {en_reading_vi}, vui lòng ghi {en_reading_vi} (dấu phẩy thập "
+                         "phân) hoặc nhập dạng số rồi gửi lại.",
+                         "Sheet '{sheet_name}', cell {cell} (indicator {indicator}): '{value}' is typed as text and "
+                         "reads two ways: {vi_reading} the Vietnamese way (the dot groups thousands) or {en_reading} "
+                         "the English way (decimal point). It was recorded as {vi_reading}. If {en_reading} was "
+                         "meant, write {en_reading_vi} (decimal comma) or type it as a number, and resend."),
     "INDICATOR_UNKNOWN": (ERROR, "Ô {cell}: mã chỉ tiêu '{value}' không có trong danh mục chỉ tiêu.",
                           "Cell {cell}: indicator code '{value}' is not in the indicator catalogue."),
     "INDICATOR_NOT_FOR_UNIT": (ERROR, "Ô {cell}: chỉ tiêu '{value}' không thuộc phạm vi báo cáo của đơn vị.",
@@ -107,6 +133,12 @@ CATALOGUE: dict[str, tuple[str, str, str]] = {
                             "Đang thực hiện hoặc Chưa thực hiện.",
                             "Cell {cell} (task {task}): status '{value}' is not valid; pick Hoàn thành, Đang thực "
                             "hiện or Chưa thực hiện."),
+    "TASK_STATUS_BLANK": (WARNING, "Trang '{sheet_name}', ô {cell} (nhiệm vụ {task}): chưa chọn tình trạng; nhiệm vụ "
+                          "được tính là chưa báo cáo (không phải 'Chưa thực hiện'). Chọn Hoàn thành, Đang thực hiện "
+                          "hoặc Chưa thực hiện rồi gửi lại.",
+                          "Sheet '{sheet_name}', cell {cell} (task {task}): no status picked; the task counts as not "
+                          "reported (not as 'Chưa thực hiện', not started). Pick Hoàn thành, Đang thực hiện or Chưa "
+                          "thực hiện and resend."),
     "TASK_DONE_NO_DATE": (ERROR, "Ô {cell} (nhiệm vụ {task}): nhiệm vụ đã hoàn thành nhưng chưa ghi ngày hoàn thành.",
                           "Cell {cell} (task {task}): marked done but has no completion date."),
     "TASK_DONE_AFTER_ASOF": (ERROR, "Ô {cell} (nhiệm vụ {task}): ngày hoàn thành {value} sau ngày chốt số liệu "

@@ -9,6 +9,7 @@ typed as Vietnamese text) so that the reader is exercised on what units really s
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
@@ -18,7 +19,8 @@ from cchc.periods import Period
 from cchc.reference import RULES_VI, Indicator, Task, Unit
 from cchc.vn import fold, format_date, format_number
 
-FORM_VERSION = "CCHC-2024.1"
+FORM_VERSION = "CCHC-2024.1"  # the current form: CCHC-<year>.<revision>, each new form numbered higher
+_VERSION = re.compile(r"(?:cchc[- ]?)?(\d{4})\.(\d{1,2})")
 SHEET_INFO = "Thông tin chung"
 SHEET_TASKS = "Nhiệm vụ"
 SHEET_FIGURES = "Số liệu"
@@ -72,6 +74,13 @@ class Layout:
     sheet_order: tuple[str, ...] = (SHEET_INFO, SHEET_TASKS, SHEET_FIGURES)
 
 
+def form_version_key(version: str) -> tuple[int, int] | None:
+    """(year, revision) of a form version as written in its cell (`CCHC-2024.1`, `cchc 2024.1`,
+    `2024.1`); None when it is not a version at all."""
+    m = _VERSION.fullmatch(fold(version))
+    return (int(m.group(1)), int(m.group(2))) if m else None
+
+
 def file_name(unit_code: str, period_code: str) -> str:
     return f"{unit_code}_{period_code}.xlsx"
 
@@ -110,7 +119,9 @@ def write_workbook(
         if v is None:
             return None
         if layout.text_numbers:
-            s = format_number(v, decimals if Decimal(v) != int(v) else 0)
+            # With the indicator's decimals, as the report prints it: `1.500,000` tỷ đồng, since a
+            # bare `1.500` reads two ways (1500 or 1.5) and is flagged NUMBER_AMBIGUOUS.
+            s = format_number(v, decimals)
             return s + "%" if rule == "percent" else s
         d = Decimal(v)
         return int(d) if d == int(d) else float(d)

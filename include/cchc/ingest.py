@@ -166,13 +166,13 @@ def load_verdicts(engine: Engine, verdicts: list[Verdict], ref: Reference, recei
 def record_outcomes(conn, run_id: str, outcomes: list[Outcome]) -> None:
     """Store each file's outcome for the run (once: a retry's rows are already there), in the
     caller's transaction."""
+    from sqlalchemy import bindparam, text
+
     from cchc.batch import insert_rows
     from cchc.load import now
 
     if not outcomes:
         return
-    from sqlalchemy import bindparam, text
-
     have = set()
     for part in chunks(sorted({o.checksum for o in outcomes}), 500):
         have |= {tuple(r) for r in conn.execute(text(

@@ -44,7 +44,7 @@ def screen_reads(engine: Engine, received: Iterable, suspects: list) -> Iterator
 
 def count_attempts(engine: Engine, checksums: list[str]) -> dict[str, int]:
     """Count one more read attempt of each file (committed now); the counts before this one."""
-    from cchc.batch import _in, insert_rows
+    from cchc.batch import insert_rows, select_in
     from cchc.load import now
     from cchc.warehouse import writing
 
@@ -53,7 +53,7 @@ def count_attempts(engine: Engine, checksums: list[str]) -> dict[str, int]:
         return {}
     at = now()
     with writing(engine) as conn:
-        before = {k: int(n) for k, n in _in(conn, "SELECT checksum, attempts FROM read_attempts WHERE checksum IN :keys",
+        before = {k: int(n) for k, n in select_in(conn, "SELECT checksum, attempts FROM read_attempts WHERE checksum IN :keys",
                                             keys)}
         if before:
             _in_update(conn, sorted(before), at)

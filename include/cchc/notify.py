@@ -61,19 +61,25 @@ def refused_files_message(outcomes: list[dict]) -> Message | None:
     return Message(f"[CCHC] {len(refused)} tệp báo cáo bị từ chối / refused file(s)", "\n".join(lines))
 
 
-def late_units_message(rows) -> Message | None:
-    """One message listing units late, refused or missing for periods past their deadline."""
+def late_units_message(rows, week_code: str = "") -> Message | None:
+    """One message listing the units still without an accepted report (missing, or every file
+    refused) for periods past their deadline; a unit that reported late is not in it."""
     from cchc.completeness import ACTION, STATUS_VI
 
     if not rows:
         return None
-    lines = [f"{len(rows)} đơn vị chưa báo cáo đúng hạn / unit(s) not reported on time:", ""]
+    n = len({r.unit_code for r in rows})
+    where = f" (tổng hợp tuần / roll-up of {week_code})" if week_code else ""
+    lines = [f"{n} đơn vị chưa có báo cáo được tiếp nhận, đã quá hạn{where} / unit(s) with no accepted report "
+             "past the deadline:", ""]
     for r in rows:
         lines.append(f"- {r.unit_code} {r.unit_name_vi}, kỳ / period {r.period_code}, hạn / due "
                      f"{r.due_on.strftime('%d/%m/%Y')}: {STATUS_VI[r.status]} ({r.status}). {ACTION[r.status]}")
+    lines += ["", "Mỗi đơn vị chỉ được báo một lần mỗi tuần; đơn vị đã gửi (kể cả trễ hạn) không bị đôn đốc. / "
+              "Each unit is alerted once a week; units that reported, even late, are not chased."]
     periods = sorted({r.period_code for r in rows})
-    return Message(f"[CCHC] {len(rows)} đơn vị trễ hoặc chưa gửi báo cáo kỳ {', '.join(periods)} "
-                   "/ late or missing reports", "\n".join(lines))
+    return Message(f"[CCHC] {n} đơn vị chưa gửi hoặc bị từ chối báo cáo kỳ {', '.join(periods)} "
+                   "/ missing or refused reports", "\n".join(lines))
 
 
 def smtp_connection(conn_id: str = SMTP_CONN_ID):

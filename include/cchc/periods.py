@@ -11,8 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from cchc.vn import fold
+
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,25 @@ def _make(year: int, suffix: str) -> Period:
 def week_of(day: dt.date) -> Period:
     y, w, _ = day.isocalendar()
     return _make(y, f"w{w:02d}")
+
+
+def due_before(period: Period, due_days: int) -> dt.datetime:
+    """The instant a period's report stops being on time: the end of its last day to send
+    (the window's last day + `due_days`, deadlines.csv) in Asia/Ho_Chi_Minh. The same instant as
+    ref_report_due.due_before, which stores it in UTC."""
+    return dt.datetime.combine(period.end + dt.timedelta(days=due_days + 1), dt.time(), VN_TZ)
+
+
+def latest_week_due(at: dt.datetime, due_days: int) -> Period:
+    """The latest week whose deadline has passed at `at` (an aware datetime): the week a roll-up
+    run at `at` covers. Weeks: due `due_days` after their Sunday (2: "chậm nhất thứ Ba tuần sau"),
+    so from Wednesday 00:00 the week just ended, until then the one before it."""
+    if at.tzinfo is None:
+        raise ValueError("latest_week_due needs an aware datetime")
+    # due_before(W) <= at  <=>  W.end + due_days + 1 <= at's local day (due_before is a midnight)
+    last_end = at.astimezone(VN_TZ).date() - dt.timedelta(days=due_days + 1)
+    sunday = last_end - dt.timedelta(days=last_end.isoweekday() % 7)  # the last Sunday on or before it
+    return week_of(sunday)
 
 
 def periods_for_year(year: int) -> list[Period]:

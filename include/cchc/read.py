@@ -17,13 +17,15 @@ from pathlib import Path
 
 from cchc.findings import EXCEL_ERRORS, Finding, finding
 from cchc.package_check import MAX_FILE_BYTES, check_package, inspect_package, without_error_cells
-from cchc.form import FIGURE_COLUMNS, INFO_LABELS, SHEET_FIGURES, SHEET_INFO, SHEET_TASKS, STATUSES, TASK_COLUMNS
+from cchc.form import (FIGURE_COLUMNS, FORM_VERSION, INFO_LABELS, SHEET_FIGURES, SHEET_INFO, SHEET_TASKS, STATUSES,
+                       TASK_COLUMNS, form_version_key)
 from cchc.periods import Period, parse_period
 from cchc.vn import fold, parse_date, parse_number, text
 
 HEADER_SEARCH_ROWS = 30
 _SIGNATURE = re.compile(r"^(nguoi lap|thu truong|\(ky|ky ten|xac nhan)")
 _FOLDED_STATUS = {fold(k): v for k, v in STATUSES.items()}
+UNREPORTED = "unreported"  # a task's status left blank: stored so, and counted as not reported
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ class ValueRow:
 class TaskRow:
     task_code: str
     status_raw: str
-    status: str | None  # done | in_progress | not_started
+    status: str | None  # done | in_progress | not_started | unreported (the cell left blank)
     completed_on: dt.date | None
     sheet: str
     cell: str  # the status cell
@@ -226,6 +228,8 @@ def read_info(sub: Submission, rows: list[list[object]], sheet: str) -> None:
     sub.unit_code = txt("unit_code").upper()
     sub.unit_name, sub.preparer, sub.phone, sub.email = txt("unit_name"), txt("preparer"), txt("phone"), txt("email")
     sub.form_version = txt("form_version")
+    if not isinstance(found.get("form_version", (None,))[0], CellError):  # an error value is refused already
+        sub.findings.extend(check_form_version(sub.form_version, sheet, sub.info_cells.get("form_version", "")))
     sub.period_raw = txt("period")
     if sub.period_raw:
         try:
@@ -240,6 +244,24 @@ def read_info(sub: Submission, rows: list[list[object]], sheet: str) -> None:
             setattr(sub, key, parse_date(raw))
         except ValueError:
             sub.findings.append(finding("DATE_INVALID", sheet, sub.info_cells[key], value=text(raw)))
+
+
+def check_form_version(version: str, sheet: str, cell: str) -> list[Finding]:
+    """The form a file is on, against the current one: an older form is read (labels find its
+    columns) but flagged, one the city never issued (or newer than this pipeline knows) refused.
+    A blank version is a warning: the office wants the figures, and a unit that cleared or retyped
+    the cell is told rather than made to resend for a cell no figure depends on."""
+    current = form_version_key(FORM_VERSION)
+    if not version:
+        where = (f"Trang '{sheet}', ô {cell}: ", f"Sheet '{sheet}', cell {cell}: ") if cell else \
+            (f"Trang '{sheet}': ", f"Sheet '{sheet}': ")
+        return [finding("FORM_VERSION_MISSING", sheet, cell, current=FORM_VERSION, where_vi=where[0],
+                        where_en=where[1])]
+    key = form_version_key(version)
+    if key == current:
+        return []
+    code = "FORM_OUTDATED" if key is not None and key < current else "FORM_VERSION_UNKNOWN"
+    return [finding(code, sheet, cell, value=version, current=FORM_VERSION)]
 
 
 def _code(sub: Submission, row: list[object], col: int, sheet: str, r: int, what_vi: str, what_en: str) -> str | None:
@@ -292,9 +314,15 @@ def read_tasks(sub: Submission, rows: list[list[object]], sheet: str) -> None:
             status_raw, status = status_cell.shown, None
         else:
             status_raw = text(status_cell)
-            status = _FOLDED_STATUS.get(fold(status_raw)) if status_raw else "not_started"
-            if status is None:
-                sub.findings.append(finding("TASK_STATUS_INVALID", sheet, status_ref, task=code, value=status_raw))
+            if not status_raw:
+                # Blank says nothing about the task: counted as the lead unit not reporting it (as a
+                # task left off the sheet), never as not started.
+                status = UNREPORTED
+                sub.findings.append(finding("TASK_STATUS_BLANK", sheet, status_ref, task=code))
+            else:
+                status = _FOLDED_STATUS.get(fold(status_raw))
+                if status is None:
+                    sub.findings.append(finding("TASK_STATUS_INVALID", sheet, status_ref, task=code, value=status_raw))
         raw_date = _get(row, cols["completed_on"])
         if isinstance(raw_date, CellError):
             sub.findings.append(error_finding(raw_date, sheet, date_ref, f" (nhiệm vụ {code})", f" (task {code})"))

@@ -1,10 +1,19 @@
 """Deterministic sample submissions: one H1-2024 workbook per reporting unit, plus weekly snapshots.
 
-The city totals below are the figures units typed that stand behind the seed half-year report
+The figures below are the ones units type that stand behind the seed half-year report
 (report_H1_2024_haiphong.txt). They are split over the units that report them, the way the real
 figures are spread, and written through the same form writer the city hands out, with the layout
 quirks of real files. Figures the city computes (ratios, totals of totals, plan counts, registry
 counts) are not here: they must come out of the pipeline.
+
+Only parts are typed. A figure the catalogue's identities (include/reference/identities.csv) define
+as the sum of parts — `gov.tasks_assigned`, `inst.vbqppl_issued`, `inst.vbqppl_expired`,
+`org.staff_streamlined`, `org.job_schemes_admin`, `fin.invest_disbursed_bn`, and each unit's PAKN
+and dossier totals — is written as the sum of the parts the unit writes (`derive_totals`), never
+typed beside them. Where the report gives no split, the unit sends none: the report gives no plan
+for the central and the local budget balance, only the rates disbursed against them, so Sở Tài
+chính types those two rates (17,65% and 20,37%) as it types the amounts disbursed, and leaves the
+two plan rows out.
 
 Weekly snapshots (departments and districts, ISO weeks 1-24 of 2024) carry the same figures
 cumulated from 15/12/2023 to the week's end, so the weekly roll-up rises to the half-year figures.
@@ -15,40 +24,41 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 from cchc.form import STATUS_DONE, STATUS_IN_PROGRESS, STATUS_NOT_STARTED, Layout, file_name, write_workbook
 from cchc.periods import Period, parse_period
-from cchc.reference import Reference, Unit, load_reference
+from cchc.reference import Reference, Unit, codes_in, load_reference
 
 SEED = 20240615
 PERIOD = "2024-H1"
 AS_OF = dt.date(2024, 6, 15)  # the report counts plan progress "as of 15/6/2024"
 
-# Figures typed by one authoritative unit (seed report sections I-II).
+# Figures typed by one authoritative unit (seed report sections I-II). Totals of these parts are
+# not here: derive_totals sums them (78 = 37 + 41 + 0, 17 = 6 + 11, 87 = 66 + 1 + 20, 44 = 38 + 6,
+# 36 = 15 + 21, 4.048,546 = 133,370 + 3.915,176). The two budget balances' rates of disbursement are
+# typed as the report states them: it gives no plan for either, so there is nothing to divide.
 AUTHORITATIVE: dict[str, int | str] = {
-    "gov.tasks_assigned": 78, "gov.tasks_done_on_time": 37, "gov.tasks_in_progress_on_time": 41,
-    "gov.tasks_overdue": 0,
+    "gov.tasks_done_on_time": 37, "gov.tasks_in_progress_on_time": 41, "gov.tasks_overdue": 0,
     "inspect.discipline_teams": 4, "inspect.discipline_depts": 5, "inspect.discipline_districts": 4,
     "inspect.discipline_communes": 10, "inspect.par_planned_depts": 6, "inspect.par_planned_districts": 6,
     "innovation.initiatives_recognised": 16,
     "index.par_score": "91.87", "index.par_rank": 2, "index.sipas_pct": "88.90", "index.sipas_rank": 5,
-    "inst.vbqppl_detail_list": 5, "inst.vbqppl_proposals_approved": 12, "inst.vbqppl_issued": 17,
-    "inst.vbqppl_issued_2024_plan": 6, "inst.vbqppl_issued_2023_plan": 11, "inst.vbqppl_expired": 87,
+    "inst.vbqppl_detail_list": 5, "inst.vbqppl_proposals_approved": 12,
+    "inst.vbqppl_issued_2024_plan": 6, "inst.vbqppl_issued_2023_plan": 11,
     "inst.vbqppl_expired_full": 66, "inst.vbqppl_expired_suspended": 1, "inst.vbqppl_expired_partial": 20,
     "inst.vbqppl_self_checked": 17,
     "tthc.publication_decisions": 55, "tthc.review_planned": 63, "tthc.delegated": 4,
     "tthc.internal_total": 43, "tthc.internal_simplified": 11,
-    "org.units_reduced": 4, "org.staff_streamlined": 44, "org.staff_early_retirement": 38,
-    "org.staff_resigned": 6, "org.job_schemes_admin": 36, "org.job_schemes_districts": 15,
+    "org.units_reduced": 4, "org.staff_early_retirement": 38,
+    "org.staff_resigned": 6, "org.job_schemes_districts": 15,
     "org.job_schemes_depts": 21, "org.job_schemes_public_units": 810, "org.leaders_appointed": 14,
     "org.leaders_reappointed": 16, "org.leaders_acting": 2, "org.leaders_retired": 6,
     "cs.civil_servant_quota": 2846, "cs.public_employee_quota": 32584,
-    "fin.invest_disbursed_bn": "4048.546", "fin.invest_plan_pm_bn": "17019.198",
-    "fin.invest_plan_city_bn": "19972.741", "fin.invest_central_plan_bn": "755.600",
-    "fin.invest_central_disbursed_bn": "133.370", "fin.invest_local_plan_bn": "19220.000",
-    "fin.invest_local_disbursed_bn": "3915.176",
+    "fin.invest_plan_pm_bn": "17019.198", "fin.invest_plan_city_bn": "19972.741",
+    "fin.invest_central_disbursed_bn": "133.370", "fin.invest_local_disbursed_bn": "3915.176",
+    "fin.invest_central_disbursed_pct": "17.65", "fin.invest_local_disbursed_pct": "20.37",
     "egov.plan325_regular_tasks": 14, "egov.plan325_carried_tasks": 39,
     "egov.online_services_full": 1317, "egov.online_services_partial": 386,
     "egov.iso9001_inspection_units": 78,
@@ -56,10 +66,16 @@ AUTHORITATIVE: dict[str, int | str] = {
 # Stocks do not grow through the half year (quotas, plans, last year's indices, schemes approved).
 STOCKS = {
     "index.par_score", "index.par_rank", "index.sipas_pct", "index.sipas_rank", "cs.civil_servant_quota",
-    "cs.public_employee_quota", "fin.invest_plan_pm_bn", "fin.invest_plan_city_bn",
-    "fin.invest_central_plan_bn", "fin.invest_local_plan_bn", "egov.online_services_full",
+    "cs.public_employee_quota", "fin.invest_plan_pm_bn", "fin.invest_plan_city_bn", "egov.online_services_full",
     "egov.online_services_partial", "inspect.par_planned_depts", "inspect.par_planned_districts",
     "egov.plan325_regular_tasks", "egov.plan325_carried_tasks", "tthc.internal_total",
+}
+# Rates typed against a plan that stays put through the half year (rate: the amount disbursed): a
+# week's snapshot gives the rate its own amount disbursed makes, final rate × amount / final amount,
+# to the rate's two decimals.
+RATES_OF_AMOUNTS = {
+    "fin.invest_central_disbursed_pct": "fin.invest_central_disbursed_bn",
+    "fin.invest_local_disbursed_pct": "fin.invest_local_disbursed_bn",
 }
 # Summed over departments and districts.
 MEDIA_ITEMS = 1150
@@ -102,6 +118,9 @@ class UnitFigures:
                 out[code] = (final * fr).quantize(Decimal("0.001"), rounding=ROUND_FLOOR)
             else:
                 out[code] = (final * fr).to_integral_value(rounding=ROUND_FLOOR)
+        for rate, amount in RATES_OF_AMOUNTS.items():
+            if rate in v and amount in v and v[amount]:
+                out[rate] = (v[rate] * out[amount] / v[amount]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
         # Flows handled together so every identity still holds in every snapshot.
         if "pakn.resolved" in v:
             total = out["pakn.received_new"] + out["pakn.carried_over"]
@@ -121,12 +140,34 @@ class UnitFigures:
             out["dossier.in_progress"] = open_
             out["dossier.in_progress_overdue"] = min(v["dossier.in_progress_overdue"], open_)
             out["dossier.in_progress_on_time"] = open_ - out["dossier.in_progress_overdue"]
-        for ident in ref.identities:  # authoritative totals are the sum of their scaled parts
-            left = ident.left.strip()
-            if ident.op == "=" and left in out and left not in STOCKS and " " not in left \
-                    and not left.startswith(("pakn.", "dossier.")) and all(c in out for c in ident.codes):
-                out[left] = sum((out[c] for c in ident.codes[1:]), Decimal(0))
+        derive_totals(out, ref)  # totals are the sum of their scaled parts
         return out
+
+
+def sum_identities(ref: Reference) -> list[tuple[str, list[str]]]:
+    """(total, parts) of each identity that defines one figure as the sum of others
+    (`gov.tasks_assigned = gov.tasks_done_on_time + …`), in the catalogue's order."""
+    out = []
+    for ident in ref.identities:
+        left, right = ident.left.strip(), [t.strip() for t in ident.right.split("+")]
+        if ident.op == "=" and codes_in(left) == [left] and all(codes_in(t) == [t] for t in right):
+            out.append((left, right))
+    return out
+
+
+def derive_totals(values: dict[str, Decimal], ref: Reference) -> dict[str, Decimal]:
+    """Write every total the identities define from parts as the sum of the parts in `values`
+    (a total of totals after its parts); a total two identities give differently is a bug here."""
+    sums = sum_identities(ref)
+    derived: dict[str, Decimal] = {}
+    for _ in sums:  # enough passes for totals of totals in any order
+        for total, parts in sums:
+            if all(p in values for p in parts):
+                value = sum((values[p] for p in parts), Decimal(0))
+                if derived.get(total, value) != value:
+                    raise ValueError(f"sample: {total} is {derived[total]} and {value} by its identities")
+                values[total] = derived[total] = value
+    return derived
 
 
 def build_figures(ref: Reference, day: dt.date = AS_OF, seed: int = SEED) -> dict[str, UnitFigures]:
@@ -154,13 +195,12 @@ def build_figures(ref: Reference, day: dt.date = AS_OF, seed: int = SEED) -> dic
     media = allocate(MEDIA_ITEMS, [rng.uniform(0.5, 2.0) for _ in pakn_units])
     for i, u in enumerate(pakn_units):
         vals = figures[u.code].values
-        in_prog = on_time[i] + overdue[i]
+        # The balance (new + carried over = resolved + in progress) leaves new to follow from the rest.
         vals.update({
             "comms.media_items": Decimal(media[i]),
-            "pakn.received_new": Decimal(resolved[i] + in_prog - carried[i]),
+            "pakn.received_new": Decimal(resolved[i] + on_time[i] + overdue[i] - carried[i]),
             "pakn.carried_over": Decimal(carried[i]), "pakn.resolved": Decimal(resolved[i]),
-            "pakn.in_progress": Decimal(in_prog), "pakn.in_progress_on_time": Decimal(on_time[i]),
-            "pakn.in_progress_overdue": Decimal(overdue[i]),
+            "pakn.in_progress_on_time": Decimal(on_time[i]), "pakn.in_progress_overdue": Decimal(overdue[i]),
         })
 
     # Dossiers (Biểu 06/VPCP/KSTT) and use of the procedure system: every unit handling procedures.
@@ -172,19 +212,21 @@ def build_figures(ref: Reference, day: dt.date = AS_OF, seed: int = SEED) -> dic
         online = int(n * rng.uniform(0.4, 1.2))
         direct = int(n * rng.uniform(0.1, 0.6))
         carried_d = int(n * rng.uniform(0.0, 0.05))
-        received = online + direct + carried_d
-        open_ = int(received * rng.uniform(0.02, 0.08))
+        to_handle = online + direct + carried_d
+        open_ = int(to_handle * rng.uniform(0.02, 0.08))  # still open at the end: a share of what came in
         overdue_d = int(open_ * rng.uniform(0.0, 0.15))
-        res = received - open_
+        res = to_handle - open_
         late = int(res * rng.uniform(0.0, 0.02))
         early = int(res * rng.uniform(0.4, 0.8))
+        # Parts only; the balance (received = resolved + in progress) leaves resolved on time to follow.
         figures[u.code].values.update({k: Decimal(v) for k, v in {
-            "dossier.received": received, "dossier.received_online": online, "dossier.received_direct": direct,
-            "dossier.carried_over": carried_d, "dossier.resolved": res, "dossier.resolved_early": early,
-            "dossier.resolved_on_time": res - early - late, "dossier.resolved_late": late,
-            "dossier.in_progress": open_, "dossier.in_progress_on_time": open_ - overdue_d,
+            "dossier.received_online": online, "dossier.received_direct": direct, "dossier.carried_over": carried_d,
+            "dossier.resolved_early": early, "dossier.resolved_on_time": res - early - late,
+            "dossier.resolved_late": late, "dossier.in_progress_on_time": open_ - overdue_d,
             "dossier.in_progress_overdue": overdue_d, "egov.uses_tthc_system": 1,
         }.items()})
+    for fig in figures.values():  # every total is the sum of the parts the unit writes
+        derive_totals(fig.values, ref)
     return figures
 
 
@@ -249,7 +291,9 @@ def write_unit_file(out_dir: Path, ref: Reference, index: int, fig: UnitFigures,
     indicators = ref.form_indicators(unit, as_of)
     tasks = ref.form_tasks(unit, as_of)
     snapshot = fig.at(f, ref)
-    values = {i.code: snapshot.get(i.code) for i in indicators}
+    # A figure the unit does not have is left out, as units delete rows they do not report.
+    indicators = [i for i in indicators if snapshot.get(i.code) is not None]
+    values = {i.code: snapshot[i.code] for i in indicators}
     statuses = statuses_on(plan, as_of, [t.code for t in tasks])
     sent = as_of + dt.timedelta(days=rng.randint(1, 3))
     return write_workbook(out_dir / file_name(unit.code, period.code), unit, period, tasks, indicators,

@@ -55,6 +55,17 @@ class UnitRow:
     latest_received_at: dt.datetime | None  # Asia/Ho_Chi_Minh
     findings: tuple[Problem, ...] = ()  # of the latest version, when it was refused or flagged
     feedback: str = ""  # the latest version's feedback workbook, relative to the feedback folder
+    accepted_received_on: dt.date | None = None  # the day it counts as received (on time if <= due_on)
+    received_basis: str = ""  # arrival | declared (a past period imported with its day of receipt declared)
+
+    @property
+    def typed_date_gap(self) -> int:
+        """Days between the dispatch date the unit typed and the day the office received the file,
+        when more than one (a warning for ops: a wrong date, or a file that lay somewhere); else 0."""
+        if self.accepted_sent_on is None or self.accepted_received_on is None:
+            return 0
+        gap = abs((self.accepted_received_on - self.accepted_sent_on).days)
+        return gap if gap > 1 else 0
 
 
 @dataclass
@@ -93,11 +104,13 @@ GROUP BY p.period_code, p.name_vi
 
 _STATUS = text("""
 SELECT r.unit_code, r.unit_name_vi, r.unit_type, r.parent_code, r.due_on, r.status, r.n_versions,
-       r.accepted_version, r.accepted_sent_on, l.version, l.status, l.first_seen_at
+       r.accepted_version, r.accepted_sent_on, l.version, l.status, l.arrived_at, r.accepted_received_on,
+       r.received_basis
 FROM v_report_status r
 LEFT JOIN (
-    SELECT s.unit_code, s.version, s.status, f.first_seen_at
+    SELECT s.unit_code, s.version, s.status, COALESCE(a.arrived_at, f.first_seen_at) AS arrived_at
     FROM submissions s JOIN received_files f ON f.checksum = s.submission_id
+    LEFT JOIN file_arrivals a ON a.checksum = s.submission_id
     WHERE s.period_code = :p
       AND NOT EXISTS (SELECT 1 FROM submissions o WHERE o.unit_code = s.unit_code
                       AND o.period_code = s.period_code AND o.version > s.version)
@@ -148,7 +161,7 @@ def unit_rows(engine: Engine, period_code: str) -> list[UnitRow]:
         problems.setdefault(unit, []).append(Problem(*(x or "" for x in rest)))
     out = []
     for (unit, name, kind, parent, due_on, status, n_versions, acc_version, acc_sent, last_version, last_status,
-         last_seen) in rows:
+         last_seen, received_on, basis) in rows:
         feedback = ""
         if last_version is not None and last_status != "accepted":
             path = feedback_file(unit, period_code, int(last_version))
@@ -158,7 +171,7 @@ def unit_rows(engine: Engine, period_code: str) -> list[UnitRow]:
                            int(acc_version) if acc_version is not None else None, as_date(acc_sent),
                            int(last_version) if last_version is not None else None, last_status,
                            as_datetime(last_seen) + VN_TIME if last_seen is not None else None,
-                           tuple(problems.get(unit, ())), feedback))
+                           tuple(problems.get(unit, ())), feedback, as_date(received_on), basis or ""))
     order = {"department": 0, "district": 1, "commune": 2}
     return sorted(out, key=lambda r: (r.group_code != DEPARTMENTS, r.group_code, order.get(r.unit_type, 3),
                                       r.unit_code))
@@ -218,6 +231,7 @@ th{background:#eef1f5;position:sticky;top:0}
 .refused{background:#fee4e2;color:#b42318}.missing{background:#eaecf0;color:#344054}
 .why{margin:0;padding-left:1.1rem}.why li{margin:.1rem 0}.code{font-family:monospace;font-weight:bold}
 .muted{color:#7b8794}
+.warn{color:#9a5b00}
 """
 
 
@@ -247,8 +261,14 @@ def render(page: StatusPage, user_name: str = "", feedback_href: str = "feedback
         if r.latest_version is not None:
             received = (f'<b title="phiên bản / version">v{r.latest_version}</b> · '
                         f"{e(_fmt_time(r.latest_received_at))}")
+            if r.received_basis == "declared":
+                received += (f'<br><span class="muted">nhận ngày (khai báo) / received on (declared) '
+                             f'{e(format_date(r.accepted_received_on))}</span>')
             if r.accepted_sent_on:
                 received += f'<br><span class="muted">gửi ngày / sent {e(format_date(r.accepted_sent_on))}</span>'
+            if r.typed_date_gap:
+                received += (f'<br><span class="warn">Ngày gửi ghi trong tệp cách ngày nhận {r.typed_date_gap} ngày'
+                             f' <span class="en">/ the typed date is {r.typed_date_gap} days from receipt</span></span>')
         why = ""
         if r.findings:
             why = '<ul class="why">' + "".join(

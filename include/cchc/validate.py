@@ -19,9 +19,9 @@ from cchc.config import expectations_dir
 from cchc.findings import WARNING, Finding, finding, has_errors
 from cchc.form import SHEET_FIGURES, SHEET_INFO, SHEET_TASKS, file_name
 from cchc.periods import parse_period
-from cchc.read import Submission
+from cchc.read import Submission, ValueRow
 from cchc.reference import RULES_EN, RULES_VI, Reference, Unit, codes_in, evaluate
-from cchc.vn import fold, format_date, format_number, plain
+from cchc.vn import fold, format_date, format_number, plain, readings
 
 SUITES = ("indicator_values", "task_statuses", "identities")
 ACCEPTED, ACCEPTED_WITH_WARNINGS, REJECTED = "accepted", "accepted_with_warnings", "rejected"
@@ -74,6 +74,8 @@ def check_reference(sub: Submission, ref: Reference) -> list[Finding]:
             seen[v.code] = v.cell
             if v.value is None and not v.raw:
                 out.append(finding("VALUE_MISSING", v.sheet, v.cell, indicator=v.code))
+            elif ind.decimals > 0 and v.value is not None:
+                out.extend(check_two_readings(v))
     # Plan tasks: in the plan, led by this unit, once; a led task left off counts as not done.
     plan = _plan(ref, day)
     seen = {}
@@ -92,6 +94,19 @@ def check_reference(sub: Submission, ref: Reference) -> list[Finding]:
         if task.code not in seen:
             out.append(finding("TASK_MISSING", SHEET_TASKS, value=task.code))
     return out
+
+
+def check_two_readings(v: ValueRow) -> list[Finding]:
+    """`133.370` typed as text where the indicator has decimals (tỷ đồng, %, điểm): the form's
+    convention reads 133370, a figure copied from English-language Excel means 133.37. Recorded
+    the Vietnamese way, flagged with both. A number cell is never ambiguous: its raw text is its
+    own English rendering (133.375 was read as 133.375, not as the Vietnamese reading 133375)."""
+    both = readings(v.raw)
+    if both is None or both[0] != v.value:
+        return []
+    vi, en = both
+    return [finding("NUMBER_AMBIGUOUS", v.sheet, v.cell, indicator=v.code, value=v.raw, vi_reading=plain(vi),
+                    en_reading=plain(en), en_reading_vi=plain(en).replace(".", ","))]  # below 1000: no grouping
 
 
 _PLANS: dict[tuple[int, dt.date], tuple[Reference, dict]] = {}

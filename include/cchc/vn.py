@@ -104,6 +104,24 @@ def parse_number(value: object) -> Decimal | None:
     return out
 
 
+_TWO_WAYS = re.compile(r"([+-]?)(\d{1,3})\.(\d{3})%?")
+
+
+def readings(value: str) -> tuple[Decimal, Decimal] | None:
+    """(Vietnamese, English) readings of text that means two different numbers, else None.
+
+    `133.370` is 133370 when the dot groups thousands (the form's convention: what parse_number
+    reads) but 133.37 when it is a decimal point, as English-language Excel writes it. Only one
+    dot followed by exactly three digits reads both ways: `1.234.567` or `4.048,546` do not.
+    """
+    m = _TWO_WAYS.fullmatch(nfc(value).replace("\u00a0", "").replace(" ", ""))
+    if not m:
+        return None
+    sign = "-" if m.group(1) == "-" else ""
+    vi, en = Decimal(sign + m.group(2) + m.group(3)), Decimal(f"{sign}{m.group(2)}.{m.group(3)}")
+    return (vi, en) if vi != en else None
+
+
 def _grouped(s: str, sep: str) -> bool:
     parts = s.split(sep)
     return (

@@ -1,17 +1,22 @@
 -- Views for analysts who query the warehouse with SQL. Columns: sql/dictionary.yml.
 
 -- Each plan task's status as its lead unit reported it in its latest accepted submission for a
--- period (every period anything was received for). 'unreported': the lead unit sent nothing.
+-- period (every period anything was received for). 'unreported': the lead unit sent nothing, or
+-- left the task's status blank. Done counts as consolidation's plan.tasks_done counts it: reported
+-- done and completed by the period's cut-off (cut_off: Period.as_of_default, 15/6 for H1, stored by
+-- the loader as ref_report_due.registry_on), not by the as-of date the unit wrote, which may be later.
 DROP VIEW IF EXISTS v_plan_task_status;
 CREATE VIEW v_plan_task_status AS
 SELECT p.period_code, t.task_code, t.task_group, t.lead_unit, t.deadline,
-       COALESCE(ts.status, 'unreported') AS status, ts.completed_on,
-       CASE WHEN ts.status = 'done' AND ts.completed_on IS NOT NULL AND ts.completed_on <= l.as_of
+       COALESCE(ts.status, 'unreported') AS status, ts.completed_on, c.cut_off,
+       CASE WHEN ts.status = 'done' AND ts.completed_on IS NOT NULL AND ts.completed_on <= c.cut_off
             THEN 1 ELSE 0 END AS counted_done,
        CASE WHEN ts.status = 'done' AND ts.completed_on > t.deadline THEN 1 ELSE 0 END AS done_late,
        l.file_name, ts.sheet, ts.cell
 FROM ref_periods p
-JOIN ref_plan_tasks t ON t.valid_from <= p.end_date AND (t.valid_to IS NULL OR t.valid_to >= p.end_date)
+JOIN (SELECT period_code, MIN(registry_on) AS cut_off FROM ref_report_due GROUP BY period_code) c
+  ON c.period_code = p.period_code
+JOIN ref_plan_tasks t ON t.valid_from <= c.cut_off AND (t.valid_to IS NULL OR t.valid_to >= c.cut_off)
 LEFT JOIN v_latest_submission l ON l.period_code = p.period_code AND l.unit_code = t.lead_unit
 LEFT JOIN task_statuses ts ON ts.submission_id = l.submission_id AND ts.task_code = t.task_code
 WHERE EXISTS (SELECT 1 FROM submissions s WHERE s.period_code = p.period_code);

@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS indicator_values (
 CREATE TABLE IF NOT EXISTS task_statuses (
     submission_id  CHAR(64)     NOT NULL REFERENCES submissions (submission_id),
     task_code      VARCHAR(16)  NOT NULL,
-    status         VARCHAR(16)  NOT NULL,    -- done | in_progress | not_started
+    status         VARCHAR(16)  NOT NULL,    -- done | in_progress | not_started | unreported (left blank)
     completed_on   DATE,
     status_raw     VARCHAR(100),
     sheet          VARCHAR(100) NOT NULL,

@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import airflow_command_env, pg_database
+from conftest import migrated_airflow
 from test_concurrency import check_warehouse, consolidated, golden_figures
 
 pytestmark = pytest.mark.e2e
@@ -28,13 +28,8 @@ AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def airflow_env(tmp_path, request):
-    home, data = tmp_path / "airflow", tmp_path / "data"
-    url = f"sqlite:///{data / 'warehouse.db'}"
-    if request.param == "postgresql":
-        url, drop = pg_database(f"cchc_e2e_conc_{os.getpid()}")
-        request.addfinalizer(drop)
-    env = airflow_command_env(home, data, url)
-    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
+    data = tmp_path / "data"
+    env, url = migrated_airflow(tmp_path / "airflow", data, request, f"cchc_e2e_conc_{os.getpid()}")
     return env, data, url
 
 

@@ -12,27 +12,19 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import airflow_command_env, pg_database
+from conftest import dags_test, migrated_airflow
 from helpers import column_of, edit, landed, row_of, set_figure, sheet
 
 pytestmark = pytest.mark.e2e
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def airflow_env(tmp_path, request):
-    home, data = tmp_path / "airflow", tmp_path / "data"
-    url = f"sqlite:///{data / 'warehouse.db'}"
-    if request.param == "postgresql":
-        url, drop = pg_database(f"cchc_e2e_deliv_{os.getpid()}")
-        request.addfinalizer(drop)
-    env = airflow_command_env(home, data, url)
-    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True)
+    data = tmp_path / "data"
+    env, url = migrated_airflow(tmp_path / "airflow", data, request, f"cchc_e2e_deliv_{os.getpid()}")
     return env, data, url
 
 
@@ -41,15 +33,6 @@ def _figure(path: Path, code: str = "pakn.received_new") -> int:
 
     ws = sheet(load_workbook(path, data_only=True), "Số liệu")
     return int(ws.cell(row_of(ws, code), column_of(ws, "Số liệu")).value)
-
-
-def _dags_test(env, conf: str) -> str:
-    out = subprocess.run([AIRFLOW, "dags", "test", "cchc_ingest", "-c", conf], env=env, capture_output=True, text=True)
-    log = out.stdout + out.stderr
-    assert out.returncode == 0, log[-4000:]
-    finished = [line for line in log.splitlines() if "DagRun Finished" in line]
-    assert finished and "state=success" in finished[-1], log[-4000:]
-    return log
 
 
 def test_a_real_drop_through_the_dag(airflow_env, samples, ref):
@@ -82,7 +65,7 @@ def test_a_real_drop_through_the_dag(airflow_env, samples, ref):
     names = sorted(p.name for p in landing.iterdir())
     expected_city = sum(_figure(p) for p in good) + before + 12 + _figure(h1 / "SKHCN_2024-H1.xlsx")
 
-    log = _dags_test(env, '{"received_on": "2024-06-17"}')
+    log = dags_test(env, "cchc_ingest", "-c", '{"received_on": "2024-06-17"}')
     lines = {line.split("\t")[0]: line.split("\t") for line in log.splitlines() if line.split("\t")[0] in names}
     assert set(lines) == set(names), log[-3000:]  # every file its verdict, in this run
     assert lines[refused.name][1] == "rejected" and lines[original.name][1] == "accepted"
@@ -102,7 +85,7 @@ def test_a_real_drop_through_the_dag(airflow_env, samples, ref):
     assert status == {"SNV": "on_time/declared", "CHA": "on_time/declared"}
     assert consolidate_period(engine, ref, "2024-H1").figures["pakn.received_new"].value == expected_city
 
-    again = _dags_test(env, "{}")  # nothing new: nobody is told again
+    again = dags_test(env, "cchc_ingest")  # nothing new: nobody is told again
     assert "0 new file(s) received" in again
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM run_outcomes")).scalar() == len(names)

@@ -3,7 +3,7 @@
 `make bench` (one province: the city's 253 files; PostgreSQL too when the test server is there)
 must run end to end — the stages, the whole-process runs, the naive pattern, the raw read and the
 run through Airflow/Celery on `make up`'s stack — and print its table with every target line.
-`make corpus` must write the 64 bad and hostile files and print what reading each costs.
+`make corpus` must write the 69 bad and hostile files and print what reading each costs.
 """
 
 from __future__ import annotations
@@ -46,6 +46,6 @@ def test_make_bench(tmp_path):
 
 def test_make_corpus(tmp_path):
     out = _make("corpus", tmp_path, timeout=600)
-    assert re.search(r"^64 files; \d+ refused by the reader itself", out, re.M), out[-2000:]
+    assert re.search(r"^69 files; \d+ refused by the reader itself", out, re.M), out[-2000:]
     written = list((tmp_path / "data" / "corpus").rglob("*"))
-    assert len([p for p in written if p.is_file()]) >= 64
+    assert len([p for p in written if p.is_file()]) >= 69

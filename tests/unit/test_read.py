@@ -6,6 +6,7 @@ from pathlib import Path
 
 from helpers import edit, set_figure, sheet
 
+from cchc.form import FORM_VERSION
 from cchc.read import read_workbook
 
 
@@ -19,6 +20,7 @@ def test_every_sample_reads_clean(samples):
     subs = [read_workbook(f) for f in files]
     assert [s.file_name for s in subs if s.findings] == []
     assert {s.period_code for s in subs} == {"2024-H1"}
+    assert {s.form_version for s in subs} == {FORM_VERSION}  # the current form: no version finding
 
 
 def test_vietnamese_text_numbers_keep_their_meaning_and_their_cell(samples):
