@@ -116,7 +116,7 @@ def receive_many(engine: Engine, items: Iterable[tuple], run_id: str = "", scree
     An archive write that fails (disk full) raises and rolls the chunk back: nothing recorded.
     """
     from cchc.load import Received, now, safe_name
-    from cchc.warehouse import writing
+    from cchc.warehouse import VN_TIME, writing
 
     out = []
     root = str(archive_dir())
@@ -149,7 +149,7 @@ def receive_many(engine: Engine, items: Iterable[tuple], run_id: str = "", scree
                 _archive(target, data)  # archived before it is recorded: nothing recorded is missing
                 new[checksum] = (checksum, len(data), target, name, at)
                 # The day it counts as received: declared, else the arrival's day in Asia/Ho_Chi_Minh.
-                received_on = declared_on or (arrived_at + dt.timedelta(hours=7)).date()
+                received_on = declared_on or (arrived_at + VN_TIME).date()
                 new_arrivals[checksum] = (checksum, arrived_at, source, received_on, declared_on,
                                           declared_by[:200] or None)
             insert_rows(conn, "received_files", ("checksum", "size_bytes", "archive_path", "first_name",
@@ -178,6 +178,40 @@ def iso_time(value) -> str:
 
 
 # --- read ------------------------------------------------------------------------------------
+
+def screen_reads(engine: Engine, received: Iterable, suspects: list) -> Iterator:
+    """Yield the files of `received` to read as usual, after counting the attempt (committed
+    before any is read, RECEIVE_CHUNK at a time); files counted before — a read that never
+    finished — go to `suspects` instead, as (Received, attempts so far), to be read alone (cchc.isolate)."""
+    for part in chunks(received, RECEIVE_CHUNK):
+        before = count_read_attempts(engine, [r.checksum for r in part])
+        for r in part:
+            if before.get(r.checksum, 0) == 0:
+                yield r
+            else:
+                suspects.append((r, before[r.checksum] + 1))
+
+
+def count_read_attempts(engine: Engine, checksums: list[str]) -> dict[str, int]:
+    """Count one more read attempt of each file (`read_attempts`, committed now); the counts before."""
+    from cchc.load import now
+    from cchc.warehouse import writing
+
+    keys = sorted(set(checksums))
+    if not keys:
+        return {}
+    at = now()
+    with writing(engine) as conn:
+        before = {k: int(n) for k, n in select_in(conn, "SELECT checksum, attempts FROM read_attempts "
+                                                         "WHERE checksum IN :keys", keys)}
+        if before:
+            bump = text("UPDATE read_attempts SET attempts = attempts + 1, last_attempt_at = :t "
+                                    "WHERE checksum IN :keys").bindparams(bindparam("keys", expanding=True))
+            conn.execute(bump, {"t": at, "keys": sorted(before)})
+        insert_rows(conn, "read_attempts", ("checksum", "attempts", "last_attempt_at"),
+                    [(k, 1, at) for k in keys if k not in before])
+    return before
+
 
 def _read_chunk(pairs: list[tuple[str, str]]):
     from cchc.read import read_workbook

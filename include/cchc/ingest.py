@@ -18,8 +18,8 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from cchc.batch import (POOL_MIN_FILES, RECEIVE_CHUNK, READ_CHUNK, chunks, load_many, read_checked, reader_pool,
-                        receive_many, workers)
+from cchc.batch import (POOL_MIN_FILES, RECEIVE_CHUNK, READ_CHUNK, chunks, count_read_attempts, load_many,
+                        read_checked, reader_pool, receive_many, screen_reads, workers)
 from cchc.config import data_dir, output_dir
 from cchc.findings import Finding
 from cchc.load import DUPLICATE, Received, mtime_arrival
@@ -190,21 +190,27 @@ def record_outcomes(conn, run_id: str, outcomes: list[Outcome]) -> None:
                                        "version", "findings", "feedback", "note", "recorded_at", "told_at"), rows)
 
 
-def complete_run_outcomes(engine: Engine, ref: Reference, run_id: str) -> list[Outcome]:
-    """Give every file the run received and loaded no verdict for its outcome: the same bytes as a
-    file loaded before, or earlier in this run under another name, get the earlier verdict (stored
-    as the run's). Files whose load failed stay without one: the next run checks them."""
+def run_receipts(engine: Engine, run_id: str, unanswered: bool = False) -> list[Received]:
+    """The run's deliveries of bytes that have a submission, in receipt order; with `unanswered`,
+    only those the run stored no outcome for (under that name)."""
     from sqlalchemy import text
 
+    only = (" AND NOT EXISTS (SELECT 1 FROM run_outcomes o WHERE o.run_id = r.run_id AND o.checksum = r.checksum "
+            "AND o.file_name = r.file_name)") if unanswered else ""
     with engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT r.checksum, r.file_name, f.archive_path, f.size_bytes, s.unit_code, s.period_code "
             "FROM file_receipts r JOIN received_files f ON f.checksum = r.checksum "
-            "JOIN submissions s ON s.submission_id = r.checksum WHERE r.run_id = :run AND NOT EXISTS ("
-            "SELECT 1 FROM run_outcomes o WHERE o.run_id = r.run_id AND o.checksum = r.checksum "
-            "AND o.file_name = r.file_name) ORDER BY r.received_at, r.file_name"), {"run": run_id}).all()
-    repeats = [Received(c, name, path, int(size), True, unit, period) for c, name, path, size, unit, period in rows]
-    return repeat_outcomes(engine, ref, repeats, run_id)
+            "JOIN submissions s ON s.submission_id = r.checksum WHERE r.run_id = :run" + only +
+            " ORDER BY r.received_at, r.file_name"), {"run": run_id}).all()
+    return [Received(c, name, path, int(size), True, unit, period) for c, name, path, size, unit, period in rows]
+
+
+def complete_run_outcomes(engine: Engine, ref: Reference, run_id: str) -> list[Outcome]:
+    """Give every file the run received and loaded no verdict for its outcome: the same bytes as a
+    file loaded before, or earlier in this run under another name, get the earlier verdict (stored
+    as the run's). Files whose load failed stay without one: the next run checks them."""
+    return repeat_outcomes(engine, ref, run_receipts(engine, run_id, unanswered=True), run_id)
 
 
 def run_outcomes(engine: Engine, run_id: str) -> list[Outcome]:
@@ -345,7 +351,7 @@ def validated_batches(engine: Engine, received: Iterable[Received], ref: Referen
     `received` is a generator) decides whether reader processes are worth starting; they start
     with the first file to read.
     """
-    from cchc.isolate import read_suspects, screen_reads
+    from cchc.isolate import read_suspects
 
     clock = clock or (lambda _stage: nullcontext())
     total = expected if expected is not None else len(received)  # type: ignore[arg-type]
@@ -353,8 +359,20 @@ def validated_batches(engine: Engine, received: Iterable[Received], ref: Referen
     suspects: list = []
     received = screen_reads(engine, received, suspects)
     yield from _read_and_validate(engine, received, ref, clock, results_dir, total)
-    for batch in chunks(read_suspects(engine, suspects, ref), VALIDATE_BATCH):
+    count = lambda checksum: count_read_attempts(engine, [checksum]).get(checksum, 0)  # noqa: E731
+    for batch in chunks(read_suspects(suspects, ref, count, unreadable), VALIDATE_BATCH):
         yield _validate(engine, ref, [r for r, _ in batch], [x for _, x in batch], clock, results_dir)
+
+
+def unreadable(file_name: str, attempts: int) -> tuple:
+    """The reader result of a file refused for crashing its reader: FILE_UNREADABLE, nothing to check."""
+    from cchc.findings import finding
+
+    sub = Submission(file_name=file_name)
+    sub.findings.append(finding("FILE_UNREADABLE", detail=(
+        f"chương trình đọc tệp bị dừng đột ngột {attempts} lần khi mở tệp này / the reader crashed "
+        f"{attempts} times opening it")))
+    return sub, None, None
 
 
 def _read_and_validate(engine: Engine, received: Iterable[Received], ref: Reference, clock,

@@ -32,12 +32,6 @@ class Received:
     arrived_at: str = ""  # when the office got the bytes first (ISO, UTC): versions follow it
 
 
-def arrival_order(items, mtime):
-    """`items` in delivery order: modification time as landed, then name (the last tie-break).
-    Not name order: Windows saves a correction as `X (2).xlsx`, which sorts before `X.xlsx`."""
-    return sorted(items, key=lambda item: (mtime(item), getattr(item, "name", "")))
-
-
 def mtime_arrival(mtime_ns: int | None) -> dt.datetime | None:
     """A file's modification time (ns since 1970) as a naive UTC timestamp; None if unknown."""
     if not mtime_ns:

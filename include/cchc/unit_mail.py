@@ -323,18 +323,8 @@ def run_repeats(engine, ref, run_id: str, outcomes: list[dict]) -> list[dict]:
     """The run's deliveries of bytes loaded before (the `receive` task answered them, not a load
     task) as outcome dicts: refused before → `rejected` again with its findings and feedback
     workbook; accepted before → `duplicate` with its version. Files already in `outcomes` are left out."""
-    from sqlalchemy import text
-
-    from cchc.ingest import repeat_outcomes
-    from cchc.load import Received
+    from cchc.ingest import repeat_outcomes, run_receipts
 
     seen = {o.get("checksum") for o in outcomes}
-    with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT r.checksum, r.file_name, f.archive_path, f.size_bytes, s.unit_code, s.period_code "
-            "FROM file_receipts r JOIN received_files f ON f.checksum = r.checksum "
-            "JOIN submissions s ON s.submission_id = r.checksum WHERE r.run_id = :run "
-            "ORDER BY r.received_at, r.file_name"), {"run": run_id}).all()
-    repeats = [Received(c, name, path, int(size), True, unit, period)
-               for c, name, path, size, unit, period in rows if c not in seen]
+    repeats = [r for r in run_receipts(engine, run_id) if r.checksum not in seen]
     return [o.to_dict() for o in repeat_outcomes(engine, ref, repeats)]

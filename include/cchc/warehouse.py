@@ -27,7 +27,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, bindparam, create_engine, event, text
 
 from cchc.config import sql_dir, warehouse_url
-from cchc.periods import periods_for_year
+from cchc.periods import due_before, periods_for_year
 from cchc.reference import Reference
 
 # sqlite3 stores Decimals as text otherwise; NUMERIC affinity turns '4048.546' back into a number.
@@ -233,9 +233,9 @@ def report_due_rows(ref: Reference) -> list[dict]:
                 continue
             due = p.end + dt.timedelta(days=rule.due_days)
             # The end of the due day in Asia/Ho_Chi_Minh, as stored UTC.
-            due_before = dt.datetime.combine(due + dt.timedelta(days=1), dt.time()) - VN_TIME
+            before = due_before(p, rule.due_days).astimezone(dt.UTC).replace(tzinfo=None)
             rows += [dict(period_code=p.code, unit_type=t, registry_on=p.as_of_default, due_on=due,
-                          due_before=due_before, basis=rule.basis) for t in rule.unit_types]
+                          due_before=before, basis=rule.basis) for t in rule.unit_types]
     return rows
 
 

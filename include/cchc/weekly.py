@@ -25,6 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 
+from cchc.load import now
 from cchc.periods import VN_TZ, Period, due_before, latest_week_due, parse_period
 from cchc.reference import Reference
 from cchc.warehouse import STATE_TABLE, as_datetime, query, writing
@@ -32,10 +33,6 @@ from cchc.warehouse import STATE_TABLE, as_datetime, query, writing
 # pg_advisory_xact_lock key of the alert ledger ("CCHW"): two runs never alert the same unit twice,
 # and the warehouse's writer lock (loads) is not held while a message is sent.
 ALERT_LOCK = 0x43434857
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
 def _vn(utc_naive: object) -> str:
@@ -111,7 +108,7 @@ def record_rollup(engine: Engine, week_code: str, fingerprint_: str, n_submissio
         conn.execute(text("DELETE FROM weekly_rollups WHERE week_code = :w"), {"w": week_code})
         conn.execute(text("INSERT INTO weekly_rollups (week_code, fingerprint, n_submissions, run_at, rolled_at, "
                           "run_id) VALUES (:w, :f, :n, :a, :t, :r)"),
-                     {"w": week_code, "f": fingerprint_, "n": n_submissions, "a": _utc(run_at), "t": _now(),
+                     {"w": week_code, "f": fingerprint_, "n": n_submissions, "a": _utc(run_at), "t": now(),
                       "r": run_id[:250]})
 
 
@@ -217,7 +214,7 @@ def alert_units(engine: Engine, week: Period, today: dt.date, run_id: str = "",
         groups: dict[tuple[str, str], list] = {}
         for r in new:
             groups.setdefault((r.unit_code, r.status), []).append(r)
-        at = _now()
+        at = now()
         conn.execute(text("INSERT INTO weekly_alerts (week_code, unit_code, kind, period_codes, due_on, alerted_at, "
                           "channel, run_id) VALUES (:w, :u, :k, :p, :d, :t, '', :r)"),
                      [{"w": week.code, "u": u, "k": k, "p": ", ".join(sorted({r.period_code for r in rs}))[:200],
