@@ -20,7 +20,7 @@ export NO_PROXY := *
 
 GOLDEN := $(ROOT)/../shared/domain/golden_h1_2024.csv
 
-.PHONY: install demo test corpus bench lock clean airflow-db up down stack-status
+.PHONY: install demo test test-fast lint corpus bench lock clean airflow-db up down stack-status
 
 $(BIN)/cchc: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -48,8 +48,24 @@ demo: install airflow-db
 	grep -E "^(Draft|Chart|Workbook|CSV):" $(CCHC_DATA_DIR)/report.log
 	$(BIN)/cchc report --period 2024-H1 --compare $(GOLDEN)
 
+# The whole suite, set up as CI sets it up (.ci/setup-test-env): the system packages the tests use (apt,
+# as root; otherwise it says what to install), PostgreSQL (CCHC_TEST_PG_URL if set, else a local server
+# .ci/pg-start starts) and CCHC_REQUIRE_PG=1, so nothing is skipped for want of a tool or a server.
+# PYTEST_ARGS passes options on: `make test PYTEST_ARGS="-x tests/test_golden.py"`.
 test: install airflow-db
-	$(BIN)/pytest -q
+	.ci/setup-test-env $(BIN)/pytest -q $(PYTEST_ARGS)
+
+# Under two minutes: no end-to-end Airflow runs, no PostgreSQL variants, nothing slow, no LibreOffice
+# (markers given by tests/conftest.py); needs no server and installs nothing.
+FAST := not (e2e or postgres or slow or libreoffice)
+test-fast: install airflow-db
+	$(BIN)/pytest -q -m "$(FAST)" $(PYTEST_ARGS)
+
+# Style: ruff's checks and its formatting, as configured in pyproject.toml; changes nothing.
+LINT_PATHS := include dags plugins tests bench stack
+lint: install
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 
 # The bad/hostile file corpus: what reading each file costs in a fresh process (time, peak memory).
 corpus: install

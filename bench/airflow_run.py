@@ -36,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "stack"))
 from stack import Stack, free_ports  # noqa: E402 - the same code `make up` runs
+
 CRITICAL = ("receive", "read_and_validate", "load_chunk", "summarise")
 
 
@@ -71,7 +72,9 @@ def measure(files: list[Path], timeout: float) -> dict:
 def _wait_idle(stack, token: str, landing: Path, timeout: float, since: float, at_least: int = 0) -> list[dict]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        runs = stack.http("GET", "/api/v2/dags/cchc_ingest/dagRuns?limit=100&order_by=-run_after", token=token)["dag_runs"]
+        runs = stack.http("GET", "/api/v2/dags/cchc_ingest/dagRuns?limit=100&order_by=-run_after", token=token)[
+            "dag_runs"
+        ]
         busy = [r for r in runs if r["state"] in ("queued", "running")]
         if not busy and not any(landing.iterdir()) and len(runs) >= at_least:
             return [r for r in runs if (when(r.get("end_date")) or 0) >= since] if since else runs
@@ -92,8 +95,9 @@ def _verdicts(stack) -> int:
 def _split(stack, token, runs, n_files, drop_start, drop_end, done, verdicts, up_seconds) -> dict:
     tis = []
     for r in runs:
-        tis += stack.http("GET", f"/api/v2/dags/cchc_ingest/dagRuns/{r['dag_run_id']}/taskInstances?limit=1000",
-                          token=token)["task_instances"]
+        tis += stack.http(
+            "GET", f"/api/v2/dags/cchc_ingest/dagRuns/{r['dag_run_id']}/taskInstances?limit=1000", token=token
+        )["task_instances"]
     queued = [when(t.get("queued_when")) for t in tis if t.get("queued_when")]
     first_queued = min(queued) if queued else drop_end
     run_created = min((when(r.get("queued_at")) for r in runs if r.get("queued_at")), default=first_queued)
@@ -107,8 +111,11 @@ def _split(stack, token, runs, n_files, drop_start, drop_end, done, verdicts, up
         ends = [when(t["end_date"]) for t in group]
         waits = [when(t["start_date"]) - when(t["queued_when"]) for t in group if t.get("queued_when")]
         wall = max(ends) - min(starts)
-        per_task[task] = {"instances": len(group), "wall_s": round(wall, 2),
-                          "startup_mean_s": round(sum(waits) / len(waits), 2) if waits else None}
+        per_task[task] = {
+            "instances": len(group),
+            "wall_s": round(wall, 2),
+            "startup_mean_s": round(sum(waits) / len(waits), 2) if waits else None,
+        }
         # Along the critical path: one start-up wait per stage, the stage's wall time as work.
         startup += min(waits) if waits else 0.0
         work += wall
@@ -116,14 +123,23 @@ def _split(stack, token, runs, n_files, drop_start, drop_end, done, verdicts, up
     last_summary = max(summaries) if summaries else done
     wall = last_summary - drop_start
     return {
-        "files": n_files, "verdicts": verdicts, "runs": len(runs), "task_instances": len(tis),
+        "files": n_files,
+        "verdicts": verdicts,
+        "runs": len(runs),
+        "task_instances": len(tis),
         "run_states": sorted(r["state"] for r in runs),
-        "up_s": round(up_seconds, 1), "copy_s": round(drop_end - drop_start, 1),
+        "up_s": round(up_seconds, 1),
+        "copy_s": round(drop_end - drop_start, 1),
         "drop_to_last_summary_s": round(wall, 1),
-        "split": {"copy": round(drop_end - drop_start, 1), "scheduling": round(first_queued - drop_end, 1),
-                  "watcher_to_run": round(run_created - drop_end, 1), "run_to_first_task": round(first_queued - run_created, 1),
-                  "startup": round(startup, 1), "work": round(work, 1),
-                  "other": round(wall - (drop_end - drop_start) - (first_queued - drop_end) - startup - work, 1)},
+        "split": {
+            "copy": round(drop_end - drop_start, 1),
+            "scheduling": round(first_queued - drop_end, 1),
+            "watcher_to_run": round(run_created - drop_end, 1),
+            "run_to_first_task": round(first_queued - run_created, 1),
+            "startup": round(startup, 1),
+            "work": round(work, 1),
+            "other": round(wall - (drop_end - drop_start) - (first_queued - drop_end) - startup - work, 1),
+        },
         "tasks": per_task,
     }
 
@@ -146,9 +162,16 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="airflow-", dir=ROOT / "data" / "bench"))
     workdir.chmod(0o755)
     api, pg, redis, smtp, logs = free_ports(5)
-    os.environ.update({"CCHC_DATA_DIR": str(workdir / "data"), "CCHC_STACK_API_PORT": str(api),
-                       "CCHC_STACK_PG_PORT": str(pg), "CCHC_STACK_REDIS_PORT": str(redis),
-                       "CCHC_STACK_SMTP_PORT": str(smtp), "CCHC_STACK_LOG_PORT": str(logs)})
+    os.environ.update(
+        {
+            "CCHC_DATA_DIR": str(workdir / "data"),
+            "CCHC_STACK_API_PORT": str(api),
+            "CCHC_STACK_PG_PORT": str(pg),
+            "CCHC_STACK_REDIS_PORT": str(redis),
+            "CCHC_STACK_SMTP_PORT": str(smtp),
+            "CCHC_STACK_LOG_PORT": str(logs),
+        }
+    )
     for key in ("CCHC_WAREHOUSE_URL", "CCHC_LANDING_URL", "CCHC_ARCHIVE_DIR", "CCHC_OUTPUT_DIR", "CCHC_SMTP_URL"):
         os.environ.pop(key, None)
     if args.reference:
@@ -157,8 +180,11 @@ def main() -> None:
     if result["verdicts"] == result["files"]:
         shutil.rmtree(workdir, ignore_errors=True)
     else:  # keep the stack's logs for a look
-        print(f"{result['files'] - result['verdicts']} file(s) without a verdict; logs kept in "
-              f"{workdir / 'data' / 'stack'}", file=sys.stderr)
+        print(
+            f"{result['files'] - result['verdicts']} file(s) without a verdict; logs kept in "
+            f"{workdir / 'data' / 'stack'}",
+            file=sys.stderr,
+        )
     text = json.dumps(result, indent=1, ensure_ascii=False)
     if args.out:
         args.out.write_text(text, encoding="utf-8")

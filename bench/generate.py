@@ -15,7 +15,7 @@ loads, nothing deduplicated away, and a national consolidation over all of them.
 The single-authority figures (`SNV` reports `gov.tasks_assigned`, …) stay the city's: the
 catalogue names one unit for them, so other provinces' forms do not carry those rows.
 
-Speed: province 02's workbooks are written by the real form writer (`cchc.form`), one per unit;
+Speed: province 02's workbooks are written by the real form writer (`cchc.reference.form`), one per unit;
 provinces 03…N are those workbooks with the codes and figures patched in the sheet XML (figures
 drawn per province with the sample generator's own allocation, so every identity still holds).
 """
@@ -29,12 +29,12 @@ import zipfile
 from decimal import Decimal
 from pathlib import Path
 
-from cchc.config import project_dir
-from cchc.package_check import sheet_names
-from cchc.read import read_workbook
-from cchc.reference import Reference, load_reference
-from cchc.sample import AS_OF, PERIOD, SEED, UnitFigures, build_figures, generate, task_plan, write_unit_file
-from cchc.vn import format_number
+from cchc.common.config import project_dir
+from cchc.common.vn import format_number
+from cchc.intake.package_check import sheet_names
+from cchc.intake.read import read_workbook
+from cchc.reference.registry import Reference, load_reference
+from cchc.reference.sample import AS_OF, PERIOD, SEED, UnitFigures, build_figures, generate, task_plan, write_unit_file
 
 CITY_REFERENCE = project_dir() / "include" / "reference"
 STAMP = ".complete"
@@ -67,15 +67,17 @@ def national_reference(folder: Path, n: int) -> Path:
 def province_figures(city: Reference, p: int) -> dict[str, dict[str, Decimal]]:
     """City unit code -> figures for province p; the city's single-authority figures left out."""
     singles = {i.code for i in city.indicators if i.reporters.unit_code}
-    return {code: {k: v for k, v in f.values.items() if k not in singles}
-            for code, f in build_figures(city, seed=SEED + p).items()}
+    return {
+        code: {k: v for k, v in f.values.items() if k not in singles}
+        for code, f in build_figures(city, seed=SEED + p).items()
+    }
 
 
 def write_template_province(out: Path, city: Reference, national: Reference) -> None:
     """Province 02 through the real form writer: the templates provinces 03..N are patched from."""
     import random
 
-    from cchc.periods import parse_period
+    from cchc.common.periods import parse_period
 
     period = parse_period(PERIOD)
     figures = province_figures(city, 2)
@@ -106,7 +108,7 @@ class Template:
         for v in sorted(sub.values, key=lambda v: v.row):  # cells in document order
             m = re.compile(_CELL.format(ref=v.cell), re.S).search(xml, pos)
             assert m, (path, v.cell)
-            self.pieces.append(xml[pos:m.start()])
+            self.pieces.append(xml[pos : m.start()])
             ind = national.indicator(v.code)
             self.cells.append((v.cell, v.code, m.group("attrs"), ind.decimals, ind.rule))
             pos = m.end()
@@ -185,8 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.provinces < 1:
         ap.error("--provinces must be at least 1")
     ref_dir, files = ensure_files(args.out, args.provinces, args.processes)
-    print(f"files: {len(files)} in {', '.join(str(args.out / prefix(p)) for p in (1, args.provinces))}"
-          f"{' …' if args.provinces > 2 else ''}")
+    print(
+        f"files: {len(files)} in {', '.join(str(args.out / prefix(p)) for p in (1, args.provinces))}"
+        f"{' …' if args.provinces > 2 else ''}"
+    )
     print(f"reference: {ref_dir}  (CCHC_REFERENCE_DIR)")
     return 0
 

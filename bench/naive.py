@@ -20,12 +20,12 @@ import great_expectations  # noqa: E402,F401
 import pandas as pd  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from cchc.form import SHEET_FIGURES, SHEET_INFO, SHEET_TASKS  # noqa: E402
-from cchc.load import now  # noqa: E402
-from cchc.read import Submission, find_sheet, read_figures, read_info, read_tasks  # noqa: E402
-from cchc.reference import load_reference  # noqa: E402
-from cchc.validate import check_reference, frames, run_suites  # noqa: E402
-from cchc.warehouse import apply_schema  # noqa: E402
+from cchc.checks.validate import check_reference, frames, run_suites  # noqa: E402
+from cchc.common.clock import now  # noqa: E402
+from cchc.intake.read import Submission, find_sheet, read_figures, read_info, read_tasks  # noqa: E402
+from cchc.reference.form import SHEET_FIGURES, SHEET_INFO, SHEET_TASKS  # noqa: E402
+from cchc.reference.registry import load_reference  # noqa: E402
+from cchc.warehouse.engine import upgrade  # noqa: E402
 
 IMPORTS = time.perf_counter() - T0
 READERS = {SHEET_INFO: read_info, SHEET_TASKS: read_tasks, SHEET_FIGURES: read_figures}
@@ -43,26 +43,50 @@ def naive_file(engine, ref, path: Path) -> int:
         findings += found
     key = f"{path.parent.name}/{path.name}"[:64]
     with engine.begin() as conn:  # one INSERT statement per row
-        conn.execute(text("INSERT INTO received_files VALUES (:c, 0, :p, :n, :t)"),
-                     {"c": key, "p": str(path), "n": path.name, "t": now()})
-        conn.execute(text("INSERT INTO submissions (submission_id, unit_code, period_code, version, status, "
-                          "file_name, n_errors, n_warnings, loaded_at) VALUES (:c, :u, :p, 1, :s, :n, :e, 0, :t)"),
-                     {"c": key, "u": sub.unit_code, "p": sub.period_code, "s": "rejected" if findings else "accepted",
-                      "n": path.name, "e": len(findings), "t": now()})
+        conn.execute(
+            text("INSERT INTO received_files VALUES (:c, 0, :p, :n, :t)"),
+            {"c": key, "p": str(path), "n": path.name, "t": now()},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO submissions (submission_id, unit_code, period_code, version, status, "
+                "file_name, n_errors, n_warnings, loaded_at) VALUES (:c, :u, :p, 1, :s, :n, :e, 0, :t)"
+            ),
+            {
+                "c": key,
+                "u": sub.unit_code,
+                "p": sub.period_code,
+                "s": "rejected" if findings else "accepted",
+                "n": path.name,
+                "e": len(findings),
+                "t": now(),
+            },
+        )
         for v in sub.values:
-            conn.execute(text("INSERT INTO indicator_values VALUES (:c, :code, :v, :raw, :sheet, :cell)"),
-                         {"c": key, "code": v.code, "v": v.value, "raw": v.raw, "sheet": v.sheet, "cell": v.cell})
+            conn.execute(
+                text("INSERT INTO indicator_values VALUES (:c, :code, :v, :raw, :sheet, :cell)"),
+                {"c": key, "code": v.code, "v": v.value, "raw": v.raw, "sheet": v.sheet, "cell": v.cell},
+            )
         for t in sub.tasks:
-            conn.execute(text("INSERT INTO task_statuses VALUES (:c, :code, :s, :d, :raw, :sheet, :cell)"),
-                         {"c": key, "code": t.task_code, "s": t.status or "", "d": t.completed_on,
-                          "raw": t.status_raw, "sheet": t.sheet, "cell": t.cell})
+            conn.execute(
+                text("INSERT INTO task_statuses VALUES (:c, :code, :s, :d, :raw, :sheet, :cell)"),
+                {
+                    "c": key,
+                    "code": t.task_code,
+                    "s": t.status or "",
+                    "d": t.completed_on,
+                    "raw": t.status_raw,
+                    "sheet": t.sheet,
+                    "cell": t.cell,
+                },
+            )
     return len(findings)
 
 
 def main(argv: list[str]) -> None:
     url, files = argv[0], [Path(a) for a in argv[1:]]
     engine = create_engine(url)
-    apply_schema(engine)
+    upgrade(engine)
     ref = load_reference()
     t = time.perf_counter()
     refused = sum(bool(naive_file(engine, ref, f)) for f in files)

@@ -49,7 +49,7 @@ class Stages:
         for child in self.me.children(recursive=True):
             try:
                 total += child.memory_info().rss
-            except Exception:  # a reader process that just ended
+            except Exception:  # noqa: BLE001 - a reader process that just ended
                 pass
         return total / 2**20
 
@@ -79,8 +79,12 @@ def fresh_interpreter_imports() -> tuple[float, float]:
     t = time.perf_counter()
     subprocess.run([PY, "-c", "pass"], check=True)
     start = time.perf_counter() - t
-    out = subprocess.run([PY, "-c", f"import time; t = time.perf_counter(); {IMPORTS}; "
-                                    "print(time.perf_counter() - t)"], check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [PY, "-c", f"import time; t = time.perf_counter(); {IMPORTS}; print(time.perf_counter() - t)"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return start, float(out.stdout.strip().splitlines()[-1])
 
 
@@ -101,8 +105,13 @@ def naive(files: list[Path], work: Path, env: dict) -> dict:
     db = work / "naive.db"
     db.unlink(missing_ok=True)
     t = time.perf_counter()
-    out = subprocess.run([PY, str(HERE / "naive.py"), f"sqlite:///{db}", *map(str, files)], env=env,
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [PY, str(HERE / "naive.py"), f"sqlite:///{db}", *map(str, files)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     return {**result, "process": time.perf_counter() - t}
 
@@ -118,17 +127,18 @@ def city_cycle(city_files: list[Path], work: Path) -> float:
     env = {k: v for k, v in os.environ.items() if k not in ("CCHC_REFERENCE_DIR", "CCHC_WAREHOUSE_URL")}
     env["CCHC_DATA_DIR"] = str(work / "city")
     t = time.perf_counter()
-    subprocess.run([str(Path(PY).with_name("cchc")), "ingest", str(folder)], env=env, check=True,
-                   capture_output=True)
+    subprocess.run([str(Path(PY).with_name("cchc")), "ingest", str(folder)], env=env, check=True, capture_output=True)
     return time.perf_counter() - t
 
 
 def dag_imports() -> dict[str, tuple[float, float]]:
     """Each DAG file in a fresh interpreter: (airflow.sdk import, the file's own import)."""
     # The dags and plugins folders on sys.path, as Airflow puts them (the DAGs import plugins/cchc_assets).
-    code = (f"import os, runpy, sys, time; sys.path[:0] = [os.path.dirname(sys.argv[1]), {str(ROOT / 'plugins')!r}]; "
-            "t = time.perf_counter(); import airflow.sdk; a = time.perf_counter() - t; "
-            "t = time.perf_counter(); runpy.run_path(sys.argv[1]); print(a, time.perf_counter() - t)")
+    code = (
+        f"import os, runpy, sys, time; sys.path[:0] = [os.path.dirname(sys.argv[1]), {str(ROOT / 'plugins')!r}]; "
+        "t = time.perf_counter(); import airflow.sdk; a = time.perf_counter() - t; "
+        "t = time.perf_counter(); runpy.run_path(sys.argv[1]); print(a, time.perf_counter() - t)"
+    )
     out = {}
     for f in sorted((ROOT / "dags").glob("*.py")):
         res = subprocess.run([PY, "-c", code, str(f)], capture_output=True, text=True)
@@ -171,8 +181,10 @@ def whole_run(landing: Path, work: Path, env: dict, url: str) -> dict:
         if proc.returncode:
             raise SystemExit(f"cchc {name} failed ({proc.returncode}):\n{stderr[-3000:]}")
         if name == "ingest":
-            out["outcomes"] = {k: sum(1 for line in stdout.splitlines() if line.split("\t")[1:2] == [k])
-                               for k in ("accepted", "accepted_with_warnings", "rejected", "duplicate")}
+            out["outcomes"] = {
+                k: sum(1 for line in stdout.splitlines() if line.split("\t")[1:2] == [k])
+                for k in ("accepted", "accepted_with_warnings", "rejected", "duplicate")
+            }
         else:
             out["report_units"] = stderr.strip().splitlines()[-2] if stderr.strip() else ""
     out["total"] = out["ingest"] + out["report"]
@@ -181,10 +193,10 @@ def whole_run(landing: Path, work: Path, env: dict, url: str) -> dict:
 
 def pipeline(url: str, ref, files: list[Path]) -> dict:
     """The pipeline's own path in this process (imports paid before): per-stage wall time and peak
-    RSS (cchc.ingest.ingest_files, then consolidate + store), and a rerun over the same files."""
-    from cchc.consolidate import consolidate_period, store
-    from cchc.ingest import ingest_files, summary
-    from cchc.warehouse import prepare
+    RSS (cchc.loading.ingest.ingest_files, then consolidate + store), and a rerun over the same files."""
+    from cchc.figures.consolidate import consolidate_period, store
+    from cchc.loading.ingest import ingest_files, summary
+    from cchc.warehouse.engine import prepare
 
     stages = Stages()
     with stages("setup (schema, reference)"):
@@ -202,10 +214,16 @@ def pipeline(url: str, ref, files: list[Path]) -> dict:
     rerun_s = time.perf_counter() - t
     assert summary(again)["duplicate"] == len(files), summary(again)
     engine.dispose()
-    return {"stages": stages.rows, "ingest": ingest_s, "wall": wall, "counts": summary(outcomes),
-            "units": len(result.units_reported), "rerun": rerun_s,
-            "rerun_peak": max(r[1] for r in rerun_stages.rows.values()),
-            "peak": max(r[1] for r in stages.rows.values())}
+    return {
+        "stages": stages.rows,
+        "ingest": ingest_s,
+        "wall": wall,
+        "counts": summary(outcomes),
+        "units": len(result.units_reported),
+        "rerun": rerun_s,
+        "rerun_peak": max(r[1] for r in rerun_stages.rows.values()),
+        "peak": max(r[1] for r in stages.rows.values()),
+    }
 
 
 @contextmanager
@@ -238,11 +256,15 @@ def airflow_row(path: str | None) -> str:
     r = json.loads(Path(path).read_text(encoding="utf-8"))
     sec = float(r.get("drop_to_last_summary_s", r.get("seconds", "nan")))
     split = r.get("split", r)
-    parts = ", ".join(f"{k.replace('_', ' ')} {float(split[k]):.1f} s"
-                      for k in ("copy", "watcher_to_run", "run_to_first_task", "startup", "work", "other")
-                      if k in split)
-    return f"{label} {sec:8.1f} s  {r.get('files', '?')} files; {parts}  (target < 180 s: " \
-           f"{'met' if sec < 180 else 'NOT met'})"
+    parts = ", ".join(
+        f"{k.replace('_', ' ')} {float(split[k]):.1f} s"
+        for k in ("copy", "watcher_to_run", "run_to_first_task", "startup", "work", "other")
+        if k in split
+    )
+    return (
+        f"{label} {sec:8.1f} s  {r.get('files', '?')} files; {parts}  (target < 180 s: "
+        f"{'met' if sec < 180 else 'NOT met'})"
+    )
 
 
 def main() -> None:
@@ -250,11 +272,17 @@ def main() -> None:
     ap.add_argument("--provinces", type=int, default=1)
     ap.add_argument("--naive-files", type=int, default=500, help="naive pattern timed on this many files, scaled")
     ap.add_argument("--workers", type=int, default=0, help="reader processes (default: the cores available)")
-    ap.add_argument("--pg", default=os.environ.get("CCHC_BENCH_WAREHOUSE_URL"),
-                    help="PostgreSQL URL (role with CREATEDB): also run on PostgreSQL, in a fresh database")
+    ap.add_argument(
+        "--pg",
+        default=os.environ.get("CCHC_BENCH_WAREHOUSE_URL"),
+        help="PostgreSQL URL (role with CREATEDB): also run on PostgreSQL, in a fresh database",
+    )
     ap.add_argument("--airflow-result", help="JSON of the run through Airflow/Celery, printed as a row")
-    ap.add_argument("--no-airflow", action="store_true",
-                    help="skip the run through Airflow/Celery (bench/airflow_run.py: `make up`'s stack)")
+    ap.add_argument(
+        "--no-airflow",
+        action="store_true",
+        help="skip the run through Airflow/Celery (bench/airflow_run.py: `make up`'s stack)",
+    )
     args = ap.parse_args()
     data = Path(os.environ.get("CCHC_DATA_DIR") or ROOT / "data") / "bench"
     work = data / f"run_{args.provinces}"
@@ -285,15 +313,17 @@ def main() -> None:
     import great_expectations  # noqa: F401 - paid here, not inside a stage
     import pandas  # noqa: F401
 
-    from cchc.batch import workers
-    from cchc.reference import load_reference
+    from cchc.checks.pool import workers
+    from cchc.reference.registry import load_reference
+
     in_process_imports = time.perf_counter() - t
     ref = load_reference()
 
     runs: dict[str, dict] = {}
     runs["SQLite"] = pipeline(f"sqlite:///{work / 'inproc' / 'warehouse.db'}", ref, files)
-    runs["SQLite"]["whole"] = whole_run(landing, work / "whole_sqlite", env,
-                                        f"sqlite:///{work / 'whole_sqlite' / 'w.db'}")
+    runs["SQLite"]["whole"] = whole_run(
+        landing, work / "whole_sqlite", env, f"sqlite:///{work / 'whole_sqlite' / 'w.db'}"
+    )
     if args.pg:
         with fresh_pg_database(args.pg) as url:
             os.environ["CCHC_DATA_DIR"] = str(work / "inproc_pg")
@@ -306,28 +336,59 @@ def main() -> None:
     step = max(1, n // args.naive_files)
     subset = files[::step][: args.naive_files] if n > args.naive_files else files
     naive_sub = naive(subset, work, env)
-    naive_city = naive_sub if subset == city else naive(city, work, {k: v for k, v in env.items()
-                                                                     if k != "CCHC_REFERENCE_DIR"})
+    naive_city = (
+        naive_sub if subset == city else naive(city, work, {k: v for k, v in env.items() if k != "CCHC_REFERENCE_DIR"})
+    )
     city_s = city_cycle(city, work)
     dags = dag_imports()
     if not args.airflow_result and not args.no_airflow:  # last: the stack must not disturb the stages above
         args.airflow_result = str(work / "airflow.json")
-        subprocess.run([PY, str(HERE / "airflow_run.py"), "--files", str(data / "files"), "--provinces",
-                        str(args.provinces), "--out", args.airflow_result], check=True, stdout=subprocess.DEVNULL)
-    print_table(args, runs, n, raw_s, gen_s, start_s, imports_s, in_process_imports, naive_sub, naive_city, city_s,
-                dags, workers())
+        subprocess.run(
+            [
+                PY,
+                str(HERE / "airflow_run.py"),
+                "--files",
+                str(data / "files"),
+                "--provinces",
+                str(args.provinces),
+                "--out",
+                args.airflow_result,
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    print_table(
+        args,
+        runs,
+        n,
+        raw_s,
+        gen_s,
+        start_s,
+        imports_s,
+        in_process_imports,
+        naive_sub,
+        naive_city,
+        city_s,
+        dags,
+        workers(),
+    )
 
 
-def print_table(args, runs, n, raw_s, gen_s, start_s, imports_s, in_process_imports, naive_sub, naive_city, city_s,
-                dags, readers) -> None:
+def print_table(
+    args, runs, n, raw_s, gen_s, start_s, imports_s, in_process_imports, naive_sub, naive_city, city_s, dags, readers
+) -> None:
     ok = lambda good: "met" if good else "NOT met"  # noqa: E731
     line = "-" * 100
     names = list(runs)
-    print(f"\n{line}\ncchc benchmark: {args.provinces} province(s), {n} files, {readers} reader process(es), "
-          f"{os.cpu_count()} cores\n{line}")
+    print(
+        f"\n{line}\ncchc benchmark: {args.provinces} province(s), {n} files, {readers} reader process(es), "
+        f"{os.cpu_count()} cores\n{line}"
+    )
     print(f"generate files (cached between runs)      {gen_s:8.2f} s")
-    print(f"imports (fresh interpreter): start {start_s:.2f} s + pandas/GX/sqlalchemy/calamine/openpyxl "
-          f"{imports_s:.2f} s (in-process {in_process_imports:.2f} s); excluded from stages")
+    print(
+        f"imports (fresh interpreter): start {start_s:.2f} s + pandas/GX/sqlalchemy/calamine/openpyxl "
+        f"{imports_s:.2f} s (in-process {in_process_imports:.2f} s); excluded from stages"
+    )
     print(f"raw read (calamine, 1 process)            {raw_s:8.2f} s  {n / raw_s:8.0f} files/s  — the floor")
     for name, r in runs.items():
         print(f"\n[{name}] pipeline stages, in-process (main-process time; the readers work alongside)")
@@ -336,6 +397,7 @@ def print_table(args, runs, n, raw_s, gen_s, start_s, imports_s, in_process_impo
             print(f"{stage:34} {sec:9.2f} {n / sec if sec else 0:10.0f} {mb:12.0f}")
         print(f"{'pipeline total (receive→consolidate)':34} {r['wall']:9.2f} {n / r['wall']:10.0f} {r['peak']:12.0f}")
         print(f"outcomes: {r['counts']}, units consolidated: {r['units']}")
+
     # --- side by side ------------------------------------------------------------------------
     def rvl(r):  # read+validate+load: the pipeline from the first file to the last load, less receiving
         return r["ingest"] - r["stages"].get("receive", [0.0])[0]
@@ -356,33 +418,51 @@ def print_table(args, runs, n, raw_s, gen_s, start_s, imports_s, in_process_impo
         ("  accepted", lambda r: str(r["whole"]["outcomes"]["accepted"]), f"{n}"),
     ]
     if "PostgreSQL" in runs:
-        rows.append(("  ÷ SQLite whole run", lambda r: f"{r['whole']['total'] / runs['SQLite']['whole']['total']:.2f}×",
-                     "≤ 1.5× (PostgreSQL)"))
+        rows.append(
+            (
+                "  ÷ SQLite whole run",
+                lambda r: f"{r['whole']['total'] / runs['SQLite']['whole']['total']:.2f}×",
+                "≤ 1.5× (PostgreSQL)",
+            )
+        )
     for label, fmt, target in rows:
         print(f"{label:40} " + " ".join(f"{fmt(runs[k]):>14}" for k in names) + (f"   {target}" if target else ""))
     print(airflow_row(args.airflow_result))
     print(line)
     s = runs["SQLite"]
     naive_scaled = naive_sub["work"] / naive_sub["files"] * n
-    scaled_note = f"timed on {naive_sub['files']} files, scaled ×{n / naive_sub['files']:.1f}" \
-        if naive_sub["files"] != n else "timed on all files"
-    print(f"targets (SQLite): read+validate+load {rvl(s) / raw_s:.1f}× raw read (≤ 3×: {ok(rvl(s) / raw_s <= 3)}); "
-          f"consolidation {s['stages']['consolidate'][0]:.2f} s (≤ 2 s: {ok(s['stages']['consolidate'][0] <= 2)}); "
-          f"whole run {s['whole']['total'] / raw_s:.1f}× raw read (≤ 5×: {ok(s['whole']['total'] / raw_s <= 5)}), "
-          f"peak {s['whole']['peak_mb']:.0f} MB (< 1 GB: {ok(s['whole']['peak_mb'] < 1024)})")
+    scaled_note = (
+        f"timed on {naive_sub['files']} files, scaled ×{n / naive_sub['files']:.1f}"
+        if naive_sub["files"] != n
+        else "timed on all files"
+    )
+    print(
+        f"targets (SQLite): read+validate+load {rvl(s) / raw_s:.1f}× raw read (≤ 3×: {ok(rvl(s) / raw_s <= 3)}); "
+        f"consolidation {s['stages']['consolidate'][0]:.2f} s (≤ 2 s: {ok(s['stages']['consolidate'][0] <= 2)}); "
+        f"whole run {s['whole']['total'] / raw_s:.1f}× raw read (≤ 5×: {ok(s['whole']['total'] / raw_s <= 5)}), "
+        f"peak {s['whole']['peak_mb']:.0f} MB (< 1 GB: {ok(s['whole']['peak_mb'] < 1024)})"
+    )
     if "PostgreSQL" in runs:
         ratio = runs["PostgreSQL"]["whole"]["total"] / s["whole"]["total"]
-        print(f"targets (PostgreSQL): whole run {ratio:.2f}× SQLite's (≤ 1.5×: {ok(ratio <= 1.5)}); peak "
-              f"{runs['PostgreSQL']['whole']['peak_mb']:.0f} MB (< 1 GB: "
-              f"{ok(runs['PostgreSQL']['whole']['peak_mb'] < 1024)})")
-    print(f"naive read+validate+load {naive_scaled:.1f} s ({scaled_note}): pipeline {naive_scaled / rvl(s):.1f}× "
-          f"faster (target ≥ 20×: {ok(naive_scaled / rvl(s) >= 20)})")
-    print(f"city cycle, 253 files, whole process: pipeline {city_s:.1f} s vs naive {naive_city['process']:.1f} s = "
-          f"{naive_city['process'] / city_s:.1f}× (target ≥ 5×: {ok(naive_city['process'] / city_s >= 5)})")
+        print(
+            f"targets (PostgreSQL): whole run {ratio:.2f}× SQLite's (≤ 1.5×: {ok(ratio <= 1.5)}); peak "
+            f"{runs['PostgreSQL']['whole']['peak_mb']:.0f} MB (< 1 GB: "
+            f"{ok(runs['PostgreSQL']['whole']['peak_mb'] < 1024)})"
+        )
+    print(
+        f"naive read+validate+load {naive_scaled:.1f} s ({scaled_note}): pipeline {naive_scaled / rvl(s):.1f}× "
+        f"faster (target ≥ 20×: {ok(naive_scaled / rvl(s) >= 20)})"
+    )
+    print(
+        f"city cycle, 253 files, whole process: pipeline {city_s:.1f} s vs naive {naive_city['process']:.1f} s = "
+        f"{naive_city['process'] / city_s:.1f}× (target ≥ 5×: {ok(naive_city['process'] / city_s >= 5)})"
+    )
     print(f"rerun over {n} unchanged files: {s['rerun']:.2f} s (target < 3 s: {ok(s['rerun'] < 3)})")
     for name, (sdk, own) in dags.items():
-        print(f"DAG {name:26} import {own:.3f} s (target < 0.3 s: {ok(own < 0.3)}; airflow.sdk itself "
-              f"{sdk:.2f} s, paid once by the DAG processor)")
+        print(
+            f"DAG {name:26} import {own:.3f} s (target < 0.3 s: {ok(own < 0.3)}; airflow.sdk itself "
+            f"{sdk:.2f} s, paid once by the DAG processor)"
+        )
     print(line)
 
 

@@ -6,7 +6,7 @@
 `cchc_ingest` updates the warehouse. **Which week**: the `week` param (e.g. `2024-W24`) if given,
 else the latest week whose deadline has passed at the run's time (logical date, else run-after):
 from Wednesday 00:00 the week just ended, on Monday and Tuesday still the week before — so an on-time
-Tuesday file is in its week's roll-up (`cchc.weekly.choose_week`).
+Tuesday file is in its week's roll-up (`cchc.ops.weekly.choose_week`).
 
 **Only when something changed.** `check_week` fingerprints the week's inputs (the latest accepted
 year-to-date submission of each unit as of the week's end, the reporting statuses of the week and of
@@ -36,23 +36,13 @@ import datetime as dt
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
 from cchc_assets import WAREHOUSE
 
+from cchc.orchestration.wiring import dag_args, default_args, label, task_args
 
-def _alert_failure(context):
-    """A task failed for good (after its retries): tell ops (cchc_smtp e-mail, else the log)."""
-    from cchc.notify import on_failure
-
-    on_failure(context)
-
-
-def _run_time(ctx) -> dt.datetime:
-    """The run's time: its logical date (scheduled runs, `airflow dags test DAG DATE`), else when it
-    was due to run (asset-triggered runs have no logical date)."""
-    return ctx.get("logical_date") or ctx["dag_run"].run_after
+DAG_ID = "cchc_weekly_rollup"
 
 
 @dag(
-    dag_id="cchc_weekly_rollup",
-    dag_display_name="Báo cáo nhanh CCHC hằng tuần",
+    **dag_args(DAG_ID),
     # Wednesday 06:00: the week ended Sunday is due by the end of Tuesday (deadlines.csv, due_days 2);
     # tests/test_weekly_rollup.py holds this time against the rule for every week of a year.
     schedule=AssetOrTimeSchedule(
@@ -62,77 +52,49 @@ def _run_time(ctx) -> dt.datetime:
     catchup=False,
     max_active_runs=1,
     doc_md=__doc__,
-    params={"week": Param(None, type=["null", "string"], pattern=r"^\d{4}-W\d{2}$",
-                          description="ISO week, e.g. 2024-W24; empty: the latest week past its deadline"),
-            "force": Param(False, type="boolean",
-                           description="roll up even if the week's inputs are those of its last roll-up")},
+    params={
+        "week": Param(None, type=["null", "string"], pattern=r"^\d{4}-W\d{2}$", description=str(label("param_week"))),
+        "force": Param(False, type="boolean", description=str(label("param_force"))),
+    },
     tags=["cchc", "report"],
-    default_args={"owner": "cchc-ops", "on_failure_callback": _alert_failure, "retries": 2, "retry_delay": dt.timedelta(minutes=5)},
+    default_args=default_args(retries=2, retry_delay=dt.timedelta(minutes=5)),
 )
 def cchc_weekly_rollup():
-    @task.short_circuit(task_display_name="Chọn tuần, kiểm tra thay đổi")
+    # Each task imports its work (cchc.orchestration.weekly_tasks) when it runs: parsing stays cheap.
+    @task.short_circuit(**task_args(DAG_ID, "check_week"))
     def check_week() -> dict | bool:
         """The week to roll up, and whether its inputs changed since its last roll-up (False: skip the rest)."""
-        from cchc.runtime import prepared_engine
-        from cchc.weekly import plan_run
+        from cchc.orchestration import weekly_tasks
 
-        ctx = get_current_context()
-        engine, ref = prepared_engine()
-        plan = plan_run(engine, ref, _run_time(ctx), week=ctx["params"].get("week"),
-                        force=bool(ctx["params"].get("force")))
-        print(plan.message)
-        return plan.as_xcom() if plan.run else False
+        return weekly_tasks.check_week(get_current_context())
 
-    @task(task_display_name="Tổng hợp tuần")
+    @task(**task_args(DAG_ID, "roll_up"))
     def roll_up(plan: dict) -> dict:
         """Consolidate the week, store it, write its workbook."""
-        from cchc.config import output_dir
-        from cchc.periods import parse_period
-        from cchc.runtime import warehouse_engine
-        from cchc.weekly import roll_up as roll_up_week
+        from cchc.orchestration import weekly_tasks
 
-        engine, ref = warehouse_engine()
-        summary = roll_up_week(engine, ref, parse_period(plan["week"]), output_dir() / "weekly")
-        print(summary.pop("log"))
-        return {**plan, **summary}
+        return weekly_tasks.roll_up(plan)
 
-    @task(task_display_name="Báo đơn vị chưa gửi, bị từ chối")
+    @task(**task_args(DAG_ID, "alert_late"))
     def alert_late(summary: dict) -> str:
         """Tell ops, once a week per unit, which units still have no accepted report past the deadline."""
-        from cchc.periods import VN_TZ, parse_period
-        from cchc.runtime import warehouse_engine
-        from cchc.weekly import alert_units
+        from cchc.orchestration import weekly_tasks
 
-        engine, _ = warehouse_engine()
-        today = dt.datetime.fromisoformat(summary["at"]).astimezone(VN_TZ).date()
-        result = alert_units(engine, parse_period(summary["week"]), today, get_current_context()["run_id"])
-        print(f"Cảnh báo / alert: {len({r.unit_code for r in result.rows})} đơn vị mới / new unit(s) "
-              f"({result.channel or 'không gửi / nothing sent'}); {result.already} đã báo trong tuần / "
-              "already alerted this week")
-        return result.channel
+        return weekly_tasks.alert_late(get_current_context(), summary)
 
-    @task(task_display_name="Viết báo cáo nhanh")
+    @task(**task_args(DAG_ID, "flash_report"))
     def flash_report(summary: dict) -> str:
         """The leaders' one-page weekly flash report (Word), from the week's year-to-date figures."""
-        from cchc.config import output_dir
-        from cchc.draft import write_draft
-        from cchc.runtime import warehouse_engine
+        from cchc.orchestration import weekly_tasks
 
-        engine, ref = warehouse_engine()
-        d = write_draft(engine, ref, summary["week"], output_dir() / "weekly")
-        print(f"Flash report: {d.path}  ({d.seconds:.1f} s)")
-        return str(d.path)
+        return weekly_tasks.flash_report(summary)
 
-    @task(task_display_name="Ghi dấu lần tổng hợp")
+    @task(**task_args(DAG_ID, "record"))
     def record(summary: dict) -> None:
         """Remember the week's fingerprint, now that the roll-up, its alert and its report are done."""
-        from cchc.runtime import warehouse_engine
-        from cchc.weekly import record_rollup
+        from cchc.orchestration import weekly_tasks
 
-        engine, _ = warehouse_engine()
-        record_rollup(engine, summary["week"], summary["fingerprint"], summary["n_submissions"],
-                      get_current_context()["run_id"], dt.datetime.fromisoformat(summary["at"]))
-        print(f"{summary['week']}: dấu vân tay / fingerprint {summary['fingerprint'][:12]} recorded")
+        weekly_tasks.record(get_current_context(), summary)
 
     summary = roll_up(check_week())
     [alert_late(summary), flash_report(summary)] >> record(summary)

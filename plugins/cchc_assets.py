@@ -16,8 +16,9 @@ import os
 from urllib.parse import unquote, urlsplit
 
 from airflow.sdk import Asset, AssetWatcher
-from cchc.config import landing_url
 from cchc_watch import LandingFolderTrigger
+
+from cchc.common.config import landing_url
 
 WAREHOUSE = Asset(name="cchc_warehouse", uri="cchc://warehouse/submissions")
 
@@ -29,8 +30,9 @@ def landing_asset() -> Asset:
         return Asset(name="cchc_landing", uri=url)
     watcher = AssetWatcher(
         name="cchc_landing_watcher",
-        trigger=LandingFolderTrigger(path=unquote(parts.path),
-                                     settle_seconds=float(os.environ.get("CCHC_LANDING_SETTLE_SECONDS", "2"))),
+        trigger=LandingFolderTrigger(
+            path=unquote(parts.path), settle_seconds=float(os.environ.get("CCHC_LANDING_SETTLE_SECONDS", "2"))
+        ),
     )
     return Asset(name="cchc_landing", uri=url, watchers=[watcher])
 

@@ -1,6 +1,6 @@
 """Airflow UI page "Tình hình báo cáo" (reporting status): a FastAPI app mounted by the api-server.
 
-Wiring only: the status of each unit and the page's HTML come from cchc.status. The app lives
+Wiring only: the status of each unit and the page's HTML come from cchc.ops.status. The app lives
 at /cchc/ (`/cchc/status`, `/cchc/feedback/<file>`); the UI's navigation gets an entry that
 shows the page inside Airflow (an external view with a url_route: an iframe at /plugin/cchc-status).
 
@@ -14,10 +14,9 @@ redirected to the auth manager's login page, which brings it back here afterward
 
 from __future__ import annotations
 
+from airflow.plugins_manager import AirflowPlugin
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
-
-from airflow.plugins_manager import AirflowPlugin
 
 PREFIX = "/cchc"
 
@@ -58,9 +57,9 @@ async def _to_login(request: Request, _exc: _LoginRequired):
 
 @app.get("/status", response_class=HTMLResponse)
 def status(request: Request, period: str = "", group: str = "", user=Depends(signed_in)):
-    from cchc.runtime import airflow_warehouse_url
-    from cchc.status import error_page, render, status_page
-    from cchc.warehouse import get_engine
+    from cchc.ops.status import error_page, render, status_page
+    from cchc.orchestration.runtime import airflow_warehouse_url
+    from cchc.warehouse.engine import get_engine
 
     try:
         page = status_page(get_engine(airflow_warehouse_url()), period or None, group)
@@ -71,17 +70,24 @@ def status(request: Request, period: str = "", group: str = "", user=Depends(sig
 
 @app.get("/feedback/{name}")
 def feedback(name: str, _user=Depends(signed_in)):
-    from cchc.status import feedback_download
+    from cchc.ops.status import feedback_download
 
     path = feedback_download(name)
     if path is None:
         raise HTTPException(404, "Không có tệp phản hồi này / no such feedback workbook")
-    return FileResponse(path, filename=path.name,
-                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return FileResponse(
+        path, filename=path.name, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
 
 
 class CchcStatusPlugin(AirflowPlugin):
     name = "cchc_status"
     fastapi_apps = [{"app": app, "url_prefix": PREFIX, "name": "Tình hình báo cáo CCHC"}]
-    external_views = [{"name": "Tình hình báo cáo / Reporting status", "href": f"{PREFIX}/status",
-                       "destination": "nav", "url_route": "cchc-status"}]
+    external_views = [
+        {
+            "name": "Tình hình báo cáo / Reporting status",
+            "href": f"{PREFIX}/status",
+            "destination": "nav",
+            "url_route": "cchc-status",
+        }
+    ]

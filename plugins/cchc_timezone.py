@@ -25,13 +25,23 @@ class DefaultTimezone:
             from airflow.configuration import conf
 
             timezone = conf.get("core", "default_timezone", fallback="utc")
-        self.script = None if timezone.lower() in ("utc", "system") else (
-            '<script>try{if(!localStorage.getItem("timezone"))localStorage.setItem("timezone",'
-            + json.dumps(json.dumps(timezone)) + ")}catch(e){}</script>").encode()
+        self.script = (
+            None
+            if timezone.lower() in ("utc", "system")
+            else (
+                '<script>try{if(!localStorage.getItem("timezone"))localStorage.setItem("timezone",'
+                + json.dumps(json.dumps(timezone))
+                + ")}catch(e){}</script>"
+            ).encode()
+        )
 
     async def __call__(self, scope, receive, send):
-        if (self.script is None or scope["type"] != "http" or scope.get("method") != "GET"
-                or scope.get("path", "").startswith(SKIP)):
+        if (
+            self.script is None
+            or scope["type"] != "http"
+            or scope.get("method") != "GET"
+            or scope.get("path", "").startswith(SKIP)
+        ):
             await self.app(scope, receive, send)
             return
         start, body = None, []
@@ -63,5 +73,6 @@ class DefaultTimezone:
 
 class CchcTimezonePlugin(AirflowPlugin):
     name = "cchc_timezone"
-    fastapi_root_middlewares = [{"middleware": DefaultTimezone, "args": [], "kwargs": {},
-                                 "name": "Giờ Hà Nội mặc định / Hanoi time by default"}]
+    fastapi_root_middlewares = [
+        {"middleware": DefaultTimezone, "args": [], "kwargs": {}, "name": "Giờ Hà Nội mặc định / Hanoi time by default"}
+    ]

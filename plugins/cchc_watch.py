@@ -6,7 +6,7 @@ queues a `cchc_ingest` run. It lives in plugins/ because every Airflow process h
 sys.path: the triggerer re-creates it from its class path `cchc_watch.LandingFolderTrigger`.
 
 A file is announced once it is *settled*: named like a landing file (not a dot-file, not a `.part`
-upload: `cchc.landing.landing_files`) and with the same size and modification time for
+upload: `cchc.loading.landing.landing_files`) and with the same size and modification time for
 `settle_seconds`. While any file is still changing, announcing waits (up to `max_wait_seconds`),
 so a burst of 253 files copied together becomes one event, and one run, not 253. Each file (name,
 size, modification time) is announced once; one that leaves the folder (taken by a run) and comes
@@ -27,7 +27,7 @@ from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 def snapshot(folder: str) -> dict[str, tuple[int, int]]:
     """{name: (size, mtime_ns)} of the files waiting in the landing folder (none if it is missing)."""
-    from cchc.landing import identity, landing_files
+    from cchc.loading.landing import identity, landing_files
 
     path = Path(folder)
     if not path.is_dir():
@@ -41,8 +41,9 @@ def snapshot(folder: str) -> dict[str, tuple[int, int]]:
 
 
 class LandingFolderTrigger(BaseEventTrigger):
-    def __init__(self, path: str, poll_seconds: float = 1.0, settle_seconds: float = 2.0,
-                 max_wait_seconds: float = 30.0) -> None:
+    def __init__(
+        self, path: str, poll_seconds: float = 1.0, settle_seconds: float = 2.0, max_wait_seconds: float = 30.0
+    ) -> None:
         super().__init__()
         self.path = path
         self.poll_seconds = poll_seconds
@@ -50,9 +51,15 @@ class LandingFolderTrigger(BaseEventTrigger):
         self.max_wait_seconds = max_wait_seconds
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return ("cchc_watch.LandingFolderTrigger",
-                {"path": self.path, "poll_seconds": self.poll_seconds, "settle_seconds": self.settle_seconds,
-                 "max_wait_seconds": self.max_wait_seconds})
+        return (
+            "cchc_watch.LandingFolderTrigger",
+            {
+                "path": self.path,
+                "poll_seconds": self.poll_seconds,
+                "settle_seconds": self.settle_seconds,
+                "max_wait_seconds": self.max_wait_seconds,
+            },
+        )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         announced: set[tuple[str, tuple[int, int]]] = set()
@@ -61,20 +68,31 @@ class LandingFolderTrigger(BaseEventTrigger):
         while True:
             files = await asyncio.to_thread(snapshot, self.path)  # a scan of 16k files: off the event loop
             now = time.monotonic()
-            seen = {name: (ident, seen[name][1] if name in seen and seen[name][0] == ident else now)
-                    for name, ident in files.items()}
+            seen = {
+                name: (ident, seen[name][1] if name in seen and seen[name][0] == ident else now)
+                for name, ident in files.items()
+            }
             announced &= set(files.items())
-            ready = sorted((name, ident) for name, (ident, since) in seen.items()
-                           if now - since >= self.settle_seconds and (name, ident) not in announced)
+            ready = sorted(
+                (name, ident)
+                for name, (ident, since) in seen.items()
+                if now - since >= self.settle_seconds and (name, ident) not in announced
+            )
             changing = any(now - since < self.settle_seconds for _, since in seen.values())
             if ready:
                 waiting_since = waiting_since or now
                 if not changing or now - waiting_since >= self.max_wait_seconds:
                     announced.update(ready)
                     waiting_since = None
-                    self.log.info("%d tệp mới trong %s / %d new file(s) in %s", len(ready), self.path,
-                                  len(ready), self.path)
-                    yield TriggerEvent({"landing": self.path, "files": len(ready),
-                                        "bytes": sum(size for _, (size, _) in ready),
-                                        "names": [name for name, _ in ready[:10]]})
+                    self.log.info(
+                        "%d tệp mới trong %s / %d new file(s) in %s", len(ready), self.path, len(ready), self.path
+                    )
+                    yield TriggerEvent(
+                        {
+                            "landing": self.path,
+                            "files": len(ready),
+                            "bytes": sum(size for _, (size, _) in ready),
+                            "names": [name for name, _ in ready[:10]],
+                        }
+                    )
             await asyncio.sleep(self.poll_seconds)

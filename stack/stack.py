@@ -121,18 +121,36 @@ class Stack:
 
     def smtp_connection(self) -> str:
         """The `cchc_smtp` Airflow connection (JSON form): the relay CCHC_SMTP_URL names, or the sink."""
-        ops = os.environ.get("CCHC_OPS_EMAIL", "cchc.ops@haiphong.gov.vn")  # alerts; units' addresses are reference data
+        ops = os.environ.get(
+            "CCHC_OPS_EMAIL", "cchc.ops@haiphong.gov.vn"
+        )  # alerts; units' addresses are reference data
         if not self.smtp_url:
-            return json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": self.smtp_port,
-                               "extra": {"from_email": "cchc@haiphong.gov.vn", "to": ops, "use_tls": False,
-                                         "use_ssl": False}})
+            return json.dumps(
+                {
+                    "conn_type": "smtp",
+                    "host": "127.0.0.1",
+                    "port": self.smtp_port,
+                    "extra": {"from_email": "cchc@haiphong.gov.vn", "to": ops, "use_tls": False, "use_ssl": False},
+                }
+            )
         from urllib.parse import unquote, urlsplit
 
         u = urlsplit(self.smtp_url)
-        return json.dumps({"conn_type": "smtp", "host": u.hostname, "port": u.port or 25,
-                           "login": unquote(u.username or ""), "password": unquote(u.password or ""),
-                           "extra": {"from_email": os.environ.get("CCHC_SMTP_FROM", "cchc@haiphong.gov.vn"), "to": ops,
-                                     "use_ssl": u.scheme == "smtps", "use_tls": u.scheme == "smtp+starttls"}})
+        return json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": u.hostname,
+                "port": u.port or 25,
+                "login": unquote(u.username or ""),
+                "password": unquote(u.password or ""),
+                "extra": {
+                    "from_email": os.environ.get("CCHC_SMTP_FROM", "cchc@haiphong.gov.vn"),
+                    "to": ops,
+                    "use_ssl": u.scheme == "smtps",
+                    "use_tls": u.scheme == "smtp+starttls",
+                },
+            }
+        )
 
     def write_airflow_cfg(self, s: dict) -> None:
         """Airflow's settings for this stack, in its own AIRFLOW_HOME (0600: it holds passwords), the
@@ -143,16 +161,16 @@ class Stack:
         meta = self.db_url("airflow", "airflow", s["airflow_db"])
         cfg = f"""# Written by stack/stack.py (make up) on every start; edit stack.py, not this file.
 [core]
-dags_folder = {ROOT / 'dags'}
-plugins_folder = {ROOT / 'plugins'}
+dags_folder = {ROOT / "dags"}
+plugins_folder = {ROOT / "plugins"}
 executor = CeleryExecutor
 load_examples = False
 dags_are_paused_at_creation = True
 default_timezone = Asia/Ho_Chi_Minh
-fernet_key = {s['fernet_key']}
+fernet_key = {s["fernet_key"]}
 execution_api_server_url = {self.api_url}/execution/
 auth_manager = airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager
-simple_auth_manager_users = {','.join(f'{u}:{r}' for u, r in USERS.items())}
+simple_auth_manager_users = {",".join(f"{u}:{r}" for u, r in USERS.items())}
 simple_auth_manager_all_admins = False
 simple_auth_manager_passwords_file = {pw_file}
 parallelism = 16
@@ -161,8 +179,8 @@ parallelism = 16
 sql_alchemy_conn = {meta}
 
 [celery]
-broker_url = redis://:{s['redis']}@127.0.0.1:{self.redis_port}/0
-result_backend = db+postgresql+psycopg2://airflow:{s['airflow_db']}@127.0.0.1:{self.pg_port}/airflow
+broker_url = redis://:{s["redis"]}@127.0.0.1:{self.redis_port}/0
+result_backend = db+postgresql+psycopg2://airflow:{s["airflow_db"]}@127.0.0.1:{self.pg_port}/airflow
 worker_concurrency = 4
 
 [celery_broker_transport_options]
@@ -175,10 +193,10 @@ host = 127.0.0.1
 port = {self.api_port}
 base_url = {self.api_url}
 workers = 1
-secret_key = {s['api_secret_key']}
+secret_key = {s["api_secret_key"]}
 
 [api_auth]
-jwt_secret = {s['jwt_secret']}
+jwt_secret = {s["jwt_secret"]}
 
 [scheduler]
 enable_health_check = False
@@ -193,7 +211,7 @@ refresh_interval = 30
 capacity = 100
 
 [logging]
-base_log_folder = {self.home / 'logs'}
+base_log_folder = {self.home / "logs"}
 logging_level = INFO
 worker_log_server_port = {self.log_port}
 trigger_log_server_port = {self.log_port + 1}
@@ -204,18 +222,22 @@ trigger_log_server_port = {self.log_port + 1}
         """The environment of every component: the caller's minus its Airflow settings (the Makefile
         exports the test set-up's), plus this stack's home, warehouse and mail connection."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-        env.update({
-            "AIRFLOW_HOME": str(self.home),
-            "AIRFLOW_CONFIG": str(self.home / "airflow.cfg"),
-            "AIRFLOW_CONN_CCHC_SMTP": self.smtp_connection(),
-            "CCHC_HOME": str(ROOT),
-            "CCHC_DATA_DIR": str(self.data),
-            "CCHC_WAREHOUSE_URL": self.warehouse_url(),
-            "GX_ANALYTICS_ENABLED": "false",
-            "NO_PROXY": "*",
-            MARKER: str(self.dir),
-            **extra,
-        })
+        env.update(
+            {
+                "AIRFLOW_HOME": str(self.home),
+                "AIRFLOW_CONFIG": str(self.home / "airflow.cfg"),
+                "AIRFLOW_CONN_CCHC_SMTP": self.smtp_connection(),
+                # who may approve a report (the approval step is assigned to them alone): CCHC_APPROVERS, else admin
+                "AIRFLOW_VAR_CCHC_APPROVERS": os.environ.get("CCHC_APPROVERS") or "admin",
+                "CCHC_HOME": str(ROOT),
+                "CCHC_DATA_DIR": str(self.data),
+                "CCHC_WAREHOUSE_URL": self.warehouse_url(),
+                "GX_ANALYTICS_ENABLED": "false",
+                "NO_PROXY": "*",
+                MARKER: str(self.dir),
+                **extra,
+            }
+        )
         return env
 
     # ---- PostgreSQL ------------------------------------------------------------------------------
@@ -231,8 +253,13 @@ trigger_log_server_port = {self.log_port + 1}
         return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
     def pg_running(self) -> bool:
-        return subprocess.run(self.as_pg_owner([self.pg_bin("pg_ctl"), "status", "-D", str(self.pg_dir / "data")]),
-                              capture_output=True).returncode == 0
+        return (
+            subprocess.run(
+                self.as_pg_owner([self.pg_bin("pg_ctl"), "status", "-D", str(self.pg_dir / "data")]),
+                capture_output=True,
+            ).returncode
+            == 0
+        )
 
     def start_postgres(self, s: dict) -> None:
         data = self.pg_dir / "data"
@@ -246,18 +273,52 @@ trigger_log_server_port = {self.log_port + 1}
                     os.chown(p, owner.pw_uid, owner.pw_gid)
                 self.check_traversable()
             os.chmod(pwfile, 0o600)
-            out = subprocess.run(self.as_pg_owner([self.pg_bin("initdb"), "-D", str(data), "-U", "postgres",
-                                                   "--auth=scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8",
-                                                   "--locale=C.UTF-8"]), capture_output=True, text=True)
+            out = subprocess.run(
+                self.as_pg_owner(
+                    [
+                        self.pg_bin("initdb"),
+                        "-D",
+                        str(data),
+                        "-U",
+                        "postgres",
+                        "--auth=scram-sha-256",
+                        f"--pwfile={pwfile}",
+                        "-E",
+                        "UTF8",
+                        "--locale=C.UTF-8",
+                    ]
+                ),
+                capture_output=True,
+                text=True,
+            )
             pwfile.unlink()
             if out.returncode:
                 sys.exit(f"initdb thất bại / initdb failed:\n{out.stdout}{out.stderr}")
         if not self.pg_running():
-            opts = (f"-c listen_addresses=127.0.0.1 -c port={self.pg_port} "
-                    f"-c unix_socket_directories={self.pg_dir} -c max_connections=200")
-            out = subprocess.run(self.as_pg_owner([self.pg_bin("pg_ctl"), "start", "-w", "-t", "60", "-D", str(data),
-                                                   "-l", str(self.pg_dir / "postgres.log"), "-o", opts]),
-                                 capture_output=True, text=True, env=self.env())
+            opts = (
+                f"-c listen_addresses=127.0.0.1 -c port={self.pg_port} "
+                f"-c unix_socket_directories={self.pg_dir} -c max_connections=200"
+            )
+            out = subprocess.run(
+                self.as_pg_owner(
+                    [
+                        self.pg_bin("pg_ctl"),
+                        "start",
+                        "-w",
+                        "-t",
+                        "60",
+                        "-D",
+                        str(data),
+                        "-l",
+                        str(self.pg_dir / "postgres.log"),
+                        "-o",
+                        opts,
+                    ]
+                ),
+                capture_output=True,
+                text=True,
+                env=self.env(),
+            )
             if out.returncode:
                 log = (self.pg_dir / "postgres.log").read_text(errors="replace")[-3000:]
                 sys.exit(f"PostgreSQL không khởi động được / PostgreSQL did not start:\n{out.stderr}\n{log}")
@@ -266,22 +327,26 @@ trigger_log_server_port = {self.log_port + 1}
     def check_traversable(self) -> None:
         for parent in [self.pg_dir, *self.pg_dir.parents]:
             if subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(parent)]).returncode:
-                sys.exit(f"Người dùng postgres không vào được {parent} (chmod o+x) / the postgres user cannot "
-                         f"enter {parent}: make it traversable (chmod o+x) or choose another CCHC_DATA_DIR")
+                sys.exit(
+                    f"Người dùng postgres không vào được {parent} (chmod o+x) / the postgres user cannot "
+                    f"enter {parent}: make it traversable (chmod o+x) or choose another CCHC_DATA_DIR"
+                )
 
     def create_databases(self, s: dict) -> None:
         import psycopg2
 
-        conn = psycopg2.connect(host="127.0.0.1", port=self.pg_port, user="postgres", password=s["pg_superuser"],
-                                dbname="postgres")
+        conn = psycopg2.connect(
+            host="127.0.0.1", port=self.pg_port, user="postgres", password=s["pg_superuser"], dbname="postgres"
+        )
         conn.autocommit = True
         with conn.cursor() as cur:
             for role, db, pw in (("airflow", "airflow", s["airflow_db"]), ("cchc", "cchc", s["warehouse_db"])):
                 cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
                 if not cur.fetchone():
                     # CREATEROLE: the warehouse schema creates the read-only group role cchc_analyst.
-                    cur.execute(f'CREATE ROLE "{role}" LOGIN PASSWORD %s' + (" CREATEROLE" if role == "cchc" else ""),
-                                (pw,))
+                    cur.execute(
+                        f'CREATE ROLE "{role}" LOGIN PASSWORD %s' + (" CREATEROLE" if role == "cchc" else ""), (pw,)
+                    )
                 cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,))
                 if not cur.fetchone():
                     cur.execute(f'CREATE DATABASE "{db}" OWNER "{role}" ENCODING \'UTF8\'')
@@ -305,8 +370,15 @@ trigger_log_server_port = {self.log_port + 1}
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.logs.mkdir(parents=True, exist_ok=True)
         with open(self.logs / f"{name}.log", "ab") as out:
-            p = subprocess.Popen(cmd, env=self.env(**extra_env), stdout=out, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.dir)
+            p = subprocess.Popen(
+                cmd,
+                env=self.env(**extra_env),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd=self.dir,
+            )
         (self.run_dir / f"{name}.pid").write_text(str(p.pid))
 
     def components(self) -> dict[str, tuple[list[str], dict]]:
@@ -319,18 +391,33 @@ trigger_log_server_port = {self.log_port + 1}
             "triggerer": ([AIRFLOW, "triggerer"], {}),
         }
         for i in range(1, WORKERS + 1):  # each worker serves its task logs on a port of its own
-            comps[f"worker{i}"] = ([AIRFLOW, "celery", "worker", "--celery-hostname", f"worker{i}@%h"],
-                                   {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.log_port + 1 + i)})
+            comps[f"worker{i}"] = (
+                [AIRFLOW, "celery", "worker", "--celery-hostname", f"worker{i}@%h"],
+                {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.log_port + 1 + i)},
+            )
         if not self.smtp_url:
-            comps["mailsink"] = ([sys.executable, "-m", "cchc.mailsink", "--port", str(self.smtp_port),
-                                  "--out", str(self.dir / "mail")], {})
+            comps["mailsink"] = (
+                [
+                    sys.executable,
+                    "-m",
+                    "cchc.ops.mailsink",
+                    "--port",
+                    str(self.smtp_port),
+                    "--out",
+                    str(self.dir / "mail"),
+                ],
+                {},
+            )
         return comps
 
     def write_redis_conf(self, s: dict) -> None:
         folder = self.dir / "redis"
         folder.mkdir(parents=True, exist_ok=True)
-        write_private(folder / "redis.conf", f"bind 127.0.0.1\nport {self.redis_port}\nrequirepass {s['redis']}\n"
-                      f"dir {folder}\ndaemonize no\nprotected-mode yes\nsave 60 1\nappendonly no\n")
+        write_private(
+            folder / "redis.conf",
+            f"bind 127.0.0.1\nport {self.redis_port}\nrequirepass {s['redis']}\n"
+            f"dir {folder}\ndaemonize no\nprotected-mode yes\nsave 60 1\nappendonly no\n",
+        )
 
     def airflow(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         out = subprocess.run([AIRFLOW, *args], env=self.env(), capture_output=True, text=True)
@@ -343,8 +430,9 @@ trigger_log_server_port = {self.log_port + 1}
         headers = {"Content-Type": "application/json"} if body is not None else {}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        req = urllib.request.Request(self.api_url + path, data=json.dumps(body).encode() if body else None,
-                                     headers=headers, method=method)
+        req = urllib.request.Request(
+            self.api_url + path, data=json.dumps(body).encode() if body else None, headers=headers, method=method
+        )
         with urllib.request.urlopen(req, timeout=10) as r:
             return json.loads(r.read() or b"null")
 
@@ -357,8 +445,10 @@ trigger_log_server_port = {self.log_port + 1}
 
     def celery_workers(self) -> list[str]:
         """Names of the Celery workers that answer a ping through the broker."""
-        code = ("from airflow.providers.celery.executors.celery_executor import app\n"
-                "print('\\n'.join(sorted(k for r in (app.control.ping(timeout=2) or []) for k in r)))")
+        code = (
+            "from airflow.providers.celery.executors.celery_executor import app\n"
+            "print('\\n'.join(sorted(k for r in (app.control.ping(timeout=2) or []) for k in r)))"
+        )
         out = subprocess.run([sys.executable, "-c", code], env=self.env(), capture_output=True, text=True)
         return [w for w in out.stdout.split() if w.startswith("worker")]
 
@@ -381,7 +471,8 @@ trigger_log_server_port = {self.log_port + 1}
 
     def token(self, user: str) -> str:
         return self.http("POST", "/auth/token", {"username": user, "password": self.secrets()["users"][user]})[
-            "access_token"]
+            "access_token"
+        ]
 
     def unpause(self) -> list[str]:
         """Unpause every cchc DAG once the dag-processor has registered them all (ids = file names)."""
@@ -402,8 +493,10 @@ trigger_log_server_port = {self.log_port + 1}
         t0 = time.monotonic()
         for tool in ("redis-server", "runuser" if os.geteuid() == 0 else "true"):
             if not shutil.which(tool):
-                sys.exit(f"Thiếu {tool} (apt install redis-server postgresql) / {tool} missing: "
-                         "apt install redis-server postgresql")
+                sys.exit(
+                    f"Thiếu {tool} (apt install redis-server postgresql) / {tool} missing: "
+                    "apt install redis-server postgresql"
+                )
         s = self.secrets()
         (self.data / "landing").mkdir(parents=True, exist_ok=True)
         (self.data / "outputs" / "feedback").mkdir(parents=True, exist_ok=True)
@@ -415,23 +508,28 @@ trigger_log_server_port = {self.log_port + 1}
         for name, (cmd, extra) in comps.items():
             self.spawn(name, cmd, **extra)
         wanted = {"metadatabase", "scheduler", "triggerer", "dag_processor"}
-        self.wait("Airflow to be healthy",
-                  lambda: all(self.health().get(k) == "healthy" for k in wanted), comps.keys())
+        self.wait("Airflow to be healthy", lambda: all(self.health().get(k) == "healthy" for k in wanted), comps.keys())
         self.wait("two Celery workers", lambda: len(self.celery_workers()) >= WORKERS, comps.keys())
         dags = self.unpause()
-        mail = self.smtp_url.split("@")[-1] if self.smtp_url else f"{self.dir / 'mail'} (SMTP 127.0.0.1:{self.smtp_port})"
-        print("\n".join([
-            f"Đã chạy / up in {time.monotonic() - t0:.0f} s: PostgreSQL :{self.pg_port}, Redis :{self.redis_port}, "
-            f"api-server, scheduler, dag-processor, triggerer, {WORKERS} Celery workers",
-            f"Giao diện / UI: {self.api_url}  (người dùng / users: {', '.join(USERS)}; "
-            f"mật khẩu / passwords: {self.dir / 'secrets.json'})",
-            f"DAG đang chạy / unpaused: {', '.join(dags)}",
-            f"Thư mục nhận tệp / landing folder: {self.data / 'landing'}",
-            f"Phản hồi cho đơn vị / feedback: {self.data / 'outputs' / 'feedback'}",
-            f"Thư gửi đi / e-mail: {mail}",
-            f"Nhật ký / logs: {self.logs}",
-            f"CCHC_WAREHOUSE_URL={self.warehouse_url()}",
-        ]))
+        mail = (
+            self.smtp_url.split("@")[-1] if self.smtp_url else f"{self.dir / 'mail'} (SMTP 127.0.0.1:{self.smtp_port})"
+        )
+        print(
+            "\n".join(
+                [
+                    f"Đã chạy / up in {time.monotonic() - t0:.0f} s: PostgreSQL :{self.pg_port}, Redis :{self.redis_port}, "
+                    f"api-server, scheduler, dag-processor, triggerer, {WORKERS} Celery workers",
+                    f"Giao diện / UI: {self.api_url}  (người dùng / users: {', '.join(USERS)}; "
+                    f"mật khẩu / passwords: {self.dir / 'secrets.json'})",
+                    f"DAG đang chạy / unpaused: {', '.join(dags)}",
+                    f"Thư mục nhận tệp / landing folder: {self.data / 'landing'}",
+                    f"Phản hồi cho đơn vị / feedback: {self.data / 'outputs' / 'feedback'}",
+                    f"Thư gửi đi / e-mail: {mail}",
+                    f"Nhật ký / logs: {self.logs}",
+                    f"CCHC_WAREHOUSE_URL={self.warehouse_url()}",
+                ]
+            )
+        )
 
     def down(self, grace: float = 30) -> list[str]:
         """Stop every recorded process group, PostgreSQL, and whatever still carries the marker."""
@@ -439,7 +537,7 @@ trigger_log_server_port = {self.log_port + 1}
         # Workers first (a warm shutdown lets a running task finish), the api-server and redis last.
         order = sorted(names, key=lambda n: (n.startswith("api") or n in ("redis", "mailsink"), n))
         pids = {n: self.pid_of(n) for n in order}
-        for n, pid in pids.items():
+        for pid in pids.values():
             if pid:
                 try:
                     os.killpg(pid, signal.SIGTERM)
@@ -454,8 +552,10 @@ trigger_log_server_port = {self.log_port + 1}
         for n in names:
             (self.run_dir / f"{n}.pid").unlink(missing_ok=True)
         if (self.pg_dir / "data" / "PG_VERSION").exists() and self.pg_running():
-            subprocess.run(self.as_pg_owner([self.pg_bin("pg_ctl"), "stop", "-m", "fast", "-w",
-                                             "-D", str(self.pg_dir / "data")]), capture_output=True)
+            subprocess.run(
+                self.as_pg_owner([self.pg_bin("pg_ctl"), "stop", "-m", "fast", "-w", "-D", str(self.pg_dir / "data")]),
+                capture_output=True,
+            )
         left = self.leftovers()
         for pid, _ in left:  # a process that left its group: last resort, and said so
             try:
@@ -495,9 +595,13 @@ trigger_log_server_port = {self.log_port + 1}
         names = [p.stem for p in self.run_dir.glob("*.pid")] if self.run_dir.exists() else []
         for n in sorted(names):
             print(f"{n:14} {'đang chạy / running' if self.pid_of(n) else 'đã dừng / stopped'}")
-        print(f"{'postgres':14} {'đang chạy / running' if self.pg_dir.exists() and self.pg_running() else 'đã dừng / stopped'}")
+        print(
+            f"{'postgres':14} {'đang chạy / running' if self.pg_dir.exists() and self.pg_running() else 'đã dừng / stopped'}"
+        )
         h = self.health()
-        print("health: " + (", ".join(f"{k}={v}" for k, v in h.items()) if h else "api-server không trả lời / no answer"))
+        print(
+            "health: " + (", ".join(f"{k}={v}" for k, v in h.items()) if h else "api-server không trả lời / no answer")
+        )
         return 0 if h else 1
 
 
@@ -514,8 +618,10 @@ def main() -> None:
             print("Đã buộc dừng các tiến trình còn lại / force-stopped leftover processes:\n" + "\n".join(left))
         print(f"Đã dừng / down; dữ liệu vẫn giữ / data kept in {stack.dir}")
     elif args.command == "env":  # for scripts: `eval "$(make -s stack-env)"` points cchc/airflow at the stack
-        print(f"export AIRFLOW_HOME={stack.home} AIRFLOW_CONFIG={stack.home / 'airflow.cfg'} "
-              f"CCHC_WAREHOUSE_URL='{stack.warehouse_url()}'")
+        print(
+            f"export AIRFLOW_HOME={stack.home} AIRFLOW_CONFIG={stack.home / 'airflow.cfg'} "
+            f"CCHC_WAREHOUSE_URL='{stack.warehouse_url()}'"
+        )
     else:
         sys.exit(stack.status())
 

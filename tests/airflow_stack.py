@@ -111,8 +111,9 @@ class AirflowStack:
         (self.home / "proc-logs").mkdir(exist_ok=True)
         for name, cmd in commands.items():
             out = open(self.home / "proc-logs" / f"{name}.log", "wb")
-            self.procs[name] = subprocess.Popen(cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                                start_new_session=True)
+            self.procs[name] = subprocess.Popen(
+                cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self.wait_for(self._healthy, 180, "the api-server and scheduler to come up")
         self.timings["components_up"] = time.perf_counter() - t
 
@@ -138,8 +139,16 @@ class AirflowStack:
             self._tokens[user] = self.request("POST", "/auth/token", body, auth=False)["access_token"]
         return self._tokens[user]
 
-    def request(self, method: str, path: str, body: dict | None = None, *, user: str | None = None,
-                auth: bool = True, raw: bool = False):
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: dict | None = None,
+        *,
+        user: str | None = None,
+        auth: bool = True,
+        raw: bool = False,
+    ):
         headers = {"Accept": "application/json"}
         data = None
         if body is not None:

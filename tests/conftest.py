@@ -16,6 +16,52 @@ GOLDEN = ROOT.parent / "shared" / "domain" / "golden_h1_2024.csv"
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("CCHC_HOME", str(ROOT))
 
+# The fonts LibreOffice renders with: only those tests/fonts.conf names (Debian's Liberation and DejaVu),
+# whatever else the machine has, so that a printed header wraps as in CI. Set for the whole session:
+# every soffice a test starts (test_print, test_draft, helpers.libreoffice_save, …) inherits it.
+os.environ["FONTCONFIG_FILE"] = str(ROOT / "tests" / "fonts.conf")
+
+# Lanes: `make test` runs every test; `make test-fast` leaves out -m "e2e or postgres or slow or
+# libreoffice". The markers are given here, from what a test needs, so that test files need not carry
+# them: postgres on every PostgreSQL variant (a parameter "postgresql"), libreoffice and slow by node id
+# (a prefix: a file or one test). Slow: several seconds each on CI's 2 cores (durations measured with
+# `pytest --durations=0`), or a module fixture that is; the fast lane must stay under 2 minutes.
+LIBREOFFICE = (
+    "tests/test_print.py",
+    "tests/test_draft.py::test_libreoffice_prints_the_draft_on_a4_with_diacritics",
+    "tests/test_error_cells.py::test_errors_saved_by_libreoffice_in_a_figure_a_date_and_an_info_cell",
+    "tests/test_scenario_other_city.py",  # its module fixture re-saves a unit's file with LibreOffice
+    "tests/unit/test_reading_checks.py::test_a_libreoffice_file_with_all_three_is_accepted_flagged_and_fed_back",
+)
+SLOW = (
+    "tests/test_approval.py",
+    "tests/test_bench.py",
+    "tests/test_concurrency.py",
+    "tests/test_corpus.py",
+    "tests/test_crash.py",
+    "tests/test_datadocs.py",  # headless chromium
+    "tests/test_delivery_order.py",
+    "tests/test_draft.py",
+    "tests/test_landing.py",
+    "tests/test_migrations.py",
+    "tests/test_print.py",
+    "tests/test_scenario_other_city.py",
+    "tests/test_soak.py",
+    "tests/test_weekly_rollup.py",
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by them
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec and any(v == "postgresql" for v in callspec.params.values() if isinstance(v, str)):
+            item.add_marker(pytest.mark.postgres)
+        if item.nodeid.startswith(LIBREOFFICE):
+            item.add_marker(pytest.mark.libreoffice)
+        if item.nodeid.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(autouse=True)
 def data_dirs(tmp_path, monkeypatch):
@@ -31,7 +77,7 @@ def data_dirs(tmp_path, monkeypatch):
 
 @pytest.fixture(scope="session")
 def ref():
-    from cchc.reference import load_reference
+    from cchc.reference.registry import load_reference
 
     return load_reference()
 
@@ -39,7 +85,7 @@ def ref():
 @pytest.fixture(scope="session")
 def samples(tmp_path_factory) -> Path:
     """The H1-2024 sample workbooks and weekly snapshots, written once per test session."""
-    from cchc.sample import generate
+    from cchc.reference.sample import generate
 
     out = tmp_path_factory.mktemp("samples")
     generate(out, weeks=True)
@@ -58,8 +104,13 @@ def deployment_warehouse(data: Path, name: str) -> tuple[str, dict[str, str], ob
         url, drop = pg_database(name)
     else:
         url, drop = f"sqlite:///{data / 'warehouse.db'}", (lambda: None)
-    env = {"CCHC_HOME": str(ROOT), "CCHC_DATA_DIR": str(data), "CCHC_WAREHOUSE_URL": url,
-           "GX_ANALYTICS_ENABLED": "false", "NO_PROXY": "*"}
+    env = {
+        "CCHC_HOME": str(ROOT),
+        "CCHC_DATA_DIR": str(data),
+        "CCHC_WAREHOUSE_URL": url,
+        "GX_ANALYTICS_ENABLED": "false",
+        "NO_PROXY": "*",
+    }
     return url, env, drop
 
 
@@ -78,7 +129,7 @@ def pg_database(name: str):
         conn.execute(text(f'CREATE DATABASE "{name}"'))
 
     def drop() -> None:
-        from cchc.warehouse import get_engine
+        from cchc.warehouse.engine import get_engine
 
         get_engine.cache_clear()  # its pooled connections would hold the database open
         with engine.connect() as conn:
@@ -107,11 +158,20 @@ def copy_files(files, folder: Path) -> list[Path]:
 def airflow_command_env(home: Path, data: Path, warehouse_url: str) -> dict[str, str]:
     """The environment of an `airflow` command run by a test: a private home, this project's DAGs, the
     given data folder and warehouse (run-state lines are logged at INFO)."""
-    return {**os.environ, "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
-            "CCHC_HOME": str(ROOT), "CCHC_DATA_DIR": str(data), "CCHC_WAREHOUSE_URL": warehouse_url,
-            "GX_ANALYTICS_ENABLED": "false", "NO_PROXY": "*", "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"}
+    return {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
+        "CCHC_HOME": str(ROOT),
+        "CCHC_DATA_DIR": str(data),
+        "CCHC_WAREHOUSE_URL": warehouse_url,
+        "GX_ANALYTICS_ENABLED": "false",
+        "NO_PROXY": "*",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+    }
 
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from pathlib import Path
 
-from cchc.vn import fold
+from cchc.common.vn import fold
 
 
 def edit(src: Path, dst: Path, change) -> Path:
@@ -77,8 +77,9 @@ def full_disk(folder: Path):
     import subprocess
 
     folder.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)], capture_output=True, text=True
+    )
     if mounted.returncode != 0:
         yield None
         return
@@ -102,9 +103,22 @@ def libreoffice_save(src: Path, out_dir: Path, profile: Path) -> Path:
 
     soffice = shutil.which("soffice")
     assert soffice, "LibreOffice (soffice) is needed: .ci/run installs it"
-    subprocess.run([soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--calc",
-                    "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out_dir), str(src)],
-                   check=True, capture_output=True, timeout=180)
+    subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation=file://{profile}",
+            "--headless",
+            "--calc",
+            "--convert-to",
+            "xlsx:Calc MS Excel 2007 XML",
+            "--outdir",
+            str(out_dir),
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
     return out_dir / src.name
 
 

@@ -43,8 +43,10 @@ def _corrected(samples: Path, folder: Path) -> tuple[Path, dict[str, Decimal]]:
 
     src = samples / "h1" / f"{UNIT}_2024-H1.xlsx"
     ws = sheet(load_workbook(src, data_only=True), "Số liệu")
-    before = {c: Decimal(str(ws.cell(row_of(ws, c), column_of(ws, "Số liệu")).value))
-              for c in ("pakn.received_new", "pakn.resolved")}
+    before = {
+        c: Decimal(str(ws.cell(row_of(ws, c), column_of(ws, "Số liệu")).value))
+        for c in ("pakn.received_new", "pakn.resolved")
+    }
 
     def change(wb):
         for code, value in before.items():
@@ -56,27 +58,44 @@ def _corrected(samples: Path, folder: Path) -> tuple[Path, dict[str, Decimal]]:
 def test_approve_lock_correction_reopen_approve_again(samples, ref, warehouse_url, tmp_path, capsys):
     from openpyxl import load_workbook
 
-    from cchc.approval import approve, changes, history, reopen, report_state
-    from cchc.ingest import ingest_files, summary
-    from cchc.warehouse import prepare
+    from cchc.figures.approval import approve, changes, history, reopen, report_state
+    from cchc.loading.ingest import ingest_files, summary
+    from cchc.warehouse.engine import prepare
 
     engine = prepare(warehouse_url, ref)
-    assert summary(ingest_files(engine, ref, copy_files(sorted((samples / "h1").glob("*.xlsx")), tmp_path / "in")))[
-        "accepted"] == 253
+    assert (
+        summary(ingest_files(engine, ref, copy_files(sorted((samples / "h1").glob("*.xlsx")), tmp_path / "in")))[
+            "accepted"
+        ]
+        == 253
+    )
     golden = _golden()
 
     # Version 1: the golden figures, approved and locked.
     a = approve(engine, ref, PERIOD, APPROVER, note="Báo cáo gửi Bộ Nội vụ")
-    assert (a.version, a.by, a.n_figures) == (1, APPROVER, len(ref.indicators_on(report_state(engine, ref, PERIOD)
-                                                                                 .result.as_of)))
+    assert (a.version, a.by, a.n_figures) == (
+        1,
+        APPROVER,
+        len(ref.indicators_on(report_state(engine, ref, PERIOD).result.as_of)),
+    )
     approved, approved_csv, err = _report_csv(warehouse_url, capsys)
     assert {c: Decimal(approved[c]) for c in golden} == golden
     assert "Đã phê duyệt phiên bản 1 bởi Nguyễn Thị Hương" in err and "không có bản sửa nào đang chờ" in err
     with engine.connect() as conn:
-        counted = conn.execute(text("SELECT submission_version FROM approved_units WHERE period_code = :p "
-                                    "AND version = 1 AND unit_code = :u"), {"p": PERIOD, "u": UNIT}).scalar_one()
-        stored_before = conn.execute(text("SELECT indicator_code, value_text, computed_at FROM consolidated_figures "
-                                          "WHERE period_code = :p ORDER BY indicator_code"), {"p": PERIOD}).all()
+        counted = conn.execute(
+            text(
+                "SELECT submission_version FROM approved_units WHERE period_code = :p "
+                "AND version = 1 AND unit_code = :u"
+            ),
+            {"p": PERIOD, "u": UNIT},
+        ).scalar_one()
+        stored_before = conn.execute(
+            text(
+                "SELECT indicator_code, value_text, computed_at FROM consolidated_figures "
+                "WHERE period_code = :p ORDER BY indicator_code"
+            ),
+            {"p": PERIOD},
+        ).all()
     assert counted == 1
 
     # A corrected file from LCH while the period is locked: received, archived, loaded as version 2.
@@ -84,14 +103,21 @@ def test_approve_lock_correction_reopen_approve_again(samples, ref, warehouse_ur
     (o,) = ingest_files(engine, ref, [fixed])
     assert (o.outcome, o.unit_code, o.version) == ("accepted", UNIT, 2)
     with engine.connect() as conn:
-        archive, receipts = conn.execute(text(
-            "SELECT r.archive_path, (SELECT COUNT(*) FROM file_receipts f WHERE f.checksum = r.checksum) "
-            "FROM received_files r JOIN submissions s ON s.submission_id = r.checksum "
-            "WHERE s.unit_code = :u AND s.period_code = :p AND s.version = 2"), {"u": UNIT, "p": PERIOD}).one()
-        loaded = conn.execute(text(
-            "SELECT v.value FROM indicator_values v JOIN submissions s ON s.submission_id = v.submission_id "
-            "WHERE s.unit_code = :u AND s.version = 2 AND v.indicator_code = 'pakn.received_new'"),
-            {"u": UNIT}).scalar_one()
+        archive, receipts = conn.execute(
+            text(
+                "SELECT r.archive_path, (SELECT COUNT(*) FROM file_receipts f WHERE f.checksum = r.checksum) "
+                "FROM received_files r JOIN submissions s ON s.submission_id = r.checksum "
+                "WHERE s.unit_code = :u AND s.period_code = :p AND s.version = 2"
+            ),
+            {"u": UNIT, "p": PERIOD},
+        ).one()
+        loaded = conn.execute(
+            text(
+                "SELECT v.value FROM indicator_values v JOIN submissions s ON s.submission_id = v.submission_id "
+                "WHERE s.unit_code = :u AND s.version = 2 AND v.indicator_code = 'pakn.received_new'"
+            ),
+            {"u": UNIT},
+        ).scalar_one()
     assert Path(archive).read_bytes() == fixed.read_bytes() and receipts == 1
     assert Decimal(str(loaded)) == before["pakn.received_new"] + DELTA
 
@@ -102,33 +128,54 @@ def test_approve_lock_correction_reopen_approve_again(samples, ref, warehouse_ur
     state = report_state(engine, ref, PERIOD)
     assert state.locked and state.version == 1 and state.approved_by == APPROVER
     assert [(p.unit_code, p.unit_name_vi, p.file_name, p.version) for p in state.pending] == [
-        (UNIT, "Ủy ban nhân dân quận Lê Chân", f"{UNIT}_2024-H1.xlsx", 2)]
+        (UNIT, "Ủy ban nhân dân quận Lê Chân", f"{UNIT}_2024-H1.xlsx", 2)
+    ]
     assert state.result.units_missing == [] and len(state.result.units_reported) == 253
     lch_inputs = [i for i in state.result.figures["pakn.received_new"].inputs if i.unit_code == UNIT]
     assert [i.value for i in lch_inputs] == [before["pakn.received_new"]]  # the inputs as approved
     out = tmp_path / "out"
-    assert main(["--warehouse", warehouse_url, "report", "--period", PERIOD, "--out", str(out), "--compare",
-                 str(GOLDEN)]) == 0
+    assert (
+        main(["--warehouse", warehouse_url, "report", "--period", PERIOD, "--out", str(out), "--compare", str(GOLDEN)])
+        == 0
+    )
     compare_out, err = capsys.readouterr()
     assert "73/73" in compare_out and "1 pending correction from units: LCH" in err
     sheet = load_workbook(out / f"{PERIOD}_tong_hop.xlsx").worksheets[0]
     heading = [str(c.value) for row in sheet.iter_rows(max_row=8) for c in row if c.value]
-    assert any("Đã phê duyệt phiên bản 1 bởi Nguyễn Thị Hương" in t and "1 bản sửa đang chờ từ các đơn vị: LCH" in t
-               for t in heading)
+    assert any(
+        "Đã phê duyệt phiên bản 1 bởi Nguyễn Thị Hương" in t and "1 bản sửa đang chờ từ các đơn vị: LCH" in t
+        for t in heading
+    )
     workbook_values = {r[1].value: r[5].value for r in sheet.iter_rows() if r[1].value in golden}
     assert workbook_values["pakn.received_new"] == float(golden["pakn.received_new"])
     published = csv.DictReader(io.StringIO((out / f"{PERIOD}_tong_hop.csv").read_text(encoding="utf-8-sig")))
     assert {r["code"]: r["value"] for r in published} == approved
     with engine.connect() as conn:  # what the draft's provenance reads was not overwritten
-        stored_after = conn.execute(text("SELECT indicator_code, value_text, computed_at FROM consolidated_figures "
-                                         "WHERE period_code = :p ORDER BY indicator_code"), {"p": PERIOD}).all()
+        stored_after = conn.execute(
+            text(
+                "SELECT indicator_code, value_text, computed_at FROM consolidated_figures "
+                "WHERE period_code = :p ORDER BY indicator_code"
+            ),
+            {"p": PERIOD},
+        ).all()
         assert stored_after == stored_before
-        assert conn.execute(text("SELECT COUNT(*) FROM v_pending_corrections WHERE period_code = :p"),
-                            {"p": PERIOD}).scalar_one() == 1
-        assert conn.execute(text("SELECT s.version FROM figure_inputs fi JOIN submissions s "
-                                 "ON s.submission_id = fi.submission_id WHERE fi.period_code = :p AND "
-                                 "fi.indicator_code = 'pakn.received_new' AND fi.unit_code = :u"),
-                            {"p": PERIOD, "u": UNIT}).scalar_one() == 1
+        assert (
+            conn.execute(
+                text("SELECT COUNT(*) FROM v_pending_corrections WHERE period_code = :p"), {"p": PERIOD}
+            ).scalar_one()
+            == 1
+        )
+        assert (
+            conn.execute(
+                text(
+                    "SELECT s.version FROM figure_inputs fi JOIN submissions s "
+                    "ON s.submission_id = fi.submission_id WHERE fi.period_code = :p AND "
+                    "fi.indicator_code = 'pakn.received_new' AND fi.unit_code = :u"
+                ),
+                {"p": PERIOD, "u": UNIT},
+            ).scalar_one()
+            == 1
+        )
 
     # Reopen (audited): the newest versions count again.
     assert main(["--warehouse", warehouse_url, "reopen", "--period", PERIOD, "--by", REOPENER]) == 2
@@ -141,28 +188,60 @@ def test_approve_lock_correction_reopen_approve_again(samples, ref, warehouse_ur
     assert all(Decimal(fresh[c]) - Decimal(approved[c]) == DELTA for c in moved)
 
     # Version 2, and what changed between the versions: exactly the correction.
-    assert main(["--warehouse", warehouse_url, "approve", "--period", PERIOD, "--by", APPROVER,
-                 "--note", "Đã cập nhật bản sửa của quận Lê Chân"]) == 0
+    assert (
+        main(
+            [
+                "--warehouse",
+                warehouse_url,
+                "approve",
+                "--period",
+                PERIOD,
+                "--by",
+                APPROVER,
+                "--note",
+                "Đã cập nhật bản sửa của quận Lê Chân",
+            ]
+        )
+        == 0
+    )
     assert "phiên bản 2" in capsys.readouterr().out
     diff = changes(engine, PERIOD, 1, 2)
     assert {c.indicator_code: c.delta for c in diff} == {c: DELTA for c in moved}
     assert {c.indicator_code: (c.old_text, c.new_text) for c in diff}["pakn.total"] == ("204", "207")
     with engine.connect() as conn:
-        view = conn.execute(text("SELECT indicator_code, change, old_text, new_text, label_vi FROM v_approval_changes "
-                                 "WHERE period_code = :p AND from_version = 1 AND to_version = 2"),
-                            {"p": PERIOD}).all()
-        audit = conn.execute(text("SELECT version, action, action_by, note FROM v_period_audit WHERE period_code = :p "
-                                  "ORDER BY version, action_at, action"), {"p": PERIOD}).all()
-        in_force = conn.execute(text("SELECT version, COUNT(*) FROM v_approved_figures WHERE period_code = :p AND "
-                                     "in_force = 1 GROUP BY version"), {"p": PERIOD}).all()
+        view = conn.execute(
+            text(
+                "SELECT indicator_code, change, old_text, new_text, label_vi FROM v_approval_changes "
+                "WHERE period_code = :p AND from_version = 1 AND to_version = 2"
+            ),
+            {"p": PERIOD},
+        ).all()
+        audit = conn.execute(
+            text(
+                "SELECT version, action, action_by, note FROM v_period_audit WHERE period_code = :p "
+                "ORDER BY version, action_at, action"
+            ),
+            {"p": PERIOD},
+        ).all()
+        in_force = conn.execute(
+            text(
+                "SELECT version, COUNT(*) FROM v_approved_figures WHERE period_code = :p AND "
+                "in_force = 1 GROUP BY version"
+            ),
+            {"p": PERIOD},
+        ).all()
     assert {r[0]: Decimal(str(r[1])) for r in view} == {c: DELTA for c in moved}
     assert {r[0]: r[4] for r in view}["pakn.total"] == "Tổng số phản ánh kiến nghị phải xử lý"
     assert [tuple(r) for r in audit] == [
         (1, "approved", APPROVER, "Báo cáo gửi Bộ Nội vụ"),
         (1, "reopened", REOPENER, "Quận Lê Chân gửi bản sửa số liệu PAKN"),
-        (2, "approved", APPROVER, "Đã cập nhật bản sửa của quận Lê Chân")]
-    assert [(e.version, e.action) for e in history(engine, PERIOD)] == [(1, "approved"), (1, "reopened"),
-                                                                         (2, "approved")]
+        (2, "approved", APPROVER, "Đã cập nhật bản sửa của quận Lê Chân"),
+    ]
+    assert [(e.version, e.action) for e in history(engine, PERIOD)] == [
+        (1, "approved"),
+        (1, "reopened"),
+        (2, "approved"),
+    ]
     assert in_force == [(2, a.n_figures)]
     state = report_state(engine, ref, PERIOD)
     assert state.locked and state.version == 2 and state.pending == []
@@ -174,8 +253,8 @@ def test_approve_lock_correction_reopen_approve_again(samples, ref, warehouse_ur
 
 @pytest.fixture
 def two_units(samples, ref, warehouse_url, tmp_path):
-    from cchc.ingest import ingest_files
-    from cchc.warehouse import prepare
+    from cchc.loading.ingest import ingest_files
+    from cchc.warehouse.engine import prepare
 
     engine = prepare(warehouse_url, ref)
     files = copy_files([samples / "h1" / "SNV_2024-H1.xlsx", samples / "h1" / "STP_2024-H1.xlsx"], tmp_path / "in")
@@ -184,7 +263,7 @@ def two_units(samples, ref, warehouse_url, tmp_path):
 
 
 def test_wrong_approvals_and_reopenings_are_refused(two_units, ref, warehouse_url, capsys):
-    from cchc.approval import approve, reopen, report_state
+    from cchc.figures.approval import approve, reopen, report_state
 
     engine = two_units
     with pytest.raises(ValueError, match="chưa được phê duyệt|không bị khóa"):
@@ -203,14 +282,28 @@ def test_wrong_approvals_and_reopenings_are_refused(two_units, ref, warehouse_ur
             reopen(engine, PERIOD, REOPENER, reason)
     assert report_state(engine, ref, PERIOD).locked  # still locked after the refusals
     reopen(engine, PERIOD, REOPENER, "Sai số liệu / wrong figures")
-    assert main(["--warehouse", warehouse_url, "reopen", "--period", PERIOD, "--by", REOPENER,
-                 "--reason", "lần hai / again"]) == 2
+    assert (
+        main(
+            [
+                "--warehouse",
+                warehouse_url,
+                "reopen",
+                "--period",
+                PERIOD,
+                "--by",
+                REOPENER,
+                "--reason",
+                "lần hai / again",
+            ]
+        )
+        == 2
+    )
     assert "không bị khóa" in capsys.readouterr().err
 
 
 def test_concurrent_approvals_make_one_version(two_units, ref):
     """Two approvals at once: one locks version 1, the other is refused; nothing is half written."""
-    from cchc.approval import approve, history
+    from cchc.figures.approval import approve, history
 
     barrier = threading.Barrier(2)
     outcomes: list[object] = []
@@ -239,9 +332,9 @@ def test_concurrent_approvals_make_one_version(two_units, ref):
 def test_approval_refuses_figures_nobody_reviewed(two_units, ref, samples, tmp_path):
     """The DAG approves the figures the person was shown; a file accepted since then changes them, so
     nothing is locked and the changed figures are named."""
-    from cchc.approval import approve, report_state
-    from cchc.consolidate import consolidate_period
-    from cchc.ingest import ingest_files
+    from cchc.figures.approval import approve, report_state
+    from cchc.figures.consolidate import consolidate_period
+    from cchc.loading.ingest import ingest_files
 
     engine = two_units
     reviewed = report_state(engine, ref, PERIOD).result  # what the draft showed
@@ -252,3 +345,36 @@ def test_approval_refuses_figures_nobody_reviewed(two_units, ref, samples, tmp_p
     assert not report_state(engine, ref, PERIOD).locked
     fresh = consolidate_period(engine, ref, PERIOD)
     assert approve(engine, ref, PERIOD, APPROVER, expected=fresh).version == 1
+
+
+def test_the_approval_request_shows_the_draft_its_figures_and_what_each_option_does(ref):
+    """The Required actions request (templates/approval_request.md): Markdown, Vietnamese first."""
+    from types import SimpleNamespace
+
+    from cchc.figures.approval import approval_request
+
+    draft = SimpleNamespace(
+        path=Path("/out/2024-H1_bao_cao_du_thao.docx"),
+        charts=[Path("/out/bieu_do/a.png"), Path("/out/bieu_do/b.png")],
+        key_figures={"plan.tasks_done": "08/57", "pakn.in_progress_on_time": "62"},
+    )
+    summary = {"period": PERIOD, "units_reported": 236, "units_missing": [f"U{i:02d}" for i in range(17)]}
+    body = approval_request(summary, draft, ref, ("Phê duyệt (Approve)", "Từ chối (Reject)"))
+    assert body.startswith(f"Dự thảo báo cáo CCHC kỳ **{PERIOD}** đã sẵn sàng để xem xét / the {PERIOD} draft")
+    assert "**Tệp dự thảo (draft):** `/out/2024-H1_bao_cao_du_thao.docx`" in body
+    assert "**Biểu đồ (charts):** 2 tệp trong / 2 files in `/out/bieu_do`" in body
+    lines = body.splitlines()
+    table = lines.index("| Chỉ tiêu (figure) | Số liệu (value) |")
+    assert lines[table + 1 : table + 4] == [  # a sub-item ("…trong hạn") gets its parent's label
+        "|---|---|",
+        "| Số nhiệm vụ Kế hoạch CCHC đã hoàn thành (tính đến ngày chốt số liệu) | 08/57 |",
+        "| Phản ánh kiến nghị đang xử lý trong hạn | 62 |",
+    ]
+    assert (
+        "17 đơn vị chưa có báo cáo được tiếp nhận / figures from 236 units; 17 without an accepted report: U00, U01"
+        in body
+        and "U14 …." in body
+        and "U15" not in body
+    )
+    assert lines[-2].startswith("- **Phê duyệt (Approve)**: khóa số liệu kỳ 2024-H1")
+    assert lines[-1].startswith("- **Từ chối (Reject)**: không khóa")

@@ -1,4 +1,4 @@
-"""The charts of a period (cchc.charts): what they show comes from the warehouse and adds up to the
+"""The charts of a period (cchc.outputs.charts): what they show comes from the warehouse and adds up to the
 figures; the PNGs are sized for an A4 text column and drawn with a font that has every Vietnamese glyph.
 
 The data tests run on SQLite and PostgreSQL: the H1 sample without two communes (one of Đồ Sơn, one of
@@ -20,9 +20,9 @@ DROPPED = ("DSO01", "ADU01")
 
 @pytest.fixture
 def h1(samples, ref, warehouse_url, tmp_path):
-    from cchc.consolidate import consolidate_period
-    from cchc.ingest import ingest_files, summary
-    from cchc.warehouse import prepare
+    from cchc.figures.consolidate import consolidate_period
+    from cchc.loading.ingest import ingest_files, summary
+    from cchc.warehouse.engine import prepare
 
     engine = prepare(warehouse_url, ref)
     files = [f for f in sorted((samples / "h1").glob("*.xlsx")) if not f.name.startswith(DROPPED)]
@@ -34,10 +34,10 @@ def h1(samples, ref, warehouse_url, tmp_path):
 
 
 def test_chart_data_adds_up_to_the_figures(h1, ref, tmp_path):
-    from cchc.charts import chart_data, weekly_trend
-    from cchc.consolidate import consolidate_week
-    from cchc.periods import parse_period
-    from cchc.publish import publish_period
+    from cchc.common.periods import parse_period
+    from cchc.figures.consolidate import consolidate_week
+    from cchc.outputs.charts import chart_data, weekly_trend
+    from cchc.outputs.publish import publish_period
 
     engine, result = h1
     charts = {c.key: c for c in chart_data(engine, ref, result)}
@@ -50,9 +50,12 @@ def test_chart_data_adds_up_to_the_figures(h1, ref, tmp_path):
     assert charts["plan_tasks"].categories[0] == "Chỉ đạo, điều hành" and plan["Đã hoàn thành"][0] == 3
 
     funnel = dict(zip(charts["feedback_funnel"].categories, charts["feedback_funnel"].series[0][1], strict=True))
-    assert (funnel["Tổng số phải xử lý"], funnel["Đã giải quyết"], funnel["Đang xử lý, trong hạn"],
-            funnel["Đang xử lý, quá hạn"]) == (fig["pakn.total"], fig["pakn.resolved"],
-                                                fig["pakn.in_progress_on_time"], fig["pakn.in_progress_overdue"])
+    assert (
+        funnel["Tổng số phải xử lý"],
+        funnel["Đã giải quyết"],
+        funnel["Đang xử lý, trong hạn"],
+        funnel["Đang xử lý, quá hạn"],
+    ) == (fig["pakn.total"], fig["pakn.resolved"], fig["pakn.in_progress_on_time"], fig["pakn.in_progress_overdue"])
     assert funnel["Tiếp nhận mới"] + funnel["Kỳ trước chuyển sang"] == funnel["Tổng số phải xử lý"]
     assert charts["online_services"].series[0][1] == (1317, 386)
     assert charts["disbursement"].notes_vi == ("23,79%", "20,27%")
@@ -87,10 +90,10 @@ def rendered(samples, ref, tmp_path_factory):
     """The H1 sample on SQLite, its charts rendered once (warnings kept to look for missing glyphs)."""
     import time
 
-    from cchc.charts import chart_data, render_charts
-    from cchc.consolidate import consolidate_period
-    from cchc.ingest import ingest_files
-    from cchc.warehouse import prepare
+    from cchc.figures.consolidate import consolidate_period
+    from cchc.loading.ingest import ingest_files
+    from cchc.outputs.charts import chart_data, render_charts
+    from cchc.warehouse.engine import prepare
 
     tmp = tmp_path_factory.mktemp("charts")
     with pytest.MonkeyPatch.context() as mp:
@@ -112,8 +115,13 @@ def test_pngs_fit_an_a4_text_column(rendered):
     from PIL import Image
 
     images, _, _ = rendered
-    assert [i.key for i in images] == ["plan_tasks", "feedback_funnel", "disbursement", "online_services",
-                                       "completeness"]
+    assert [i.key for i in images] == [
+        "plan_tasks",
+        "feedback_funnel",
+        "disbursement",
+        "online_services",
+        "completeness",
+    ]
     for image in images:
         assert image.path.name == f"2024-H1_{image.key}.png"
         with Image.open(image.path) as im:
@@ -132,7 +140,7 @@ def test_chart_text_is_drawn_with_a_font_that_has_every_glyph(rendered):
     from matplotlib import font_manager
     from matplotlib.ft2font import FT2Font
 
-    from cchc.charts import FONT, TREND_SERIES
+    from cchc.outputs.charts import FONT, TREND_SERIES
 
     images, caught, data = rendered
     assert not [w for w in caught if "Glyph" in w or "missing from font" in w], caught

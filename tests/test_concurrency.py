@@ -31,11 +31,11 @@ PERIOD = "2024-H1"
 PREPARE_LOOP = """
 import sys, time
 from pathlib import Path
-from cchc.reference import load_reference
-from cchc.warehouse import apply_schema, get_engine, load_reference_tables
+from cchc.reference.registry import load_reference
+from cchc.warehouse.engine import get_engine, load_reference_tables, upgrade
 engine, ref, stop = get_engine(sys.argv[1]), load_reference(), Path(sys.argv[2])
 while not stop.exists():
-    apply_schema(engine, force=True)
+    upgrade(engine, refresh_views=True)
     load_reference_tables(engine, ref, force=True)
     print(time.time(), flush=True)
 """
@@ -44,9 +44,9 @@ while not stop.exists():
 LOAD_CHUNKS = """
 import json, sys, time
 from pathlib import Path
-from cchc.mapped import load_chunk
-from cchc.reference import load_reference
-from cchc.warehouse import get_engine
+from cchc.orchestration.mapped import load_chunk
+from cchc.reference.registry import load_reference
+from cchc.warehouse.engine import get_engine
 descriptors = json.loads(open(sys.argv[2], encoding="utf-8").read())
 if sys.argv[3] == "reverse":
     descriptors.reverse()
@@ -64,8 +64,14 @@ print(json.dumps({"start": start, "end": time.time(), "outcomes": outcomes}, ens
 
 def _start(*args: str) -> subprocess.Popen:
     env = {**os.environ, "GX_ANALYTICS_ENABLED": "false"}
-    return subprocess.Popen([sys.executable, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=Path(__file__).resolve().parents[1])
+    return subprocess.Popen(
+        [sys.executable, *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
 
 
 def _ingest(url: str, folder: Path) -> subprocess.Popen:
@@ -88,7 +94,7 @@ def _sha(path: Path) -> str:
 
 def _corrected(src: Path, dst: Path) -> Path:
     """The same unit's report again with only the preparer's name changed: new bytes, same figures."""
-    from cchc.read import read_workbook
+    from cchc.intake.read import read_workbook
 
     preparer = read_workbook(src).preparer
     assert preparer
@@ -110,12 +116,17 @@ def check_warehouse(engine, deliveries: Counter) -> None:
     from sqlalchemy import text
 
     with engine.connect() as conn:
-        receipts = Counter({c: n for c, n in conn.execute(text("SELECT checksum, COUNT(*) FROM file_receipts "
-                                                               "GROUP BY checksum"))})
+        receipts = Counter(
+            {c: n for c, n in conn.execute(text("SELECT checksum, COUNT(*) FROM file_receipts GROUP BY checksum"))}
+        )
         received = conn.execute(text("SELECT checksum FROM received_files")).scalars().all()
         subs = conn.execute(text("SELECT submission_id, unit_code, period_code, version FROM submissions")).all()
-        values = {k: n for k, n in conn.execute(text("SELECT submission_id, COUNT(*) FROM indicator_values "
-                                                     "GROUP BY submission_id"))}
+        values = {
+            k: n
+            for k, n in conn.execute(
+                text("SELECT submission_id, COUNT(*) FROM indicator_values GROUP BY submission_id")
+            )
+        }
     assert receipts == deliveries
     assert sorted(received) == sorted(deliveries)
     assert sorted(s.submission_id for s in subs) == sorted(deliveries)
@@ -130,13 +141,14 @@ def _one_load_per_file(outcomes: list[dict], deliveries: Counter) -> None:
     """Across all processes, each distinct file was loaded once; every other arrival is a duplicate."""
     loaded = Counter(o["checksum"] for o in outcomes if o["outcome"] != "duplicate")
     assert loaded == Counter(dict.fromkeys(deliveries, 1))
-    assert all(o["outcome"] in ("accepted", "duplicate") for o in outcomes), \
-        [o for o in outcomes if o["outcome"] not in ("accepted", "duplicate")]
+    assert all(o["outcome"] in ("accepted", "duplicate") for o in outcomes), [
+        o for o in outcomes if o["outcome"] not in ("accepted", "duplicate")
+    ]
 
 
 def consolidated(engine, ref) -> dict:
     """code → (value, unit count, printed text) of the period's figures, as consolidation makes them."""
-    from cchc.consolidate import consolidate_period
+    from cchc.figures.consolidate import consolidate_period
 
     result = consolidate_period(engine, ref, PERIOD)
     return {code: (f.value, f.n_units, f.text) for code, f in result.figures.items()}
@@ -166,8 +178,8 @@ def _landing(samples: Path, tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_two_ingests_at_once_on_a_fresh_warehouse(samples, ref, warehouse_url, tmp_path):
-    from cchc.ingest import ingest_files
-    from cchc.warehouse import get_engine, prepare
+    from cchc.loading.ingest import ingest_files
+    from cchc.warehouse.engine import get_engine, prepare
 
     a, b = _landing(samples, tmp_path)
     started = time.monotonic()
@@ -186,12 +198,14 @@ def test_two_ingests_at_once_on_a_fresh_warehouse(samples, ref, warehouse_url, t
     expected = consolidated(serial, ref)
     assert consolidated(engine, ref) == expected
     assert {c: v for c, (v, _, _) in expected.items() if c in golden_figures()} == golden_figures()
-    print(f"\n[{warehouse_url.split(':')[0]}] two cchc ingest at once, {sum(deliveries.values())} deliveries: "
-          f"{took:.1f} s")
+    print(
+        f"\n[{warehouse_url.split(':')[0]}] two cchc ingest at once, {sum(deliveries.values())} deliveries: "
+        f"{took:.1f} s"
+    )
 
 
 def test_ingest_while_another_process_prepares_the_warehouse(samples, ref, warehouse_url, tmp_path):
-    from cchc.warehouse import get_engine
+    from cchc.warehouse.engine import get_engine
 
     landing = tmp_path / "landing"
     copy_files(sorted((samples / "h1").glob("*.xlsx")), landing)
@@ -213,15 +227,17 @@ def test_ingest_while_another_process_prepares_the_warehouse(samples, ref, wareh
     check_warehouse(engine, deliveries)
     got = consolidated(engine, ref)
     assert {c: got[c][0] for c in golden_figures()} == golden_figures()
-    print(f"\n[{warehouse_url.split(':')[0]}] cchc ingest of 253 files during {len(during)} forced schema "
-          f"applies + reference reloads: {ended - started:.1f} s")
+    print(
+        f"\n[{warehouse_url.split(':')[0]}] cchc ingest of 253 files during {len(during)} forced schema "
+        f"applies + reference reloads: {ended - started:.1f} s"
+    )
 
 
 def test_two_workers_load_the_same_chunks_at_once(samples, ref, warehouse_url, tmp_path):
-    from cchc.batch import receive_many
-    from cchc.ingest import staging_dir
-    from cchc.mapped import stage_chunks
-    from cchc.warehouse import prepare
+    from cchc.common.config import staging_dir
+    from cchc.loading.receive import receive_many
+    from cchc.orchestration.mapped import stage_chunks
+    from cchc.warehouse.engine import prepare
 
     a, b = _landing(samples, tmp_path)
     engine = prepare(warehouse_url, ref)
@@ -236,8 +252,10 @@ def test_two_workers_load_the_same_chunks_at_once(samples, ref, warehouse_url, t
     started = time.monotonic()
     barrier = tmp_path / "barrier"
     barrier.mkdir()
-    procs = [_start("-c", LOAD_CHUNKS, warehouse_url, str(descriptors), order, str(barrier))
-             for order in ("forward", "reverse")]
+    procs = [
+        _start("-c", LOAD_CHUNKS, warehouse_url, str(descriptors), order, str(barrier))
+        for order in ("forward", "reverse")
+    ]
     runs = [json.loads(_finish(p)) for p in procs]
     per_worker = [r["outcomes"] for r in runs]
     took = time.monotonic() - started
@@ -253,4 +271,6 @@ def test_two_workers_load_the_same_chunks_at_once(samples, ref, warehouse_url, t
     check_warehouse(engine, deliveries)
     got = consolidated(engine, ref)
     assert {c: got[c][0] for c in golden_figures()} == golden_figures()
-    print(f"\n[{warehouse_url.split(':')[0]}] two workers loading the same 64 chunks at once: {took:.1f} s (process start included)")
+    print(
+        f"\n[{warehouse_url.split(':')[0]}] two workers loading the same 64 chunks at once: {took:.1f} s (process start included)"
+    )

@@ -12,10 +12,10 @@ import pytest
 from corpus import CASES, build_all, measure
 from sqlalchemy import text
 
-from cchc.findings import CATALOGUE, WARNING
-from cchc.ingest import ingest_files
-from cchc.load import receive
-from cchc.warehouse import prepare
+from cchc.common.findings import SEVERITY, WARNING
+from cchc.loading.ingest import ingest_files
+from cchc.loading.receive import receive
+from cchc.warehouse.engine import prepare
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def corpus(samples, tmp_path_factory):
 
 def test_the_corpus_is_big_enough_and_names_real_codes():
     assert len(CASES) >= 40
-    assert all(c.code in CATALOGUE for c in CASES)
+    assert all(c.code in SEVERITY for c in CASES)
     assert len({c.name for c in CASES}) == len(CASES)
 
 
@@ -36,7 +36,7 @@ def test_every_bad_file_gets_its_code_in_one_run_without_disturbing_the_good_one
     assert outcomes[-1].outcome == "accepted"
     wrong = []
     for (case, path), out in zip(corpus, outcomes, strict=False):
-        expected = "accepted_with_warnings" if CATALOGUE[case.code][0] == WARNING else "rejected"
+        expected = "accepted_with_warnings" if SEVERITY[case.code] == WARNING else "rejected"
         if case.code not in out.findings or out.outcome != expected:
             wrong.append((case.name, case.code, out.outcome, out.findings))
         elif expected == "rejected":
@@ -48,11 +48,19 @@ def test_every_bad_file_gets_its_code_in_one_run_without_disturbing_the_good_one
     assert kept == rows == len(corpus) + 1  # every file kept and answered, none twice
 
 
-@pytest.mark.parametrize("name", ["../../../etc/cron.d/SCT_2024-H1.xlsx", "C:\\Windows\\System32\\SCT_2024-H1.xlsx",
-                                  "SCT_2024-H1\u202excod.xlsx", "SCT\x00_2024-H1.xlsx", "." * 5 + "SCT_2024-H1.xlsx",
-                                  "x" * 1000 + ".xlsx"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../../../etc/cron.d/SCT_2024-H1.xlsx",
+        "C:\\Windows\\System32\\SCT_2024-H1.xlsx",
+        "SCT_2024-H1\u202excod.xlsx",
+        "SCT\x00_2024-H1.xlsx",
+        "." * 5 + "SCT_2024-H1.xlsx",
+        "x" * 1000 + ".xlsx",
+    ],
+)
 def test_path_tricks_in_names_stay_harmless(name, samples, ref, tmp_path):
-    from cchc.config import archive_dir
+    from cchc.common.config import archive_dir
 
     engine = prepare(f"sqlite:///{tmp_path / 'w.db'}", ref)
     got = receive(engine, name, (samples / "h1" / "SCT_2024-H1.xlsx").read_bytes())
@@ -65,8 +73,9 @@ def test_path_tricks_in_names_stay_harmless(name, samples, ref, tmp_path):
 HOSTILE_RSS_MB = 100  # peak RSS of the whole reading process; the interpreter with the reader is ~16 MB
 
 
-@pytest.mark.parametrize("index", [i for i, c in enumerate(CASES) if c.hostile],
-                         ids=[c.name for c in CASES if c.hostile])
+@pytest.mark.parametrize(
+    "index", [i for i, c in enumerate(CASES) if c.hostile], ids=[c.name for c in CASES if c.hostile]
+)
 def test_hostile_files_are_refused_in_bounded_memory(index, corpus):
     case, path = corpus[index]
     _, peak_mb, _, codes = measure(path)
@@ -92,8 +101,12 @@ def test_every_kind_of_bad_file_dropped_together_gets_its_verdict_in_one_run(cor
     (landing / "SKHCN_2024-H1.csv").write_bytes(same)
     (landing / "SKHCN_2024-H1_csv.xlsx").write_bytes(same)
     dropped = sorted(p.name for p in landing.iterdir())
-    run = subprocess.run([sys.executable, "-m", "cchc.cli", "--warehouse", warehouse_url, "ingest", str(landing),
-                          "--take"], capture_output=True, text=True, env=os.environ)
+    run = subprocess.run(
+        [sys.executable, "-m", "cchc.cli", "--warehouse", warehouse_url, "ingest", str(landing), "--take"],
+        capture_output=True,
+        text=True,
+        env=os.environ,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     lines = run.stdout.splitlines()
     verdicts = {line.split("\t")[0]: line.split("\t")[1] for line in lines}

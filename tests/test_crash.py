@@ -18,8 +18,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from cchc.read import read_workbook
-from cchc.warehouse import prepare
+from cchc.intake.read import read_workbook
+from cchc.warehouse.engine import prepare
 
 STALL_PG = [
     "CREATE FUNCTION test_stall() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(120); "
@@ -38,10 +38,16 @@ STALL_SQLITE = [
 
 def _counts(engine, checksum: str) -> dict[str, int]:
     with engine.connect() as conn:
-        return {t: conn.execute(text(f"SELECT COUNT(*) FROM {t} WHERE {k} = :c"), {"c": checksum}).scalar_one()
-                for t, k in (("received_files", "checksum"), ("submissions", "submission_id"),
-                             ("indicator_values", "submission_id"), ("task_statuses", "submission_id"),
-                             ("findings", "submission_id"))}
+        return {
+            t: conn.execute(text(f"SELECT COUNT(*) FROM {t} WHERE {k} = :c"), {"c": checksum}).scalar_one()
+            for t, k in (
+                ("received_files", "checksum"),
+                ("submissions", "submission_id"),
+                ("indicator_values", "submission_id"),
+                ("task_statuses", "submission_id"),
+                ("findings", "submission_id"),
+            )
+        }
 
 
 def _in_load_transaction(url: str, engine) -> bool:
@@ -50,8 +56,14 @@ def _in_load_transaction(url: str, engine) -> bool:
         # milliseconds long, so a lock held across two probes half a second apart is the load.
         return all(_sqlite_locked(url) for _ in range(2) if time.sleep(0.5) is None)
     with engine.connect() as conn:
-        return bool(conn.execute(text("SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' "
-                                      "AND datname = current_database()")).scalar_one())
+        return bool(
+            conn.execute(
+                text(
+                    "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' "
+                    "AND datname = current_database()"
+                )
+            ).scalar_one()
+        )
 
 
 def _sqlite_locked(url: str) -> bool:
@@ -108,17 +120,27 @@ def test_killed_loader_leaves_no_trace_and_the_rerun_loads_it_whole(samples, ref
                 time.sleep(0.2)
         after_kill = _counts(probe, checksum)
         # The file was received and kept before loading began; nothing of the half-done load remains.
-        assert after_kill == {"received_files": 1, "submissions": 0, "indicator_values": 0, "task_statuses": 0,
-                              "findings": 0}
+        assert after_kill == {
+            "received_files": 1,
+            "submissions": 0,
+            "indicator_values": 0,
+            "task_statuses": 0,
+            "findings": 0,
+        }
         with probe.begin() as conn:
-            conn.execute(text("DROP TRIGGER test_stall" + (" ON task_statuses" if "postgresql" in warehouse_url
-                                                            else "")))
+            conn.execute(
+                text("DROP TRIGGER test_stall" + (" ON task_statuses" if "postgresql" in warehouse_url else ""))
+            )
         rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
         assert rerun.returncode == 0, rerun.stderr
         assert rerun.stdout.startswith("SNV_2024-H1.xlsx\taccepted\tSNV\t2024-H1")
-        assert _counts(probe, checksum) == {"received_files": 1, "submissions": 1,
-                                            "indicator_values": len(sub.values), "task_statuses": len(sub.tasks),
-                                            "findings": 0}
+        assert _counts(probe, checksum) == {
+            "received_files": 1,
+            "submissions": 1,
+            "indicator_values": len(sub.values),
+            "task_statuses": len(sub.tasks),
+            "findings": 0,
+        }
     finally:
         if loader.poll() is None:
             loader.kill()

@@ -6,21 +6,38 @@ from decimal import Decimal
 
 from helpers import edit, set_figure
 
-from cchc.form import file_name, write_workbook
-from cchc.ingest import ingest_files
-from cchc.periods import parse_period
-from cchc.read import read_workbook
-from cchc.validate import modified_z
-from cchc.warehouse import prepare
+from cchc.checks.validate import modified_z
+from cchc.common.periods import parse_period
+from cchc.intake.read import read_workbook
+from cchc.loading.ingest import ingest_files
+from cchc.reference.form import file_name, write_workbook
+from cchc.warehouse.engine import prepare
+
 
 def flows(new: int, carried: int, resolved: int, on_time: int, overdue: int) -> dict[str, int]:
     """The feedback (PAKN) and dossier blocks of a form, with their in-period identities true."""
     assert new + carried == resolved + on_time + overdue
-    pakn = {"received_new": new, "carried_over": carried, "resolved": resolved, "in_progress": on_time + overdue,
-            "in_progress_on_time": on_time, "in_progress_overdue": overdue}
-    dossier = {"received": new + carried, "received_online": new, "received_direct": 0, "carried_over": carried,
-               "resolved": resolved, "resolved_early": 0, "resolved_on_time": resolved, "resolved_late": 0,
-               "in_progress": on_time + overdue, "in_progress_on_time": on_time, "in_progress_overdue": overdue}
+    pakn = {
+        "received_new": new,
+        "carried_over": carried,
+        "resolved": resolved,
+        "in_progress": on_time + overdue,
+        "in_progress_on_time": on_time,
+        "in_progress_overdue": overdue,
+    }
+    dossier = {
+        "received": new + carried,
+        "received_online": new,
+        "received_direct": 0,
+        "carried_over": carried,
+        "resolved": resolved,
+        "resolved_early": 0,
+        "resolved_on_time": resolved,
+        "resolved_late": 0,
+        "in_progress": on_time + overdue,
+        "in_progress_on_time": on_time,
+        "in_progress_overdue": overdue,
+    }
     return {f"pakn.{k}": v for k, v in pakn.items()} | {f"dossier.{k}": v for k, v in dossier.items()}
 
 
@@ -31,13 +48,21 @@ def snv_file(samples, ref, folder, period_code: str, figures: tuple[int, int, in
     period = parse_period(period_code)
     unit = ref.unit("SNV", period.end)
     tasks = ref.form_tasks(unit, period.end)
-    return write_workbook(folder / file_name("SNV", period_code), unit, period, tasks,
-                          ref.form_indicators(unit, period.end), as_of=period.as_of_default, values=values,
-                          statuses={t.code: ("Đang thực hiện", None) for t in tasks})
+    return write_workbook(
+        folder / file_name("SNV", period_code),
+        unit,
+        period,
+        tasks,
+        ref.form_indicators(unit, period.end),
+        as_of=period.as_of_default,
+        values=values,
+        statuses={t.code: ("Đang thực hiện", None) for t in tasks},
+    )
 
 
-def test_carried_over_must_match_what_was_in_progress_when_the_last_period_closed(samples, ref, warehouse_url,
-                                                                                  tmp_path):
+def test_carried_over_must_match_what_was_in_progress_when_the_last_period_closed(
+    samples, ref, warehouse_url, tmp_path
+):
     engine = prepare(warehouse_url, ref)
     year = snv_file(samples, ref, tmp_path / "a", "2024-Y", (20, 3, 16, 5, 2))  # 7 in progress on 14/12/2024
     assert [o.outcome for o in ingest_files(engine, ref, [year])] == ["accepted"]
@@ -60,8 +85,12 @@ def test_the_message_names_the_cell_both_figures_and_the_previous_period(samples
     cell = next(v.cell for v in read_workbook(wrong).values if v.code == "pakn.carried_over")
     ingest_files(engine, ref, [wrong])
     with engine.connect() as conn:
-        row = conn.execute(text("SELECT severity, sheet, cell, message_vi, message_en FROM findings "
-                                "WHERE code = 'CARRYOVER_MISMATCH' AND message_vi LIKE 'Ô ' || cell || ': Phản%'")).one()
+        row = conn.execute(
+            text(
+                "SELECT severity, sheet, cell, message_vi, message_en FROM findings "
+                "WHERE code = 'CARRYOVER_MISMATCH' AND message_vi LIKE 'Ô ' || cell || ': Phản%'"
+            )
+        ).one()
     assert row[:3] == ("warning", "Số liệu", cell)
     assert "kỳ trước chuyển sang ghi 9" in row[3] and "(2024-Y)" in row[3] and "báo 7 đang xử lý" in row[3]
     assert "reported 7 in progress" in row[4]

@@ -28,8 +28,8 @@ from pathlib import Path
 from conftest import copy_files
 from helpers import column_of, edit, row_of, set_figure, set_info, sheet
 
-from cchc.periods import parse_period
-from cchc.warehouse import prepare
+from cchc.common.periods import parse_period
+from cchc.warehouse.engine import prepare
 
 CLI = [sys.executable, "-m", "cchc.cli"]
 UNIT = "CHA"
@@ -57,14 +57,15 @@ def _stamp(path: Path, when: dt.datetime) -> Path:
 
 
 def _city(engine, ref, period: str, code: str) -> Decimal:
-    from cchc.consolidate import consolidate_period
+    from cchc.figures.consolidate import consolidate_period
 
     return consolidate_period(engine, ref, period).figures[code].value
 
 
 def _cli(url: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(CLI + ["--warehouse", url, *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        CLI + ["--warehouse", url, *args], capture_output=True, text=True, env={**os.environ, **(env or {})}
+    )
 
 
 def _pair(samples: Path, folder: Path, t0: dt.datetime) -> tuple[Path, Path, Decimal, Decimal]:
@@ -89,8 +90,18 @@ def test_a_windows_copy_correction_wins_in_one_folder_through_the_cli(samples, r
         with engine.begin() as conn:  # a fresh warehouse for each mode (the same database for both)
             from sqlalchemy import text
 
-            for table in ("run_outcomes", "read_attempts", "file_arrivals", "findings", "indicator_values",
-                          "task_statuses", "submissions", "file_receipts", "landing_deliveries", "received_files"):
+            for table in (
+                "run_outcomes",
+                "read_attempts",
+                "file_arrivals",
+                "findings",
+                "indicator_values",
+                "task_statuses",
+                "submissions",
+                "file_receipts",
+                "landing_deliveries",
+                "received_files",
+            ):
                 conn.execute(text(f"DELETE FROM {table}"))
         folder = tmp_path / mode
         original, corrected, old, new = _pair(samples, folder, t0)
@@ -103,15 +114,18 @@ def test_a_windows_copy_correction_wins_in_one_folder_through_the_cli(samples, r
         lines = {line.split("\t")[0]: line.split("\t") for line in out.stdout.splitlines()}
         assert lines[corrected.name][1] == "accepted" and lines[original.name][1] == "accepted"
         assert _city(engine, ref, "2024-H1", "pakn.received_new") == base + new == base + old + DELTA
-        versions = dict(engine.connect().execute(text(
-            "SELECT file_name, version FROM submissions WHERE unit_code = :u"), {"u": UNIT}).all())
+        versions = dict(
+            engine.connect()
+            .execute(text("SELECT file_name, version FROM submissions WHERE unit_code = :u"), {"u": UNIT})
+            .all()
+        )
         assert versions == {original.name: 1, corrected.name: 2}, mode
 
 
 def test_the_later_delivery_wins_whatever_run_or_order_loads_it(samples, ref, warehouse_url, tmp_path):
     """Separate runs: the correction first (say the original lay in a folder nobody swept), then the
     original, which arrived earlier: the correction still counts; and the other way round."""
-    from cchc.ingest import ingest_files
+    from cchc.loading.ingest import ingest_files
 
     t0 = dt.datetime(2024, 6, 16, 8, 0)
     original, corrected, old, new = _pair(samples, tmp_path / "in", t0)
@@ -136,8 +150,8 @@ def test_the_later_delivery_wins_whatever_run_or_order_loads_it(samples, ref, wa
 
 def test_mapped_chunks_loaded_in_reverse_order_keep_delivery_order(samples, ref, warehouse_url, tmp_path):
     """Two Celery workers may load the run's chunks in any order: the later chunk first."""
-    from cchc.landing import take, unprocessed
-    from cchc.mapped import load_chunk, stage_chunks
+    from cchc.loading.landing import take, unprocessed
+    from cchc.orchestration.mapped import load_chunk, stage_chunks
 
     landing = tmp_path / "landing"
     original, corrected, old, new = _pair(samples, landing, dt.datetime(2024, 6, 16, 8, 0))
@@ -149,7 +163,7 @@ def test_mapped_chunks_loaded_in_reverse_order_keep_delivery_order(samples, ref,
     (late,) = load_chunk(engine, ref, chunks[1], run_id="run-1")
     (early,) = load_chunk(engine, ref, chunks[0], run_id="run-1")
     assert (late.file_name, early.file_name) == (corrected.name, original.name)
-    from cchc.ingest import run_outcomes
+    from cchc.loading.ingest import run_outcomes
 
     stored = {o.file_name: o.version for o in run_outcomes(engine, "run-1")}
     assert stored == {original.name: 1, corrected.name: 2}  # as the unit is told: the version it has now
@@ -161,27 +175,31 @@ def test_a_retried_load_returns_the_stored_outcome(samples, ref, warehouse_url, 
     both times, with the same findings, never "duplicate"; one outcome row per file."""
     from sqlalchemy import text
 
-    from cchc.landing import take, unprocessed
-    from cchc.mapped import load_chunk, stage_chunks
+    from cchc.loading.landing import take, unprocessed
+    from cchc.orchestration.mapped import load_chunk, stage_chunks
 
     landing = tmp_path / "landing"
-    bad = edit(samples / "h1" / "SNV_2024-H1.xlsx", landing / "SNV_2024-H1.xlsx",
-               lambda wb: set_figure(wb, "pakn.resolved", -5))
+    bad = edit(
+        samples / "h1" / "SNV_2024-H1.xlsx",
+        landing / "SNV_2024-H1.xlsx",
+        lambda wb: set_figure(wb, "pakn.resolved", -5),
+    )
     good = copy_files([samples / "h1" / "VPUB_2024-H1.xlsx"], landing)[0]
     engine = prepare(warehouse_url, ref)
     take(engine, landing, "run-r")
     chunks = stage_chunks(engine, tmp_path / "staging2", unprocessed(engine), ref)
     first = [o for c in chunks for o in load_chunk(engine, ref, c, run_id="run-r")]
     again = [o for c in chunks for o in load_chunk(engine, ref, c, run_id="run-r")]
-    assert [(o.file_name, o.outcome, o.version, o.findings) for o in again] == \
-           [(o.file_name, o.outcome, o.version, o.findings) for o in first]
+    assert [(o.file_name, o.outcome, o.version, o.findings) for o in again] == [
+        (o.file_name, o.outcome, o.version, o.findings) for o in first
+    ]
     by_name = {o.file_name: o for o in again}
     assert by_name[bad.name].outcome == "rejected" and by_name[good.name].outcome == "accepted"
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM run_outcomes WHERE run_id = 'run-r'")).scalar() == 2
         assert conn.execute(text("SELECT COUNT(*) FROM submissions")).scalar() == 2
-    from cchc.ingest import run_outcomes
-    from cchc.notify import refused_files_message
+    from cchc.loading.ingest import run_outcomes
+    from cchc.ops.notify import refused_files_message
 
     message = refused_files_message([o.to_dict() for o in run_outcomes(engine, "run-r")])
     assert message is not None and "SNV" in message.body  # the refusal stays in the ops alert
@@ -205,9 +223,9 @@ def test_the_same_bytes_under_two_extensions_in_one_drop(samples, ref, warehouse
     assert len([p for p in (tmp_path / "data" / "archive").rglob("*") if p.is_file()]) == len(good) + 1
 
 
-CRASHER = '''
+CRASHER = """
 import os, signal
-import cchc.read as read
+import cchc.intake.read as read
 _read = read.read_workbook
 def read_workbook(path, file_name=None):
     with open(path, "rb") as fh:
@@ -215,7 +233,7 @@ def read_workbook(path, file_name=None):
             os.kill(os.getpid(), signal.SIGKILL)  # as a crash in a native library would
     return _read(path, file_name)
 read.read_workbook = read_workbook
-'''
+"""
 
 
 def test_a_file_that_kills_its_reader_is_refused_after_three_attempts(samples, ref, warehouse_url, tmp_path):
@@ -235,13 +253,19 @@ def test_a_file_that_kills_its_reader_is_refused_after_three_attempts(samples, r
     out = _cli(warehouse_url, "ingest", str(landing), "--take", env=env)
     assert out.returncode == 0, out.stderr
     verdicts = {line.split("\t")[0]: line.split("\t") for line in out.stdout.splitlines()}
-    assert {n: v[1] for n, v in verdicts.items()} == {**{p.name: "accepted" for p in good},
-                                                     "SXD_2024-H1.xlsx": "rejected"}
+    assert {n: v[1] for n, v in verdicts.items()} == {
+        **{p.name: "accepted" for p in good},
+        "SXD_2024-H1.xlsx": "rejected",
+    }
     assert verdicts["SXD_2024-H1.xlsx"][4] == "FILE_UNREADABLE"
     engine = prepare(warehouse_url, ref)
     with engine.connect() as conn:
-        message = conn.execute(text("SELECT f.message_vi || ' / ' || f.message_en FROM findings f JOIN submissions s "
-                                    "ON s.submission_id = f.submission_id WHERE s.file_name = 'SXD_2024-H1.xlsx'")).scalar()
+        message = conn.execute(
+            text(
+                "SELECT f.message_vi || ' / ' || f.message_en FROM findings f JOIN submissions s "
+                "ON s.submission_id = f.submission_id WHERE s.file_name = 'SXD_2024-H1.xlsx'"
+            )
+        ).scalar()
         assert "3 lần" in message and "3 times" in message
         assert conn.execute(text("SELECT COUNT(*) FROM read_attempts")).scalar() == 0  # every file has its verdict
     third = _cli(warehouse_url, "ingest", str(landing), "--take", env=env)  # intake goes on
@@ -254,16 +278,18 @@ def test_timeliness_is_judged_by_receipt_not_the_typed_date(samples, ref, wareho
     today with `--received-on 17/06/2024` are on time, as declared."""
     from sqlalchemy import text
 
-    from cchc.ingest import ingest_files
+    from cchc.loading.ingest import ingest_files
 
     due = parse_period("2024-H1")
     assert due.end == dt.date(2024, 6, 14)
     folder = tmp_path / "in"
     typed = lambda wb: set_info(wb, "Ngày gửi", "10/06/2024")  # noqa: E731
-    late = _stamp(edit(samples / "h1" / "SNV_2024-H1.xlsx", folder / "SNV_2024-H1.xlsx", typed),
-                  dt.datetime(2024, 6, 20, 2, 0))
-    just = _stamp(edit(samples / "h1" / "STP_2024-H1.xlsx", folder / "STP_2024-H1.xlsx", typed),
-                  dt.datetime(2024, 6, 18, 16, 0))  # 23:00 on 18/6 in Hanoi
+    late = _stamp(
+        edit(samples / "h1" / "SNV_2024-H1.xlsx", folder / "SNV_2024-H1.xlsx", typed), dt.datetime(2024, 6, 20, 2, 0)
+    )
+    just = _stamp(
+        edit(samples / "h1" / "STP_2024-H1.xlsx", folder / "STP_2024-H1.xlsx", typed), dt.datetime(2024, 6, 18, 16, 0)
+    )  # 23:00 on 18/6 in Hanoi
     engine = prepare(warehouse_url, ref)
     assert {o.outcome for o in ingest_files(engine, ref, [late, just])} == {"accepted"}
     copy_files([samples / "h1" / "VPUB_2024-H1.xlsx"], tmp_path / "old")  # mtime: today
@@ -272,18 +298,28 @@ def test_timeliness_is_judged_by_receipt_not_the_typed_date(samples, ref, wareho
     undeclared = copy_files([samples / "h1" / "SCT_2024-H1.xlsx"], tmp_path / "today")
     ingest_files(engine, ref, undeclared)
     with engine.connect() as conn:
-        rows = {u: (s, str(d)[:10], b, str(sent)[:10]) for u, s, d, b, sent in conn.execute(text(
-            "SELECT unit_code, status, accepted_received_on, received_basis, accepted_sent_on FROM v_report_status "
-            "WHERE period_code = '2024-H1' AND unit_code IN ('SNV', 'STP', 'VPUB', 'SCT')"))}
+        rows = {
+            u: (s, str(d)[:10], b, str(sent)[:10])
+            for u, s, d, b, sent in conn.execute(
+                text(
+                    "SELECT unit_code, status, accepted_received_on, received_basis, accepted_sent_on FROM v_report_status "
+                    "WHERE period_code = '2024-H1' AND unit_code IN ('SNV', 'STP', 'VPUB', 'SCT')"
+                )
+            )
+        }
     assert rows["SNV"] == ("late", "2024-06-20", "arrival", "2024-06-10")
     assert rows["STP"] == ("on_time", "2024-06-18", "arrival", "2024-06-10")
     assert rows["VPUB"][:3] == ("on_time", "2024-06-17", "declared")
     assert rows["SCT"][0] == "late" and rows["SCT"][1] == str((dt.datetime.now(dt.UTC) + dt.timedelta(hours=7)).date())
     with engine.connect() as conn:
-        by = conn.execute(text("SELECT a.declared_by FROM file_arrivals a JOIN submissions s ON "
-                               "s.submission_id = a.checksum WHERE s.unit_code = 'VPUB'")).scalar()
+        by = conn.execute(
+            text(
+                "SELECT a.declared_by FROM file_arrivals a JOIN submissions s ON "
+                "s.submission_id = a.checksum WHERE s.unit_code = 'VPUB'"
+            )
+        ).scalar()
     assert by and "cli-" in by
-    from cchc.status import render, status_page, unit_rows
+    from cchc.ops.status import render, status_page, unit_rows
 
     gaps = {r.unit_code: r.typed_date_gap for r in unit_rows(engine, "2024-H1")}
     assert (gaps["SNV"], gaps["STP"]) == (10, 8)  # typed 10/6, received 20/6 and 18/6: flagged for ops
@@ -304,8 +340,8 @@ def test_one_submission_per_unit_and_as_of_day(samples, ref, warehouse_url, tmp_
     was delivered or loaded first; none of the snapshot's figures is mixed in."""
     from test_cross_period import snv_file
 
-    from cchc.consolidate import consolidate_week
-    from cchc.ingest import LOAD_CHUNK, ingest_files
+    from cchc.figures.consolidate import consolidate_week
+    from cchc.loading.ingest import LOAD_CHUNK, ingest_files
 
     assert parse_period(period).as_of_default == parse_period(week).end  # the same as-of day
     report = snv_file(samples, ref, tmp_path / "p", period, (40, 6, 30, 14, 2))
@@ -315,16 +351,19 @@ def test_one_submission_per_unit_and_as_of_day(samples, ref, warehouse_url, tmp_
     _stamp(snapshot, t0 if week_first else t0 + dt.timedelta(minutes=5))
     engine = prepare(warehouse_url, ref)
     assert LOAD_CHUNK >= 2  # both files in one load transaction
-    assert {o.outcome for o in ingest_files(engine, ref, [snapshot, report] if week_first else [report, snapshot])} \
-        == {"accepted"}
+    assert {o.outcome for o in ingest_files(engine, ref, [snapshot, report] if week_first else [report, snapshot])} == {
+        "accepted"
+    }
     result = consolidate_week(engine, ref, parse_period(week))
     assert result.figures["pakn.received_new"].value == 40  # the period's report: 40, not the snapshot's 55
     assert result.figures["pakn.resolved"].value == 30 and result.figures["dossier.received"].value == 40 + 6
     from sqlalchemy import text
 
     with engine.connect() as conn:
-        report_id = conn.execute(text("SELECT submission_id FROM submissions WHERE period_code = :p"),
-                                 {"p": period}).scalar()
-    used = {i.submission_id for f in result.figures.values() for i in f.inputs if i.unit_code == "SNV"
-            and i.submission_id}
+        report_id = conn.execute(
+            text("SELECT submission_id FROM submissions WHERE period_code = :p"), {"p": period}
+        ).scalar()
+    used = {
+        i.submission_id for f in result.figures.values() for i in f.inputs if i.unit_code == "SNV" and i.submission_id
+    }
     assert used == {report_id}  # one submission, never figures from two

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import GOLDEN, ROOT, copy_files
 
-from cchc.vn import format_number
+from cchc.common.vn import format_number
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 # Sentences of ../shared/seeds/report_H1_2024_haiphong.txt whose figures the warehouse holds,
@@ -34,20 +34,32 @@ SEED_SENTENCES = [
     "; 04 quận, huyện (Lê Chân, Hải An, An Lão, An Dương) và 10 xã, phường, thị trấn",
     "đã đăng tải khoảng 1.150 tin, bài, phóng sự",
     "được Chính phủ, Thủ tướng Chính phủ giao 78 nhiệm vụ",
-    "Hoàn thành 37 nhiệm vụ đúng hạn", "Đang thực hiện 41 nhiệm vụ trong hạn", "Không có nhiệm vụ quá hạn.",
-    "gồm 05 văn bản.", "đã phê duyệt 12 đề nghị",
+    "Hoàn thành 37 nhiệm vụ đúng hạn",
+    "Đang thực hiện 41 nhiệm vụ trong hạn",
+    "Không có nhiệm vụ quá hạn.",
+    "gồm 05 văn bản.",
+    "đã phê duyệt 12 đề nghị",
     "đã ban hành 17 văn bản quy phạm pháp luật (trong đó có 06 văn bản",
     "và 11 văn bản thuộc nhiệm vụ xây dựng và trình ban hành năm 2023",
     "gồm 87 văn bản (66 văn bản hết hiệu lực toàn bộ, 01 văn bản ngưng hiệu lực toàn bộ, 20 văn bản hết hiệu lực",
-    "tự kiểm tra 17 văn bản", "đã ban hành 55 Quyết định công bố danh mục TTHC", "rà soát đối với 63 TTHC",
-    "ủy quyền 04 TTHC", "đối với 11/43 thủ tục hành chính đã được công bố, đạt tỷ lệ 25,6%",
-    "tiếp nhận mới: 192", "kỳ trước chuyển sang: 12", "đã hoàn thành: 138", "đang xử lý: 66 (trong hạn: 62, quá hạn 4)",
-    "sắp xếp giảm 04¹ đơn vị", "đối với 44 trường hợp", "(38 đối tượng nghỉ hưu trước tuổi, 06 đối tượng thôi việc)",
+    "tự kiểm tra 17 văn bản",
+    "đã ban hành 55 Quyết định công bố danh mục TTHC",
+    "rà soát đối với 63 TTHC",
+    "ủy quyền 04 TTHC",
+    "đối với 11/43 thủ tục hành chính đã được công bố, đạt tỷ lệ 25,6%",
+    "tiếp nhận mới: 192",
+    "kỳ trước chuyển sang: 12",
+    "đã hoàn thành: 138",
+    "đang xử lý: 66 (trong hạn: 62, quá hạn 4)",
+    "sắp xếp giảm 04¹ đơn vị",
+    "đối với 44 trường hợp",
+    "(38 đối tượng nghỉ hưu trước tuổi, 06 đối tượng thôi việc)",
     "36 cơ quan hành chính sở, ngành, địa phương (trong đó: 15 quận, huyện và 21 sở, ban, ngành và tương đương); "
     "810 đơn vị sự nghiệp công lập",
     "Điều động, bổ nhiệm 14 trường hợp²; bổ nhiệm lại, kéo dài 16 trường hợp³; giao quyền, giao phụ trách 02 "
     "trường hợp⁴; nghỉ hưu 06 trường hợp⁵",
-    "tổ chức hành chính là 2.846 người", "trong đơn vị sự nghiệp công lập là 32.584 người",
+    "tổ chức hành chính là 2.846 người",
+    "trong đơn vị sự nghiệp công lập là 32.584 người",
     "đạt 4.048,546 tỷ đồng, bằng 23,79% kế hoạch Thủ tướng Chính phủ giao (17.019,198 tỷ đồng), bằng 20,27% kế "
     "hoạch thành phố giao (19.972,741 tỷ đồng)",
     "trung ương đã giải ngân là 133,370 tỷ đồng, đạt tỷ lệ 17,65%",
@@ -67,8 +79,8 @@ SEED_SENTENCES = [
 def h1_draft(samples, ref, tmp_path_factory):
     """All 253 H1-2024 sample files ingested into a SQLite warehouse, then `cchc draft`."""
     from cchc.cli import main
-    from cchc.ingest import ingest_files
-    from cchc.warehouse import get_engine, prepare
+    from cchc.loading.ingest import ingest_files
+    from cchc.warehouse.engine import get_engine, prepare
 
     tmp = tmp_path_factory.mktemp("draft")
     url = f"sqlite:///{tmp / 'warehouse.db'}"
@@ -89,7 +101,7 @@ def _golden() -> dict[str, Decimal]:
 
 
 def _text(doc) -> str:
-    from cchc.draft import paragraphs
+    from cchc.outputs.draft import paragraphs
 
     return "\n".join(p.text for p in paragraphs(doc))
 
@@ -134,7 +146,7 @@ def test_draft_holds_the_seed_reports_figures_in_vietnamese_notation(h1_draft):
 def test_every_golden_figure_is_filled_and_carries_its_provenance_comment(h1_draft, ref):
     import docx
 
-    from cchc.consolidate import display
+    from cchc.figures.consolidate import display
 
     path, *_ = h1_draft
     commented = _commented(path)
@@ -174,10 +186,22 @@ def test_layout_is_decree_30s_and_nothing_unfilled_shows(h1_draft):
     text = _text(doc)
     for bad in ("{{", "}}", "{%", "%}", "None", "nan", "chưa có số liệu", "\ue000"):
         assert bad not in text, bad
-    for part in ("ỦY BAN NHÂN DÂN", "THÀNH PHỐ HẢI PHÒNG", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
-                 "Độc lập - Tự do - Hạnh phúc", "/BC-UBND", "Hải Phòng, ngày", "năm 2024", "BÁO CÁO",
-                 "Kính gửi: Bộ Nội vụ", "I. CÔNG TÁC CHỈ ĐẠO", "III. ĐÁNH GIÁ CHUNG", "Nơi nhận:",
-                 "TM. ỦY BAN NHÂN DÂN", "Trên đây là báo cáo kết quả"):
+    for part in (
+        "ỦY BAN NHÂN DÂN",
+        "THÀNH PHỐ HẢI PHÒNG",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        "/BC-UBND",
+        "Hải Phòng, ngày",
+        "năm 2024",
+        "BÁO CÁO",
+        "Kính gửi: Bộ Nội vụ",
+        "I. CÔNG TÁC CHỈ ĐẠO",
+        "III. ĐÁNH GIÁ CHUNG",
+        "Nơi nhận:",
+        "TM. ỦY BAN NHÂN DÂN",
+        "Trên đây là báo cáo kết quả",
+    ):
         assert part in text, part
     captions = re.findall(r"Biểu đồ (\d)\. ", text)
     assert captions == ["1", "2", "3", "4", "5"]
@@ -190,8 +214,21 @@ def test_libreoffice_prints_the_draft_on_a4_with_diacritics(h1_draft):
     soffice = shutil.which("soffice")
     assert soffice, "LibreOffice (soffice) is needed: .ci/run installs libreoffice-writer-nogui"
     out = tmp / "pdf"
-    subprocess.run([soffice, f"-env:UserInstallation=file://{tmp / 'lo'}", "--headless", "--convert-to", "pdf",
-                    "--outdir", str(out), str(path)], check=True, capture_output=True, timeout=240)
+    subprocess.run(
+        [
+            soffice,
+            f"-env:UserInstallation=file://{tmp / 'lo'}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(out),
+            str(path),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=240,
+    )
     pdf = out / (path.stem + ".pdf")
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
     assert "(A4)" in info
@@ -209,8 +246,8 @@ def test_unknown_malformed_or_valueless_placeholders_fail_naming_them(h1_draft, 
     import docx
 
     from cchc.cli import main
-    from cchc.draft import TemplateError, template_for, write_draft
-    from cchc.periods import parse_period
+    from cchc.common.periods import parse_period
+    from cchc.outputs.draft import TemplateError, template_for, write_draft
 
     _, engine, url, _ = h1_draft
     template = template_for(parse_period("2024-H1"))
@@ -231,8 +268,12 @@ def test_unknown_malformed_or_valueless_placeholders_fail_naming_them(h1_draft, 
     assert not (tmp_path / "out" / "2024-H1_bao_cao_du_thao.docx").exists()
 
     # the same through the command line: exit 2, the name on stderr
-    assert main(["--warehouse", url, "draft", "--period", "2024-H1", "--out", str(tmp_path / "o2"),
-                 "--template", str(bad)]) == 2
+    assert (
+        main(
+            ["--warehouse", url, "draft", "--period", "2024-H1", "--out", str(tmp_path / "o2"), "--template", str(bad)]
+        )
+        == 2
+    )
     assert "pakn.khong_co_chi_tieu_nay" in capsys.readouterr().err
 
     with pytest.raises(TemplateError, match=r"pakn\.total \}"):
@@ -240,13 +281,14 @@ def test_unknown_malformed_or_valueless_placeholders_fail_naming_them(h1_draft, 
 
     # known figures with no value for the period: only the districts have reported, so the figures
     # that come from one department (the PAR index from SNV) have none
-    from cchc.ingest import ingest_files
-    from cchc.warehouse import prepare
+    from cchc.loading.ingest import ingest_files
+    from cchc.warehouse.engine import prepare
 
     partial = prepare(f"sqlite:///{tmp_path / 'partial.db'}", ref)
     districts = {u.code for u in ref.units if u.unit_type == "district"}
-    ingest_files(partial, ref, [f for f in sorted((h1_draft[3] / "in").glob("*.xlsx"))
-                                if f.name.split("_")[0] in districts])
+    ingest_files(
+        partial, ref, [f for f in sorted((h1_draft[3] / "in").glob("*.xlsx")) if f.name.split("_")[0] in districts]
+    )
     with pytest.raises(TemplateError) as err:
         write_draft(partial, ref, "2024-H1", tmp_path / "out", template=template)
     msg = str(err.value)
@@ -258,7 +300,7 @@ def test_weekly_flash_report_and_placeholder_list(h1_draft, ref, tmp_path):
     import docx
 
     from cchc.cli import main
-    from cchc.draft import write_draft
+    from cchc.outputs.draft import write_draft
 
     _, engine, _, _ = h1_draft
     d = write_draft(engine, ref, "2024-W24", tmp_path)
@@ -282,14 +324,16 @@ def test_a_year_report_from_the_same_template(samples, ref, tmp_path):
     import docx
     from helpers import edit, set_info
 
-    from cchc.draft import write_draft
-    from cchc.ingest import ingest_files
-    from cchc.warehouse import prepare
+    from cchc.loading.ingest import ingest_files
+    from cchc.outputs.draft import write_draft
+    from cchc.warehouse.engine import prepare
 
     units = {u.code: u for u in ref.units_on(dt.date(2024, 6, 15))}
-    files = [edit(f, tmp_path / "y" / f"{u.code}_2024-Y.xlsx", lambda wb: set_info(wb, "Kỳ báo cáo", "2024-Y"))
-             for f in sorted((samples / "h1").glob("*.xlsx"))
-             if (u := units[f.name.split("_")[0]]).unit_type != "commune" or u.parent_code == "DSO"]
+    files = [
+        edit(f, tmp_path / "y" / f"{u.code}_2024-Y.xlsx", lambda wb: set_info(wb, "Kỳ báo cáo", "2024-Y"))
+        for f in sorted((samples / "h1").glob("*.xlsx"))
+        if (u := units[f.name.split("_")[0]]).unit_type != "commune" or u.parent_code == "DSO"
+    ]
     engine = prepare(f"sqlite:///{tmp_path / 'y.db'}", ref)
     assert {o.outcome for o in ingest_files(engine, ref, files)} == {"accepted"}
     d = write_draft(engine, ref, "2024-Y", tmp_path / "out")
@@ -306,8 +350,8 @@ def test_final_report_only_after_approval_and_without_the_draft_mark(h1_draft, r
     """Last in this module: it locks the shared warehouse."""
     import docx
 
-    from cchc.approval import approve
-    from cchc.draft import write_draft
+    from cchc.figures.approval import approve
+    from cchc.outputs.draft import write_draft
 
     _, engine, _, _ = h1_draft
     with pytest.raises(ValueError, match="chưa được phê duyệt"):

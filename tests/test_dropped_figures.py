@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from helpers import edit, row_of, set_figure, set_info, sheet
 
-from cchc.consolidate import consolidate_period
-from cchc.ingest import ingest_files
-from cchc.read import read_workbook
-from cchc.vn import format_number, plain
-from cchc.warehouse import prepare
+from cchc.common.vn import format_number, plain
+from cchc.figures.consolidate import consolidate_period
+from cchc.intake.read import read_workbook
+from cchc.loading.ingest import ingest_files
+from cchc.warehouse.engine import prepare
 
 UNITS = ("SCT", "SYT", "SGTVT")
 CODE = "comms.media_items"  # summed over departments and districts
@@ -22,8 +22,7 @@ def first_versions(engine, ref, samples):
     return files
 
 
-def test_a_blanked_figure_is_flagged_with_its_earlier_value_and_leaves_the_total(samples, ref, warehouse_url,
-                                                                                tmp_path):
+def test_a_blanked_figure_is_flagged_with_its_earlier_value_and_leaves_the_total(samples, ref, warehouse_url, tmp_path):
     from sqlalchemy import text
 
     engine = prepare(warehouse_url, ref)
@@ -33,17 +32,25 @@ def test_a_blanked_figure_is_flagged_with_its_earlier_value_and_leaves_the_total
     assert earlier > 0
 
     cell = {}
-    blanked = edit(files[0], tmp_path / "v2" / "SCT_2024-H1.xlsx",
-                   lambda wb: cell.setdefault("ref", set_figure(wb, CODE, None)))
+    blanked = edit(
+        files[0], tmp_path / "v2" / "SCT_2024-H1.xlsx", lambda wb: cell.setdefault("ref", set_figure(wb, CODE, None))
+    )
     (out,) = ingest_files(engine, ref, [blanked])
     assert (out.outcome, out.version, out.findings) == ("accepted_with_warnings", 2, ["VALUE_DROPPED"])
     with engine.connect() as conn:
-        sheet_, cell_, vi, en = conn.execute(text(
-            "SELECT f.sheet, f.cell, f.message_vi, f.message_en FROM findings f JOIN submissions s "
-            "USING (submission_id) WHERE s.version = 2 AND f.code = 'VALUE_DROPPED'")).one()
-        stored = conn.execute(text(
-            "SELECT v.value, v.raw_text FROM indicator_values v JOIN submissions s USING (submission_id) "
-            "WHERE s.unit_code = 'SCT' AND s.version = 2 AND v.indicator_code = :c"), {"c": CODE}).one()
+        sheet_, cell_, vi, en = conn.execute(
+            text(
+                "SELECT f.sheet, f.cell, f.message_vi, f.message_en FROM findings f JOIN submissions s "
+                "USING (submission_id) WHERE s.version = 2 AND f.code = 'VALUE_DROPPED'"
+            )
+        ).one()
+        stored = conn.execute(
+            text(
+                "SELECT v.value, v.raw_text FROM indicator_values v JOIN submissions s USING (submission_id) "
+                "WHERE s.unit_code = 'SCT' AND s.version = 2 AND v.indicator_code = :c"
+            ),
+            {"c": CODE},
+        ).one()
     assert (sheet_, cell_) == ("Số liệu", cell["ref"])
     assert CODE in vi and f"ghi {format_number(earlier)}" in vi and "không phải bằng 0" in vi and "2024-H1" in vi
     assert CODE in en and f"had {plain(earlier)}" in en and "not as zero" in en
@@ -62,6 +69,7 @@ def test_a_figure_row_removed_is_flagged_too(samples, ref, warehouse_url, tmp_pa
     def remove_row(wb):
         ws = sheet(wb, "Số liệu")
         ws.delete_rows(row_of(ws, CODE))
+
     (out,) = ingest_files(engine, ref, [edit(files[1], tmp_path / "v2" / "SYT_2024-H1.xlsx", remove_row)])
     assert (out.outcome, out.findings) == ("accepted_with_warnings", ["VALUE_DROPPED"])
     after = consolidate_period(engine, ref, "2024-H1").figures[CODE]
@@ -72,8 +80,9 @@ def test_a_figure_row_removed_is_flagged_too(samples, ref, warehouse_url, tmp_pa
 def test_a_figure_blank_in_both_versions_is_only_not_reported(samples, ref, warehouse_url, tmp_path):
     """Nothing was dropped if the accepted version had no figure either: VALUE_MISSING, as before."""
     engine = prepare(warehouse_url, ref)
-    v1 = edit(samples / "h1" / "SCT_2024-H1.xlsx", tmp_path / "v1" / "SCT_2024-H1.xlsx",
-              lambda wb: set_figure(wb, CODE, None))
+    v1 = edit(
+        samples / "h1" / "SCT_2024-H1.xlsx", tmp_path / "v1" / "SCT_2024-H1.xlsx", lambda wb: set_figure(wb, CODE, None)
+    )
     (o1,) = ingest_files(engine, ref, [v1])
     v2 = edit(v1, tmp_path / "v2" / "SCT_2024-H1.xlsx", lambda wb: set_info(wb, "Người lập", "Nguyễn Thị Cúc"))
     (o2,) = ingest_files(engine, ref, [v2])

@@ -16,18 +16,19 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import full_disk
 from sqlalchemy import text
 
-from helpers import full_disk
-
-from cchc.landing import ingest_landing, take, unprocessed
-from cchc.warehouse import prepare
+from cchc.loading.landing import ingest_landing, take, unprocessed
+from cchc.warehouse.engine import prepare
 
 
 def counts(engine) -> dict[str, int]:
     with engine.connect() as conn:
-        return {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
-                for t in ("received_files", "file_receipts", "submissions", "landing_deliveries")}
+        return {
+            t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
+            for t in ("received_files", "file_receipts", "submissions", "landing_deliveries")
+        }
 
 
 def test_a_file_received_by_a_run_killed_before_loading_is_checked_by_the_next(samples, ref, warehouse_url, tmp_path):
@@ -49,9 +50,9 @@ def test_a_file_received_by_a_run_killed_before_loading_is_checked_by_the_next(s
 KILL_AT_UNLINK = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path
-    from cchc.landing import take
-    from cchc.reference import load_reference
-    from cchc.warehouse import prepare
+    from cchc.loading.landing import take
+    from cchc.reference.registry import load_reference
+    from cchc.warehouse.engine import prepare
 
     engine = prepare(sys.argv[1], load_reference())
     # Die as a SIGKILL would strike: after the receipt's commit, before the landing file is removed.
@@ -65,8 +66,9 @@ def test_a_run_killed_before_removing_a_file_gives_it_no_second_receipt(samples,
     landing = tmp_path / "landing"
     landing.mkdir()
     shutil.copy(samples / "h1" / "SNV_2024-H1.xlsx", landing)
-    killed = subprocess.run([sys.executable, "-c", KILL_AT_UNLINK, warehouse_url, str(landing)],
-                            capture_output=True, text=True, timeout=120)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_AT_UNLINK, warehouse_url, str(landing)], capture_output=True, text=True, timeout=120
+    )
     assert killed.returncode == -9, killed.stderr
     assert (landing / "SNV_2024-H1.xlsx").exists()  # recorded, but still there
     assert counts(engine) == {"received_files": 1, "file_receipts": 1, "submissions": 0, "landing_deliveries": 1}
@@ -85,8 +87,9 @@ def test_a_run_killed_before_removing_a_file_gives_it_no_second_receipt(samples,
     assert counts(engine)["file_receipts"] == 2
 
 
-def test_a_full_archive_disk_leaves_the_file_in_landing_and_records_nothing(samples, ref, warehouse_url, tmp_path,
-                                                                            monkeypatch):
+def test_a_full_archive_disk_leaves_the_file_in_landing_and_records_nothing(
+    samples, ref, warehouse_url, tmp_path, monkeypatch
+):
     engine = prepare(warehouse_url, ref)
     landing = tmp_path / "landing"
     landing.mkdir()
@@ -160,14 +163,18 @@ def test_a_killed_reader_fails_the_run_cleanly_and_the_next_run_reads_its_files(
     rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300)  # the next run, readers unharmed
     assert rerun.returncode == 0, rerun.stderr
     assert len(rerun.stdout.splitlines()) == len(files)
-    assert counts(engine) == {"received_files": len(files), "file_receipts": len(files), "submissions": len(files),
-                              "landing_deliveries": len(files)}
+    assert counts(engine) == {
+        "received_files": len(files),
+        "file_receipts": len(files),
+        "submissions": len(files),
+        "landing_deliveries": len(files),
+    }
 
 
 def test_known_bytes_are_read_from_where_they_were_archived(samples, ref, sqlite_url, tmp_path, monkeypatch):
     """The archive moved (CCHC_ARCHIVE_DIR changed, or the disk filled and ops pointed it elsewhere):
     bytes received before are read from the path recorded with them, not from the new folder."""
-    from cchc.batch import receive_many
+    from cchc.loading.receive import receive_many
 
     engine = prepare(sqlite_url, ref)
     data = (samples / "h1" / "SCT_2024-H1.xlsx").read_bytes()

@@ -24,9 +24,9 @@ LATE_DONE = dt.date(2024, 6, 20)
 
 @pytest.fixture
 def warehouse(samples, ref, warehouse_url, tmp_path):
-    from cchc.ingest import ingest_files
-    from cchc.read import read_workbook
-    from cchc.warehouse import prepare
+    from cchc.intake.read import read_workbook
+    from cchc.loading.ingest import ingest_files
+    from cchc.warehouse.engine import prepare
 
     depts = {u.code for u in ref.units_on(DAY) if u.unit_type == "department"}
     snv = read_workbook(samples / "h1" / "SNV_2024-H1.xlsx")
@@ -48,8 +48,9 @@ def warehouse(samples, ref, warehouse_url, tmp_path):
     files.append(edit(samples / "h1" / "SNV_2024-H1.xlsx", tmp_path / "e" / "SNV_2024-H1.xlsx", change))
     engine = prepare(warehouse_url, ref)
     outcomes = ingest_files(engine, ref, files)
-    assert len(outcomes) == 2 * len(depts) and all(o.outcome.startswith("accepted") for o in outcomes), \
-        [(o.file_name, o.outcome, o.findings) for o in outcomes if o.outcome != "accepted"]
+    assert len(outcomes) == 2 * len(depts) and all(o.outcome.startswith("accepted") for o in outcomes), [
+        (o.file_name, o.outcome, o.findings) for o in outcomes if o.outcome != "accepted"
+    ]
     (edited,) = [o for o in outcomes if o.file_name == "SNV_2024-H1.xlsx"]
     assert (edited.outcome, edited.findings) == ("accepted_with_warnings", ["TASK_STATUS_BLANK"])
     return engine, picked, edited, len(done)
@@ -57,30 +58,42 @@ def warehouse(samples, ref, warehouse_url, tmp_path):
 
 def _view(engine, period: str) -> dict[str, tuple]:
     with engine.connect() as conn:
-        return {r.task_code: r for r in conn.execute(text(
-            "SELECT task_code, status, completed_on, cut_off, counted_done, sheet, cell FROM v_plan_task_status "
-            "WHERE period_code = :p"), {"p": period})}
+        return {
+            r.task_code: r
+            for r in conn.execute(
+                text(
+                    "SELECT task_code, status, completed_on, cut_off, counted_done, sheet, cell FROM v_plan_task_status "
+                    "WHERE period_code = :p"
+                ),
+                {"p": period},
+            )
+        }
 
 
 def _day(value) -> dt.date:
-    from cchc.warehouse import as_date
+    from cchc.warehouse.engine import as_date
 
     return as_date(value)
 
 
 def test_view_and_consolidation_count_the_same_done_tasks_per_period(warehouse, ref):
-    from cchc.consolidate import consolidate_period, consolidate_week
-    from cchc.periods import parse_period
+    from cchc.common.periods import parse_period
+    from cchc.figures.consolidate import consolidate_period, consolidate_week
 
     engine, picked, _, snv_done = warehouse
-    results = {"2024-H1": consolidate_period(engine, ref, "2024-H1"),
-               WEEK: consolidate_week(engine, ref, parse_period(WEEK))}
+    results = {
+        "2024-H1": consolidate_period(engine, ref, "2024-H1"),
+        WEEK: consolidate_week(engine, ref, parse_period(WEEK)),
+    }
     for period, result in results.items():
         view = _view(engine, period)
         assert len(view) == 57
         with engine.connect() as conn:
-            progress = int(conn.execute(text("SELECT SUM(done) FROM v_plan_progress WHERE period_code = :p"),
-                                        {"p": period}).scalar_one())
+            progress = int(
+                conn.execute(
+                    text("SELECT SUM(done) FROM v_plan_progress WHERE period_code = :p"), {"p": period}
+                ).scalar_one()
+            )
         figure = int(result.figures["plan.tasks_done"].value)
         assert sum(int(r.counted_done) for r in view.values()) == progress == figure, period
         assert {_day(r.cut_off) for r in view.values()} == {result.as_of}, period  # the same cut-off
@@ -100,15 +113,20 @@ def test_view_and_consolidation_count_the_same_done_tasks_per_period(warehouse, 
 def test_a_blank_status_is_not_reported_in_the_view_consolidation_and_feedback(warehouse, ref):
     from openpyxl import load_workbook
 
-    from cchc.consolidate import consolidate_period
+    from cchc.figures.consolidate import consolidate_period
 
     engine, picked, edited, _ = warehouse
     blank = _view(engine, "2024-H1")[picked["blank"]]
-    assert (blank.status, int(blank.counted_done), blank.sheet, blank.cell) == \
-        ("unreported", 0, "Nhiệm vụ", picked["blank_cell"])
+    assert (blank.status, int(blank.counted_done), blank.sheet, blank.cell) == (
+        "unreported",
+        0,
+        "Nhiệm vụ",
+        picked["blank_cell"],
+    )
     with engine.connect() as conn:
-        unreported = conn.execute(text("SELECT SUM(unreported) FROM v_plan_progress WHERE period_code = '2024-H1' "
-                                       "AND lead_unit = 'SNV'")).scalar_one()
+        unreported = conn.execute(
+            text("SELECT SUM(unreported) FROM v_plan_progress WHERE period_code = '2024-H1' AND lead_unit = 'SNV'")
+        ).scalar_one()
     assert int(unreported) == 1
     result = consolidate_period(engine, ref, "2024-H1")
     assert result.tasks_unreported == [picked["blank"]]  # every other lead unit reported every task

@@ -7,11 +7,10 @@ import shutil
 from helpers import edit, set_info
 from sqlalchemy import text
 
-from cchc.config import reference_dir
-from cchc.ingest import ingest_files, quarantined, reprocess
-from cchc.reference import load_reference
-from cchc.warehouse import prepare
-
+from cchc.common.config import reference_dir
+from cchc.loading.ingest import ingest_files, quarantined, reprocess
+from cchc.reference.registry import load_reference
+from cchc.warehouse.engine import prepare
 
 NEW_COMMUNE = "HBA99,Phường Mới,commune,phuong,HBA,1,2024-01-01,"  # a commune the registry did not know yet
 
@@ -25,11 +24,15 @@ def registry_with(tmp_path, row: str):
     return load_reference(str(folder))
 
 
-def test_a_file_refused_for_an_unknown_unit_is_accepted_after_the_registry_is_fixed(samples, ref, warehouse_url,
-                                                                                    tmp_path):
+def test_a_file_refused_for_an_unknown_unit_is_accepted_after_the_registry_is_fixed(
+    samples, ref, warehouse_url, tmp_path
+):
     engine = prepare(warehouse_url, ref)
-    new_unit = edit(samples / "h1" / "HBA01_2024-H1.xlsx", tmp_path / "in" / "HBA99_2024-H1.xlsx",
-                    lambda wb: set_info(wb, "Mã đơn vị", "HBA99"))
+    new_unit = edit(
+        samples / "h1" / "HBA01_2024-H1.xlsx",
+        tmp_path / "in" / "HBA99_2024-H1.xlsx",
+        lambda wb: set_info(wb, "Mã đơn vị", "HBA99"),
+    )
     good = samples / "h1" / "STP_2024-H1.xlsx"
     outcomes = ingest_files(engine, ref, [new_unit, good])
     assert [(o.outcome, o.findings) for o in outcomes] == [("rejected", ["UNIT_UNKNOWN"]), ("accepted", [])]
@@ -46,10 +49,16 @@ def test_a_file_refused_for_an_unknown_unit_is_accepted_after_the_registry_is_fi
     assert (done.outcome, done.unit_code, done.version, done.findings) == ("accepted", "HBA99", 1, [])
     assert quarantined(engine) == []
     with engine.connect() as conn:
-        values = conn.execute(text("SELECT COUNT(*) FROM indicator_values WHERE submission_id = :k"),
-                              {"k": done.checksum}).scalar_one()
-        log = conn.execute(text("SELECT old_status, new_status, old_findings FROM reprocessings "
-                                "WHERE submission_id = :k ORDER BY reprocessed_at"), {"k": done.checksum}).all()
+        values = conn.execute(
+            text("SELECT COUNT(*) FROM indicator_values WHERE submission_id = :k"), {"k": done.checksum}
+        ).scalar_one()
+        log = conn.execute(
+            text(
+                "SELECT old_status, new_status, old_findings FROM reprocessings "
+                "WHERE submission_id = :k ORDER BY reprocessed_at"
+            ),
+            {"k": done.checksum},
+        ).all()
         receipts = conn.execute(text("SELECT COUNT(*) FROM file_receipts")).scalar_one()
     assert values > 5
     # Both re-checks are on record with what was wrong before; the receipt is the one arrival.
@@ -61,8 +70,11 @@ def test_a_file_refused_for_an_unknown_unit_is_accepted_after_the_registry_is_fi
 def test_reprocess_command_lists_and_rechecks(samples, tmp_path, capsys, monkeypatch):
     from cchc.cli import main
 
-    bad = edit(samples / "h1" / "HBA01_2024-H1.xlsx", tmp_path / "in" / "HBA99_2024-H1.xlsx",
-               lambda wb: set_info(wb, "Mã đơn vị", "HBA99"))
+    bad = edit(
+        samples / "h1" / "HBA01_2024-H1.xlsx",
+        tmp_path / "in" / "HBA99_2024-H1.xlsx",
+        lambda wb: set_info(wb, "Mã đơn vị", "HBA99"),
+    )
     assert main(["ingest", str(bad.parent)]) == 0
     capsys.readouterr()
     assert main(["quarantine"]) == 0

@@ -13,15 +13,17 @@ from helpers import edit, set_figure
 from openpyxl import load_workbook
 from sqlalchemy import text
 
-from cchc.ingest import VN_TIME, ingest_files, summary
-from cchc.vn import format_date
-from cchc.warehouse import prepare
+from cchc.common.vn import format_date
+from cchc.loading.ingest import VN_TIME, ingest_files, summary
+from cchc.warehouse.engine import prepare
 
 
 def counts(engine) -> tuple[int, int, int]:
     with engine.connect() as conn:
-        return tuple(conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
-                     for t in ("file_receipts", "received_files", "submissions"))
+        return tuple(
+            conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar_one()
+            for t in ("file_receipts", "received_files", "submissions")
+        )
 
 
 def today_vn() -> str:
@@ -33,13 +35,17 @@ def feedback_rows(path: str) -> tuple[str, list[tuple]]:
     return ws["B2"].value, [(r[2], r[3], r[5]) for r in ws.iter_rows(min_row=8, values_only=True)]
 
 
-def test_a_refused_file_sent_again_under_another_name_is_refused_again_with_its_feedback(samples, ref,
-                                                                                          warehouse_url, tmp_path):
-    from cchc.notify import refused_files_message
+def test_a_refused_file_sent_again_under_another_name_is_refused_again_with_its_feedback(
+    samples, ref, warehouse_url, tmp_path
+):
+    from cchc.ops.notify import refused_files_message
 
     engine = prepare(warehouse_url, ref)
-    bad = edit(samples / "h1" / "SYT_2024-H1.xlsx", tmp_path / "a" / "SYT_2024-H1.xlsx",
-               lambda wb: (set_figure(wb, "pakn.resolved", -1), set_figure(wb, "comms.media_items", "#REF!")))
+    bad = edit(
+        samples / "h1" / "SYT_2024-H1.xlsx",
+        tmp_path / "a" / "SYT_2024-H1.xlsx",
+        lambda wb: (set_figure(wb, "pakn.resolved", -1), set_figure(wb, "comms.media_items", "#REF!")),
+    )
     (first,) = ingest_files(engine, ref, [bad], run_id="r1")
     assert first.outcome == "rejected" and {"VALUE_NEGATIVE", "CELL_ERROR_VALUE"} <= set(first.findings)
     _, first_rows = feedback_rows(first.feedback)
@@ -63,8 +69,10 @@ def test_an_accepted_file_sent_again_is_already_received_as_version_n(samples, r
     engine = prepare(warehouse_url, ref)
     original = samples / "h1" / "SNV_2024-H1.xlsx"
     fixed = edit(original, tmp_path / "v2" / "SNV_2024-H1.xlsx", lambda wb: set_figure(wb, "org.leaders_appointed", 15))
-    assert [(o.outcome, o.version) for o in ingest_files(engine, ref, [original, fixed])] == [("accepted", 1),
-                                                                                            ("accepted", 2)]
+    assert [(o.outcome, o.version) for o in ingest_files(engine, ref, [original, fixed])] == [
+        ("accepted", 1),
+        ("accepted", 2),
+    ]
     renamed = tmp_path / "again" / "SNV - ban cuoi.xlsx"
     renamed.parent.mkdir()
     renamed.write_bytes(fixed.read_bytes())
@@ -78,16 +86,23 @@ def test_an_accepted_file_sent_again_is_already_received_as_version_n(samples, r
 
 def test_the_same_bytes_twice_in_one_run_get_one_verdict_each(samples, ref, warehouse_url, tmp_path):
     engine = prepare(warehouse_url, ref)
-    bad = edit(samples / "h1" / "SCT_2024-H1.xlsx", tmp_path / "a" / "SCT_2024-H1.xlsx",
-               lambda wb: set_figure(wb, "comms.media_items", -3))
+    bad = edit(
+        samples / "h1" / "SCT_2024-H1.xlsx",
+        tmp_path / "a" / "SCT_2024-H1.xlsx",
+        lambda wb: set_figure(wb, "comms.media_items", -3),
+    )
     copy = tmp_path / "a" / "SCT_2024-H1 (1).xlsx"
     copy.write_bytes(bad.read_bytes())
     good = samples / "h1" / "SGTVT_2024-H1.xlsx"
     good_copy = tmp_path / "a" / "SGTVT copy.xlsx"
     good_copy.write_bytes(good.read_bytes())
     out = ingest_files(engine, ref, [bad, copy, good, good_copy])
-    assert [(o.outcome, o.version) for o in out] == [("rejected", 1), ("rejected", 1), ("accepted", 1),
-                                                     ("duplicate", 1)]
+    assert [(o.outcome, o.version) for o in out] == [
+        ("rejected", 1),
+        ("rejected", 1),
+        ("accepted", 1),
+        ("duplicate", 1),
+    ]
     assert out[1].findings == out[0].findings == ["VALUE_NEGATIVE"]
     assert out[1].feedback == out[0].feedback and out[0].note == "" and "phiên bản 1" in out[1].note
     assert summary(out) == {"accepted": 1, "accepted_with_warnings": 0, "rejected": 2, "duplicate": 1}

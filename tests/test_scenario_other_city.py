@@ -55,8 +55,7 @@ DELIVERED = DEPARTMENTS + DISTRICTS + COMMUNES
 TOTALS = {
     "gov.tasks_assigned": ("gov.tasks_done_on_time", "gov.tasks_in_progress_on_time", "gov.tasks_overdue"),
     "inst.vbqppl_issued": ("inst.vbqppl_issued_2024_plan", "inst.vbqppl_issued_2023_plan"),
-    "inst.vbqppl_expired": ("inst.vbqppl_expired_full", "inst.vbqppl_expired_suspended",
-                            "inst.vbqppl_expired_partial"),
+    "inst.vbqppl_expired": ("inst.vbqppl_expired_full", "inst.vbqppl_expired_suspended", "inst.vbqppl_expired_partial"),
     "org.staff_streamlined": ("org.staff_early_retirement", "org.staff_resigned"),
     "org.job_schemes_admin": ("org.job_schemes_districts", "org.job_schemes_depts"),
     "fin.invest_disbursed_bn": ("fin.invest_central_disbursed_bn", "fin.invest_local_disbursed_bn"),
@@ -89,6 +88,7 @@ def _hanoi(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 
 
 # -- the figures the units write ---------------------------------------------------------------
+
 
 def _amount(rng: random.Random, low: int, high: int) -> Decimal:
     return Decimal(rng.randint(low * 1000, high * 1000)) / 1000
@@ -127,11 +127,21 @@ def _unit_values(codes: list[str], rules: dict[str, str], rng: random.Random) ->
         open_on_time, open_overdue = rng.randint(0, received // 25), rng.randint(0, received // 200)
         resolved = received - open_on_time - open_overdue
         early, late = rng.randint(0, resolved // 2), rng.randint(0, resolved // 40)
-        v.update({k: Decimal(x) for k, x in {
-            "dossier.received_online": online, "dossier.received_direct": direct, "dossier.carried_over": carried,
-            "dossier.in_progress_on_time": open_on_time, "dossier.in_progress_overdue": open_overdue,
-            "dossier.resolved_early": early, "dossier.resolved_late": late,
-            "dossier.resolved_on_time": resolved - early - late}.items()})
+        v.update(
+            {
+                k: Decimal(x)
+                for k, x in {
+                    "dossier.received_online": online,
+                    "dossier.received_direct": direct,
+                    "dossier.carried_over": carried,
+                    "dossier.in_progress_on_time": open_on_time,
+                    "dossier.in_progress_overdue": open_overdue,
+                    "dossier.resolved_early": early,
+                    "dossier.resolved_late": late,
+                    "dossier.resolved_on_time": resolved - early - late,
+                }.items()
+            }
+        )
     if "tthc.internal_total" in v:
         v["tthc.internal_simplified"] = Decimal(rng.randint(0, int(v["tthc.internal_total"])))
     if "fin.invest_plan_city_bn" in v:  # the city's plan holds the two budget balances' plans and more
@@ -157,6 +167,7 @@ def _correction(v: dict[str, Decimal]) -> dict[str, Decimal]:
 
 
 # -- what the city's figures must be: the test's own arithmetic --------------------------------
+
 
 def _reference_rows(name: str) -> list[dict[str, str]]:
     with open(ROOT / "include" / "reference" / name, encoding="utf-8", newline="") as fh:
@@ -204,12 +215,12 @@ def _expected(latest: dict[str, dict[str, Decimal]], done: int) -> dict[str, Dec
     for code, (top, bottom, decimals) in RATIOS.items():
         parts = [out[c] for c in top]
         den = out[bottom]
-        out[code] = (None if den in (None, 0) or None in parts
-                     else _round(100 * sum(parts, Decimal(0)) / den, decimals))
+        out[code] = None if den in (None, 0) or None in parts else _round(100 * sum(parts, Decimal(0)) / den, decimals)
     return out
 
 
 # -- the deliveries --------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def deliveries(tmp_path_factory):
@@ -217,9 +228,16 @@ def deliveries(tmp_path_factory):
     from helpers import column_of, edit, landed, libreoffice_save, row_of, set_figure, sheet
     from openpyxl.utils import get_column_letter
 
-    from cchc.form import STATUS_DONE, STATUS_IN_PROGRESS, STATUS_NOT_STARTED, Layout, file_name, write_workbook
-    from cchc.periods import parse_period
-    from cchc.reference import load_reference
+    from cchc.common.periods import parse_period
+    from cchc.reference.form import (
+        STATUS_DONE,
+        STATUS_IN_PROGRESS,
+        STATUS_NOT_STARTED,
+        Layout,
+        file_name,
+        write_workbook,
+    )
+    from cchc.reference.registry import load_reference
 
     ref = load_reference()
     period = parse_period(PERIOD)
@@ -234,9 +252,13 @@ def deliveries(tmp_path_factory):
     values: dict[str, dict[str, Decimal]] = {}
     statuses: dict[str, dict[str, tuple[str, dt.date | None]]] = {}
     done = 0
-    layouts = {"STC": Layout(text_numbers=True), "SNV": Layout(swap_columns=True, plain_headers=True),
-               "HBA01": Layout(nfd=True, blank_rows=True), "BLV": Layout(title_rows=2, text_dates=True),
-               "SXD": Layout(period_words=True, break_headers=True)}
+    layouts = {
+        "STC": Layout(text_numbers=True),
+        "SNV": Layout(swap_columns=True, plain_headers=True),
+        "HBA01": Layout(nfd=True, blank_rows=True),
+        "BLV": Layout(title_rows=2, text_dates=True),
+        "SXD": Layout(period_words=True, break_headers=True),
+    }
     paths: dict[str, Path] = {}
     for code in DELIVERED:
         unit = units[code]
@@ -252,11 +274,24 @@ def deliveries(tmp_path_factory):
         sent = AS_OF + dt.timedelta(days=rng.randint(0, 3))
         if code == LATE:
             sent = dt.date(2024, 9, 17)  # typed as sent on time; it landed on 23/9
-        sender = {"preparer": "Nguyễn Thị Lan", "phone": "0225.3123456", "email": f"cchc.{code.lower()}@example.vn",
-                  "sent_on": sent.isoformat()}
-        paths[code] = write_workbook((staging if code in (LIBREOFFICE, FORMULAS) else folder) / file_name(code, PERIOD),
-                                     unit, period, tasks, indicators, as_of=AS_OF, values=values[code],
-                                     statuses=statuses[code], sender=sender, layout=layouts.get(code, Layout()))
+        sender = {
+            "preparer": "Nguyễn Thị Lan",
+            "phone": "0225.3123456",
+            "email": f"cchc.{code.lower()}@example.vn",
+            "sent_on": sent.isoformat(),
+        }
+        paths[code] = write_workbook(
+            (staging if code in (LIBREOFFICE, FORMULAS) else folder) / file_name(code, PERIOD),
+            unit,
+            period,
+            tasks,
+            indicators,
+            as_of=AS_OF,
+            values=values[code],
+            statuses=statuses[code],
+            sender=sender,
+            layout=layouts.get(code, Layout()),
+        )
         landed(paths[code], _hanoi(sent, 9, 30))
 
     # The correction, beside the original in the same folder, landed the day after it.
@@ -268,6 +303,7 @@ def deliveries(tmp_path_factory):
         for code, value in corrected.items():
             if value != values[CORRECTED][code]:
                 set_figure(wb, code, int(value))
+
     edit(original, second, correct)
     landed(original, _hanoi(dt.date(2024, 9, 16), 9))
     landed(second, _hanoi(dt.date(2024, 9, 17), 15, 30))
@@ -283,11 +319,15 @@ def deliveries(tmp_path_factory):
         for total, parts in TOTALS.items():
             if total in values[FORMULAS]:
                 rows = [row_of(ws, p) for p in parts]
-                refs = (f"SUM({col}{rows[0]}:{col}{rows[-1]})" if rows == list(range(rows[0], rows[-1] + 1))
-                        else "+".join(f"{col}{r}" for r in rows))
+                refs = (
+                    f"SUM({col}{rows[0]}:{col}{rows[-1]})"
+                    if rows == list(range(rows[0], rows[-1] + 1))
+                    else "+".join(f"{col}{r}" for r in rows)
+                )
                 cell = ws[f"{col}{row_of(ws, total)}"]
                 cell.value = "=" + refs
                 formula_cells[total] = refs
+
     edit(paths[FORMULAS], paths[FORMULAS], formulas)
     assert {"gov.tasks_assigned", "pakn.in_progress", "dossier.received", "dossier.resolved"} <= set(formula_cells)
     for code in (LIBREOFFICE, FORMULAS):
@@ -297,11 +337,15 @@ def deliveries(tmp_path_factory):
     _assert_formulas_saved_with_results(paths[FORMULAS], formula_cells, values[FORMULAS])
 
     return {
-        "folder": folder, "values": values, "corrected": corrected, "done": done,
+        "folder": folder,
+        "values": values,
+        "corrected": corrected,
+        "done": done,
         "expected": _expected(values | {CORRECTED: corrected}, done),
         "if_original_won": _expected(values, done),
         "files": {p.name for p in folder.iterdir()},
-        "original": original.name, "correction": second.name,
+        "original": original.name,
+        "correction": second.name,
     }
 
 
@@ -329,6 +373,7 @@ def _assert_formulas_saved_with_results(path: Path, cells: dict[str, str], value
 
 # -- the run: `cchc ingest DIR`, `cchc report`, on SQLite and PostgreSQL ---------------------------
 
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def run(request, deliveries, tmp_path_factory):
     """The landed files copied as they are (times kept) and ingested by the command line, then the
@@ -340,18 +385,27 @@ def run(request, deliveries, tmp_path_factory):
         url, drop = pg_database(f"cchc_scenario_{os.getpid()}")
     folder = data / "landed"
     shutil.copytree(deliveries["folder"], folder, copy_function=shutil.copy2)
-    env = {**os.environ, "CCHC_HOME": str(ROOT), "CCHC_DATA_DIR": str(data), "CCHC_WAREHOUSE_URL": url,
-           "GX_ANALYTICS_ENABLED": "false", "NO_PROXY": "*"}
+    env = {
+        **os.environ,
+        "CCHC_HOME": str(ROOT),
+        "CCHC_DATA_DIR": str(data),
+        "CCHC_WAREHOUSE_URL": url,
+        "GX_ANALYTICS_ENABLED": "false",
+        "NO_PROXY": "*",
+    }
     cchc = str(ROOT / ".venv" / "bin" / "cchc")
-    ingest = subprocess.run([cchc, "ingest", str(folder), "--json"], env=env, capture_output=True, text=True,
-                            timeout=300)
+    ingest = subprocess.run(
+        [cchc, "ingest", str(folder), "--json"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert ingest.returncode == 0, ingest.stderr[-3000:]
     outcomes = {o["file_name"]: o for o in map(json.loads, ingest.stdout.splitlines())}
-    report = subprocess.run([cchc, "report", "--period", PERIOD, "--format", "csv"], env=env, capture_output=True,
-                            text=True, timeout=300)
+    report = subprocess.run(
+        [cchc, "report", "--period", PERIOD, "--format", "csv"], env=env, capture_output=True, text=True, timeout=300
+    )
     assert report.returncode == 0, report.stderr[-3000:]
-    figures = {r["code"]: Decimal(r["value"]) if r["value"] else None
-               for r in csv.DictReader(report.stdout.splitlines())}
+    figures = {
+        r["code"]: Decimal(r["value"]) if r["value"] else None for r in csv.DictReader(report.stdout.splitlines())
+    }
     yield url, outcomes, figures
     drop()
 
@@ -372,7 +426,8 @@ def test_every_file_is_accepted(deliveries, run):
     assert set(outcomes) == deliveries["files"]
     assert len(outcomes) == len(DELIVERED) + 1  # and the correction
     assert {(name, o["outcome"], tuple(o["findings"])) for name, o in outcomes.items()} == {
-        (name, "accepted", ()) for name in deliveries["files"]}
+        (name, "accepted", ()) for name in deliveries["files"]
+    }
     assert {o["period_code"] for o in outcomes.values()} == {PERIOD}
 
 
@@ -388,12 +443,17 @@ def test_figures_equal_the_tests_own_arithmetic(deliveries, run):
     # there; the parts of the city's plan never exceed it.
     assert figures["egov.iso9001_inspection_units"] is None
     assert figures["plan.tasks_total"] == 57 and figures["plan.tasks_done"] == deliveries["done"]
-    assert figures["fin.invest_central_plan_bn"] + figures["fin.invest_local_plan_bn"] <= figures[
-        "fin.invest_plan_city_bn"]
+    assert (
+        figures["fin.invest_central_plan_bn"] + figures["fin.invest_local_plan_bn"]
+        <= figures["fin.invest_plan_city_bn"]
+    )
     # The budget balances' rates are the ones Sở Tài chính typed, each between 0 and 100.
     typed = deliveries["values"]["STC"]
-    assert {c: figures[c] for c in BUDGET_RATES} == {c: expected[c] for c in BUDGET_RATES} == {
-        c: typed[c] for c in BUDGET_RATES}
+    assert (
+        {c: figures[c] for c in BUDGET_RATES}
+        == {c: expected[c] for c in BUDGET_RATES}
+        == {c: typed[c] for c in BUDGET_RATES}
+    )
     assert all(0 <= typed[c] <= 100 for c in BUDGET_RATES)
 
 
@@ -403,13 +463,27 @@ def test_the_correction_landed_later_wins(deliveries, run):
     url, outcomes, figures = run
     expected, other = deliveries["expected"], deliveries["if_original_won"]
     changed = {c for c in expected if expected[c] != other[c]}
-    assert {"pakn.resolved", "pakn.in_progress", "pakn.received_new", "comms.media_items",
-            "dossier.received", "dossier.resolved"} <= changed
-    versions = _query(url, "SELECT version, file_name FROM submissions WHERE unit_code = :u AND period_code = :p "
-                           "ORDER BY version", u=CORRECTED, p=PERIOD)
+    assert {
+        "pakn.resolved",
+        "pakn.in_progress",
+        "pakn.received_new",
+        "comms.media_items",
+        "dossier.received",
+        "dossier.resolved",
+    } <= changed
+    versions = _query(
+        url,
+        "SELECT version, file_name FROM submissions WHERE unit_code = :u AND period_code = :p ORDER BY version",
+        u=CORRECTED,
+        p=PERIOD,
+    )
     assert versions == [(1, deliveries["original"]), (2, deliveries["correction"])]
-    assert _query(url, "SELECT file_name FROM v_latest_submission WHERE unit_code = :u AND period_code = :p",
-                  u=CORRECTED, p=PERIOD) == [(deliveries["correction"],)]
+    assert _query(
+        url,
+        "SELECT file_name FROM v_latest_submission WHERE unit_code = :u AND period_code = :p",
+        u=CORRECTED,
+        p=PERIOD,
+    ) == [(deliveries["correction"],)]
     assert {c: figures[c] for c in changed} == {c: expected[c] for c in changed}
 
 
@@ -421,11 +495,11 @@ def test_completeness_missing_late_and_on_time(deliveries, run):
     assert len(status) == 253
     due = _query(url, "SELECT DISTINCT due_on FROM v_report_status WHERE period_code = :p", p=PERIOD)
     assert [dt.date.fromisoformat(str(d)[:10]) for (d,) in due] == [DUE_ON]
-    assert {u: s for u, s in status.items() if s == "missing"} == {
-        u: "missing" for u in status if u not in DELIVERED}
+    assert {u: s for u, s in status.items() if s == "missing"} == {u: "missing" for u in status if u not in DELIVERED}
     assert set(MISSING) <= {u for u, s in status.items() if s == "missing"}
     assert {u: status[u] for u in DELIVERED if u != LATE} == {u: "on_time" for u in DELIVERED if u != LATE}
     assert status[LATE] == "late"
-    ((sent_on,),) = _query(url, "SELECT accepted_sent_on FROM v_report_status "
-                                "WHERE period_code = :p AND unit_code = :u", p=PERIOD, u=LATE)
+    ((sent_on,),) = _query(
+        url, "SELECT accepted_sent_on FROM v_report_status WHERE period_code = :p AND unit_code = :u", p=PERIOD, u=LATE
+    )
     assert dt.date.fromisoformat(str(sent_on)[:10]) == dt.date(2024, 9, 17) <= DUE_ON  # its typed date was on time

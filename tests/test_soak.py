@@ -28,9 +28,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-
 from helpers import edit, full_disk, set_figure
+from sqlalchemy import text
 
 SEED = 11
 ROUNDS = {"sqlite": 22, "postgresql": 10}  # PostgreSQL: fewer, to keep CI under 3 minutes for both
@@ -45,9 +44,8 @@ FIGURE = "comms.media_items"
 @pytest.fixture(scope="module")
 def pool(samples, tmp_path_factory) -> dict[str, list[Path]]:
     """Per unit: its good sample, a refused edit (a negative count), two corrections of a figure."""
-    from openpyxl import load_workbook
-
     from helpers import column_of, row_of, sheet
+    from openpyxl import load_workbook
 
     out = tmp_path_factory.mktemp("soak_pool")
     variants: dict[str, list[Path]] = {}
@@ -55,10 +53,12 @@ def pool(samples, tmp_path_factory) -> dict[str, list[Path]]:
         src = samples / "h1" / f"{unit}_{PERIOD}.xlsx"
         ws = sheet(load_workbook(src, read_only=False), "Số liệu")
         base = int(ws.cell(row=row_of(ws, FIGURE), column=column_of(ws, "Số liệu")).value or 0)
-        variants[unit] = [src,
-                          edit(src, out / unit / "bad.xlsx", lambda wb: set_figure(wb, FIGURE, -1)),
-                          edit(src, out / unit / "fix1.xlsx", lambda wb, v=base + 1: set_figure(wb, FIGURE, v)),
-                          edit(src, out / unit / "fix2.xlsx", lambda wb, v=base + 3: set_figure(wb, FIGURE, v))]
+        variants[unit] = [
+            src,
+            edit(src, out / unit / "bad.xlsx", lambda wb: set_figure(wb, FIGURE, -1)),
+            edit(src, out / unit / "fix1.xlsx", lambda wb, v=base + 1: set_figure(wb, FIGURE, v)),
+            edit(src, out / unit / "fix2.xlsx", lambda wb, v=base + 3: set_figure(wb, FIGURE, v)),
+        ]
     return variants
 
 
@@ -68,7 +68,7 @@ def sha(path: Path) -> str:
 
 class Soak:
     def __init__(self, url: str, tmp: Path, ref, pool: dict[str, list[Path]]):
-        from cchc.warehouse import get_engine
+        from cchc.warehouse.engine import get_engine
 
         self.url, self.tmp, self.ref, self.pool = url, tmp, ref, pool
         self.rng = random.Random(SEED)
@@ -93,8 +93,11 @@ class Soak:
                 src = self.rng.choice([p for ps in self.pool.values() for p in ps if sha(p) in self.dropped])
             else:
                 kind = "good" if kind == "again" else kind
-                src = {"good": self.pool[unit][0], "bad": self.pool[unit][1],
-                       "fix": self.rng.choice(self.pool[unit][2:])}[kind]
+                src = {
+                    "good": self.pool[unit][0],
+                    "bad": self.pool[unit][1],
+                    "fix": self.rng.choice(self.pool[unit][2:]),
+                }[kind]
             self.put(src, f"r{rnd:02d}_{k}_{kind}_{unit}.xlsx")
             self.counts[f"dropped {kind}"] += 1
 
@@ -112,8 +115,9 @@ class Soak:
 
     def run(self, env: dict | None = None) -> subprocess.CompletedProcess:
         start = time.monotonic()
-        done = subprocess.run(self.command(), env={**os.environ, **(env or {})}, capture_output=True, text=True,
-                              timeout=300)
+        done = subprocess.run(
+            self.command(), env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=300
+        )
         self.run_seconds = time.monotonic() - start
         self.counts["runs completed"] += 1
         return done
@@ -169,8 +173,9 @@ class Soak:
         assert waiting <= {name for name, _ in self.deliveries}
         expected = Counter(c for name, c in self.deliveries if name not in waiting)
         with self.engine.connect() as conn:
-            receipts = Counter(dict(conn.execute(text("SELECT checksum, COUNT(*) FROM file_receipts GROUP BY checksum"))
-                                    .all()))
+            receipts = Counter(
+                dict(conn.execute(text("SELECT checksum, COUNT(*) FROM file_receipts GROUP BY checksum")).all())
+            )
             archived = dict(conn.execute(text("SELECT checksum, archive_path FROM received_files")).all())
         assert receipts == expected, "a delivery with no receipt or with two"
         assert set(archived) == set(expected)
@@ -181,24 +186,32 @@ class Soak:
 
     def check_whole(self, *, all_done: bool) -> None:
         """2. No submission has part of its rows; with a completed run, every file has a verdict."""
-        from cchc.read import read_workbook
+        from cchc.intake.read import read_workbook
 
         with self.engine.connect() as conn:
-            subs = conn.execute(text(
-                "SELECT s.submission_id, s.status, f.archive_path, "
-                "(SELECT COUNT(*) FROM indicator_values v WHERE v.submission_id = s.submission_id), "
-                "(SELECT COUNT(*) FROM task_statuses t WHERE t.submission_id = s.submission_id) "
-                "FROM submissions s JOIN received_files f ON f.checksum = s.submission_id")).all()
-            unchecked = conn.execute(text("SELECT COUNT(*) FROM received_files f WHERE NOT EXISTS "
-                                          "(SELECT 1 FROM submissions s WHERE s.submission_id = f.checksum)")).scalar()
+            subs = conn.execute(
+                text(
+                    "SELECT s.submission_id, s.status, f.archive_path, "
+                    "(SELECT COUNT(*) FROM indicator_values v WHERE v.submission_id = s.submission_id), "
+                    "(SELECT COUNT(*) FROM task_statuses t WHERE t.submission_id = s.submission_id) "
+                    "FROM submissions s JOIN received_files f ON f.checksum = s.submission_id"
+                )
+            ).all()
+            unchecked = conn.execute(
+                text(
+                    "SELECT COUNT(*) FROM received_files f WHERE NOT EXISTS "
+                    "(SELECT 1 FROM submissions s WHERE s.submission_id = f.checksum)"
+                )
+            ).scalar()
         for key, status, path, n_values, n_tasks in subs:
             if key not in self.expected_rows:
                 sub = read_workbook(Path(path))
                 self.expected_rows[key] = (len(sub.values), len(sub.tasks))
             want = (0, 0) if status == "rejected" else self.expected_rows[key]
             assert (n_values, n_tasks) == want, f"submission {key[:12]} ({status}) is partly loaded"
-            self.counts[f"submissions seen {status}"] = max(self.counts[f"submissions seen {status}"],
-                                                              sum(s[1] == status for s in subs))
+            self.counts[f"submissions seen {status}"] = max(
+                self.counts[f"submissions seen {status}"], sum(s[1] == status for s in subs)
+            )
         if all_done:
             assert unchecked == 0, "a file received and never given a verdict"
         self.counts["invariant: whole submissions (submissions checked)"] += len(subs)
@@ -206,16 +219,19 @@ class Soak:
 
     def check_consolidation(self, rnd: int) -> None:
         """3. Consolidated figures = the latest accepted files alone, ingested into a fresh warehouse."""
-        from cchc.consolidate import consolidate_period
-        from cchc.ingest import ingest_files
-        from cchc.warehouse import prepare
+        from cchc.figures.consolidate import consolidate_period
+        from cchc.loading.ingest import ingest_files
+        from cchc.warehouse.engine import prepare
 
         with self.engine.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT s.unit_code, s.version, f.archive_path FROM submissions s "
-                "JOIN received_files f ON f.checksum = s.submission_id "
-                "WHERE s.period_code = :p AND s.status IN ('accepted', 'accepted_with_warnings')"),
-                {"p": PERIOD}).all()
+            rows = conn.execute(
+                text(
+                    "SELECT s.unit_code, s.version, f.archive_path FROM submissions s "
+                    "JOIN received_files f ON f.checksum = s.submission_id "
+                    "WHERE s.period_code = :p AND s.status IN ('accepted', 'accepted_with_warnings')"
+                ),
+                {"p": PERIOD},
+            ).all()
         latest: dict[str, tuple[int, str]] = {}
         for unit, version, path in rows:
             if unit not in latest or version > latest[unit][0]:

@@ -1,4 +1,4 @@
-"""The units' reporting status behind the ops page "Tình hình báo cáo" (cchc.status), on SQLite and
+"""The units' reporting status behind the ops page "Tình hình báo cáo" (cchc.ops.status), on SQLite and
 PostgreSQL: real sample files ingested (a department, a district, a commune refused with its
 reasons, one sent after the deadline), the rest of the registry missing; filters by district and
 departments; the feedback download only ever serves a file of the feedback folder."""
@@ -16,19 +16,25 @@ PERIOD = "2024-H1"
 
 @pytest.fixture
 def loaded(warehouse_url, samples, tmp_path, ref):
-    from cchc.ingest import ingest_files
-    from cchc.warehouse import prepare
+    from cchc.loading.ingest import ingest_files
+    from cchc.warehouse.engine import prepare
 
     engine = prepare(warehouse_url, ref)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     for unit in ("SNV", "ADU", "ADU02"):
         shutil.copy(samples / "h1" / f"{unit}_{PERIOD}.xlsx", inbox)
-    edit(samples / "h1" / f"ADU01_{PERIOD}.xlsx", inbox / f"ADU01_{PERIOD}.xlsx",
-         lambda wb: set_figure(wb, "dossier.received", -5))
+    edit(
+        samples / "h1" / f"ADU01_{PERIOD}.xlsx",
+        inbox / f"ADU01_{PERIOD}.xlsx",
+        lambda wb: set_figure(wb, "dossier.received", -5),
+    )
     # Received a week after the 18/06 deadline (timeliness is judged by receipt), the others on 17/6.
-    edit(samples / "h1" / f"STP_{PERIOD}.xlsx", inbox / f"STP_{PERIOD}.xlsx",
-         lambda wb: set_info(wb, "Ngày gửi", dt.datetime(2024, 6, 25)))
+    edit(
+        samples / "h1" / f"STP_{PERIOD}.xlsx",
+        inbox / f"STP_{PERIOD}.xlsx",
+        lambda wb: set_info(wb, "Ngày gửi", dt.datetime(2024, 6, 25)),
+    )
     for f in inbox.iterdir():
         landed(f, dt.date(2024, 6, 25) if f.name.startswith("STP_") else dt.date(2024, 6, 17))
     outcomes = ingest_files(engine, ref, sorted(inbox.iterdir()))
@@ -37,12 +43,15 @@ def loaded(warehouse_url, samples, tmp_path, ref):
 
 
 def test_status_page(loaded, ref):
-    from cchc.status import DEPARTMENTS, feedback_dir, feedback_download, render, status_page
+    from cchc.ops.status import DEPARTMENTS, feedback_dir, feedback_download, render, status_page
 
     page = status_page(loaded)
     assert page.period_code == PERIOD  # the period files arrived for last
-    expected = {u.code for u in ref.units if u.valid_from <= dt.date(2024, 6, 14)
-                and (u.valid_to is None or u.valid_to >= dt.date(2024, 6, 14))}
+    expected = {
+        u.code
+        for u in ref.units
+        if u.valid_from <= dt.date(2024, 6, 14) and (u.valid_to is None or u.valid_to >= dt.date(2024, 6, 14))
+    }
     assert {r.unit_code for r in page.rows} == expected and len(expected) == 253
     by_unit = {r.unit_code: r for r in page.rows}
     assert page.counts == {"on_time": 3, "late": 1, "refused": 1, "missing": 248, "total": 253}
@@ -78,22 +87,33 @@ def test_status_page(loaded, ref):
 
 
 def test_feedback_download_stays_in_its_folder(loaded, data_dirs):
-    from cchc.status import feedback_dir, feedback_download
+    from cchc.ops.status import feedback_dir, feedback_download
 
     (data_dirs / "secret.xlsx").write_bytes(b"not for download")
     (feedback_dir() / "sub").mkdir()
     (feedback_dir() / "sub" / "x.xlsx").write_bytes(b"x")
     (feedback_dir() / "notes.txt").write_text("x")
-    for name in ("../secret.xlsx", "..%2Fsecret.xlsx", "/etc/passwd", "..", "", "sub/x.xlsx", "sub",
-                 "notes.txt", ".hidden.xlsx", "missing.xlsx", str(data_dirs / "secret.xlsx")):
+    for name in (
+        "../secret.xlsx",
+        "..%2Fsecret.xlsx",
+        "/etc/passwd",
+        "..",
+        "",
+        "sub/x.xlsx",
+        "sub",
+        "notes.txt",
+        ".hidden.xlsx",
+        "missing.xlsx",
+        str(data_dirs / "secret.xlsx"),
+    ):
         assert feedback_download(name) is None, name
     real = next(feedback_dir().glob("*.xlsx"))
     assert feedback_download(real.name) == real.resolve()
 
 
 def test_current_period_before_any_file(warehouse_url, ref):
-    from cchc.status import current_period, periods, status_page
-    from cchc.warehouse import prepare
+    from cchc.ops.status import current_period, periods, status_page
+    from cchc.warehouse.engine import prepare
 
     engine = prepare(warehouse_url, ref)
     known = periods(engine)

@@ -20,20 +20,33 @@ LATE, REFUSED, MISSING = "SNV", "HAN", "DSO01"
 def warehouse(samples, ref, warehouse_url, tmp_path):
     from helpers import edit, landed, set_figure, set_info
 
-    from cchc.consolidate import consolidate_period, store
-    from cchc.ingest import ingest_files
-    from cchc.warehouse import prepare
+    from cchc.figures.consolidate import consolidate_period, store
+    from cchc.loading.ingest import ingest_files
+    from cchc.warehouse.engine import prepare
 
     engine = prepare(warehouse_url, ref)
     units = {u.code: u for u in ref.units_on(dt.date(2024, 6, 15))}
-    files = [f for f in sorted((samples / "h1").glob("*.xlsx"))
-             if (u := units[f.name.split("_")[0]]).unit_type != "commune" or u.parent_code == "DSO"]
+    files = [
+        f
+        for f in sorted((samples / "h1").glob("*.xlsx"))
+        if (u := units[f.name.split("_")[0]]).unit_type != "commune" or u.parent_code == "DSO"
+    ]
     files = [f for f in files if not f.name.startswith((MISSING + "_", LATE + "_", REFUSED + "_"))]
     files = copy_files(files, tmp_path / "in")
-    files.append(edit(samples / "h1" / f"{LATE}_2024-H1.xlsx", tmp_path / "e" / f"{LATE}_2024-H1.xlsx",
-                      lambda wb: set_info(wb, "Ngày gửi", "25/06/2024")))
-    files.append(edit(samples / "h1" / f"{REFUSED}_2024-H1.xlsx", tmp_path / "e" / f"{REFUSED}_2024-H1.xlsx",
-                      lambda wb: set_figure(wb, "pakn.resolved", -1)))
+    files.append(
+        edit(
+            samples / "h1" / f"{LATE}_2024-H1.xlsx",
+            tmp_path / "e" / f"{LATE}_2024-H1.xlsx",
+            lambda wb: set_info(wb, "Ngày gửi", "25/06/2024"),
+        )
+    )
+    files.append(
+        edit(
+            samples / "h1" / f"{REFUSED}_2024-H1.xlsx",
+            tmp_path / "e" / f"{REFUSED}_2024-H1.xlsx",
+            lambda wb: set_figure(wb, "pakn.resolved", -1),
+        )
+    )
     for f in files:  # received on 17/6, the late unit's file on 25/6 (its typed date agrees)
         landed(f, dt.date(2024, 6, 25) if f.name.startswith(LATE + "_") else dt.date(2024, 6, 17))
     outcomes = {o.unit_code: o.outcome for o in ingest_files(engine, ref, files)}
@@ -43,7 +56,7 @@ def warehouse(samples, ref, warehouse_url, tmp_path):
 
 
 def test_completeness_and_timeliness(warehouse, ref):
-    from cchc.completeness import rates, statuses, to_chase
+    from cchc.figures.completeness import rates, statuses, to_chase
 
     rows = {r.unit_code: r for r in statuses(warehouse, ["2024-H1"])}
     assert len(rows) == 21 + 15 + 217  # the dated registry on 15/6/2024
@@ -61,7 +74,7 @@ def test_completeness_and_timeliness(warehouse, ref):
 
 
 def test_explain_lists_the_8_done_tasks_with_lead_units_files_and_cells(warehouse, ref):
-    from cchc.provenance import explain, sources
+    from cchc.figures.provenance import explain, sources
 
     done = [s for s in sources(warehouse, "2024-H1", "plan.tasks_done") if s.counted]
     assert len(done) == 8
@@ -73,24 +86,33 @@ def test_explain_lists_the_8_done_tasks_with_lead_units_files_and_cells(warehous
     assert lines[0].startswith("plan.tasks_done 2024-H1 = 08/57") and len(lines) == 1 + 8 + 1
     # A sum lists its contributing units' cells, adding up to the figure; a ratio explains its parts.
     with warehouse.connect() as conn:
-        total = conn.execute(text("SELECT value FROM v_period_figures WHERE period_code = '2024-H1' "
-                                  "AND indicator_code = 'pakn.resolved'")).scalar_one()
-        cells = conn.execute(text("SELECT SUM(value), COUNT(*) FROM v_figure_provenance WHERE period_code = "
-                                  "'2024-H1' AND indicator_code = 'pakn.resolved' AND file_name IS NOT NULL")).one()
+        total = conn.execute(
+            text(
+                "SELECT value FROM v_period_figures WHERE period_code = '2024-H1' AND indicator_code = 'pakn.resolved'"
+            )
+        ).scalar_one()
+        cells = conn.execute(
+            text(
+                "SELECT SUM(value), COUNT(*) FROM v_figure_provenance WHERE period_code = "
+                "'2024-H1' AND indicator_code = 'pakn.resolved' AND file_name IS NOT NULL"
+            )
+        ).one()
     assert float(cells[0]) == float(total) and cells[1] == 35  # 21 + 15 reporters, HAN refused
     ratio = explain(warehouse, ref, "2024-H1", "pakn.total")
     assert any(line.strip().startswith("pakn.received_new 2024-H1") for line in ratio)
 
 
 def test_analysts_views_and_dictionary(warehouse, ref):
-    from cchc.dictionary import load_dictionary, markdown
+    from cchc.warehouse.dictionary import load_dictionary, markdown
 
     with warehouse.connect() as conn:
-        progress = conn.execute(text("SELECT SUM(done), SUM(tasks) FROM v_plan_progress "
-                                     "WHERE period_code = '2024-H1'")).one()
+        progress = conn.execute(
+            text("SELECT SUM(done), SUM(tasks) FROM v_plan_progress WHERE period_code = '2024-H1'")
+        ).one()
         feedback = conn.execute(text("SELECT COUNT(*) FROM v_feedback_by_unit WHERE period_code = '2024-H1'")).scalar()
-        dossiers = conn.execute(text("SELECT COUNT(*) FROM v_dossiers_by_unit WHERE period_code = '2024-H1' "
-                                     "AND unit_type = 'commune'")).scalar()
+        dossiers = conn.execute(
+            text("SELECT COUNT(*) FROM v_dossiers_by_unit WHERE period_code = '2024-H1' AND unit_type = 'commune'")
+        ).scalar()
     assert tuple(int(x) for x in progress) == (8, 57)
     assert feedback == 35 and dossiers == 5
     # Every view is documented, column by column, in the database's order; the page is current.
@@ -101,10 +123,13 @@ def test_analysts_views_and_dictionary(warehouse, ref):
     assert (ROOT / "sql" / "DATA_DICTIONARY.md").read_text(encoding="utf-8") == markdown(load_dictionary())
     if warehouse.dialect.name == "postgresql":
         with warehouse.connect() as conn:
-            missing = conn.execute(text(
-                "SELECT c.table_name, c.column_name FROM information_schema.columns c "
-                "JOIN pg_class k ON k.relname = c.table_name AND k.relkind = 'v' "
-                "WHERE c.table_schema = 'public' AND col_description(k.oid, c.ordinal_position) IS NULL")).all()
+            missing = conn.execute(
+                text(
+                    "SELECT c.table_name, c.column_name FROM information_schema.columns c "
+                    "JOIN pg_class k ON k.relname = c.table_name AND k.relkind = 'v' "
+                    "WHERE c.table_schema = 'public' AND col_description(k.oid, c.ordinal_position) IS NULL"
+                )
+            ).all()
             assert missing == []
 
 
@@ -118,14 +143,24 @@ def test_analyst_role_reads_views_and_nothing_else(warehouse):
         conn.execute(text("SET ROLE cchc_analyst"))
         assert conn.execute(text("SELECT COUNT(*) FROM v_report_status WHERE period_code = '2024-H1'")).scalar() == 253
         assert conn.execute(text("SELECT COUNT(*) FROM v_figure_provenance")).scalar() > 0
-        views = conn.execute(text("SELECT table_name FROM information_schema.views WHERE table_schema = 'public'")
-                             ).scalars().all()
+        views = (
+            conn.execute(text("SELECT table_name FROM information_schema.views WHERE table_schema = 'public'"))
+            .scalars()
+            .all()
+        )
         refused = []
-        for stmt in ["SELECT * FROM submissions", "SELECT * FROM ref_units", "SELECT * FROM figure_inputs",
-                     "INSERT INTO consolidated_figures (period_code, indicator_code, n_units, as_of, computed_at) "
-                     "VALUES ('x', 'y', 0, '2024-01-01', '2024-01-01')",
-                     "UPDATE v_latest_submission SET status = 'rejected'", "DELETE FROM v_latest_submission",
-                     "CREATE TABLE notes (x int)", "CREATE VIEW v_mine AS SELECT 1 AS x", "DROP VIEW v_completeness"]:
+        for stmt in [
+            "SELECT * FROM submissions",
+            "SELECT * FROM ref_units",
+            "SELECT * FROM figure_inputs",
+            "INSERT INTO consolidated_figures (period_code, indicator_code, n_units, as_of, computed_at) "
+            "VALUES ('x', 'y', 0, '2024-01-01', '2024-01-01')",
+            "UPDATE v_latest_submission SET status = 'rejected'",
+            "DELETE FROM v_latest_submission",
+            "CREATE TABLE notes (x int)",
+            "CREATE VIEW v_mine AS SELECT 1 AS x",
+            "DROP VIEW v_completeness",
+        ]:
             savepoint = conn.begin_nested()
             try:
                 conn.execute(text(stmt))
@@ -136,7 +171,7 @@ def test_analyst_role_reads_views_and_nothing_else(warehouse):
                 pytest.fail(f"cchc_analyst could run: {stmt}")
         assert all(refused) and len(refused) == 9
         conn.execute(text("RESET ROLE"))
-    from cchc.dictionary import load_dictionary
+    from cchc.warehouse.dictionary import load_dictionary
 
     assert sorted(views) == sorted(v.name for v in load_dictionary())  # it sees every view
 

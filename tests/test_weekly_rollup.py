@@ -1,4 +1,4 @@
-"""The weekly roll-up's run logic (cchc.weekly), on SQLite and PostgreSQL, from real sample workbooks.
+"""The weekly roll-up's run logic (cchc.ops.weekly), on SQLite and PostgreSQL, from real sample workbooks.
 
 Week 24 of 2024 (10–16/6) is due by the end of Tuesday 18/6 (deadlines.csv: 2 days after Sunday).
 All 36 departments and districts sent week 23 on time; for week 24, 32 of them sent on Monday,
@@ -42,8 +42,8 @@ def deadline(week_end: dt.date) -> dt.datetime:
 
 
 def test_the_week_is_the_latest_past_its_deadline(ref):
-    from cchc.periods import parse_period
-    from cchc.weekly import choose_week, week_deadline
+    from cchc.common.periods import parse_period
+    from cchc.ops.weekly import choose_week, week_deadline
 
     assert ref.report_rule("week").due_days == DUE_DAYS
     # Around week 24's deadline (end of Tuesday 18/6/2024): before it, week 23; from it, week 24.
@@ -55,8 +55,11 @@ def test_the_week_is_the_latest_past_its_deadline(ref):
     assert choose_week(ref, dt.datetime(2024, 6, 18, 17, 0, tzinfo=dt.UTC)).code == W24  # 00:00 in Hanoi
     assert choose_week(ref, dt.datetime(2024, 6, 18, 16, 59, tzinfo=dt.UTC)).code == W23
     # Every week of 2023-2025, across the year ends (2024-W01 starts 1/1/2024; 2025-W01 on 30/12/2024).
-    weeks = [parse_period(f"{y}-W{w:02d}") for y in (2023, 2024, 2025)
-             for w in range(1, dt.date(y, 12, 28).isocalendar()[1] + 1)]
+    weeks = [
+        parse_period(f"{y}-W{w:02d}")
+        for y in (2023, 2024, 2025)
+        for w in range(1, dt.date(y, 12, 28).isocalendar()[1] + 1)
+    ]
     for before, week in zip(weeks, weeks[1:]):
         due = deadline(week.end)
         assert week_deadline(ref, week) == due
@@ -83,9 +86,14 @@ for s in {[a.isoformat() for a in after]!r}:
     out.append(info.run_after.isoformat())
 print(json.dumps(out))
 """
-    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "airflow"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-           "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"), "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-           "GX_ANALYTICS_ENABLED": "false"}
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(tmp_path / "airflow"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "GX_ANALYTICS_ENABLED": "false",
+    }
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     return [dt.datetime.fromisoformat(s) for s in json.loads(out.stdout.strip().splitlines()[-1])]
 
@@ -93,8 +101,8 @@ print(json.dumps(out))
 def test_the_schedule_runs_each_week_once_past_its_deadline(ref, tmp_path):
     """The DAG's time schedule agrees with the deadline rule: the first scheduled run after each
     week's Sunday comes after the week's deadline, within the next morning, and rolls that week up."""
-    from cchc.periods import parse_period
-    from cchc.weekly import choose_week
+    from cchc.common.periods import parse_period
+    from cchc.ops.weekly import choose_week
 
     weeks = [parse_period(f"2024-W{w:02d}") for w in range(1, 53)]
     fires = _fire_times(tmp_path, [dt.datetime.combine(w.end, dt.time(), VN) for w in weeks])
@@ -123,10 +131,11 @@ class Week24:
     def __init__(self, samples: Path, folder: Path, ref):
         from helpers import edit, set_figure, set_info
 
-        from cchc.periods import parse_period
+        from cchc.common.periods import parse_period
 
-        self.units = sorted(u.code for u in ref.units_on(parse_period(W24).end)
-                            if u.unit_type in ("department", "district"))
+        self.units = sorted(
+            u.code for u in ref.units_on(parse_period(W24).end) if u.unit_type in ("department", "district")
+        )
         assert len(self.units) == 21 + 15
 
         def copy(week: str, unit: str, sent: dt.datetime, change=None) -> Path:
@@ -134,12 +143,14 @@ class Week24:
                 set_info(wb, "Ngày gửi", sent.strftime("%d/%m/%Y"))
                 if change:
                     change(wb)
+
             path = edit(samples / "weekly" / week / f"{unit}_{week}.xlsx", folder / week / f"{unit}_{week}.xlsx", dated)
             return _arrived(path, sent)
 
         self.w23 = [copy(W23, u, vn(2024, 6, 10, 9, 0)) for u in self.units]
-        self.monday = [copy(W24, u, vn(2024, 6, 17, 9, 0)) for u in self.units
-                       if u not in (TUESDAY, LATE, REFUSED, MISSING)]
+        self.monday = [
+            copy(W24, u, vn(2024, 6, 17, 9, 0)) for u in self.units if u not in (TUESDAY, LATE, REFUSED, MISSING)
+        ]
         self.tuesday = copy(W24, TUESDAY, vn(2024, 6, 18, 16, 30))
         self.refused = copy(W24, REFUSED, vn(2024, 6, 18, 10, 0), lambda wb: set_figure(wb, "pakn.resolved", -1))
         self.late = copy(W24, LATE, vn(2024, 6, 19, 5, 0))
@@ -158,24 +169,32 @@ class Week24:
 
 def expected_sum(engine, files: dict[str, Path], code: str) -> float:
     """Σ over units of the cell the warehouse read for `code` from each unit's counted file."""
-    stmt = text("SELECT SUM(value) FROM indicator_values WHERE indicator_code = :c AND submission_id IN :ids"
-                ).bindparams(bindparam("ids", expanding=True))
+    stmt = text(
+        "SELECT SUM(value) FROM indicator_values WHERE indicator_code = :c AND submission_id IN :ids"
+    ).bindparams(bindparam("ids", expanding=True))
     with engine.connect() as conn:
         return float(conn.execute(stmt, {"c": code, "ids": [_sha(p) for p in files.values()]}).scalar())
 
 
 def stored(engine, week: str, code: str) -> float | None:
     with engine.connect() as conn:
-        v = conn.execute(text("SELECT value FROM weekly_figures WHERE week_code = :w AND indicator_code = :c"),
-                         {"w": week, "c": code}).scalar()
+        v = conn.execute(
+            text("SELECT value FROM weekly_figures WHERE week_code = :w AND indicator_code = :c"),
+            {"w": week, "c": code},
+        ).scalar()
     return None if v is None else float(v)
 
 
 def counted_submissions(engine, week: str) -> dict[str, str]:
     """unit -> submission the stored week's figures were computed from (figure_inputs)."""
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT DISTINCT unit_code, submission_id FROM figure_inputs WHERE period_code = :w "
-                                 "AND input_kind = 'cell' AND submission_id IS NOT NULL"), {"w": week}).all()
+        rows = conn.execute(
+            text(
+                "SELECT DISTINCT unit_code, submission_id FROM figure_inputs WHERE period_code = :w "
+                "AND input_kind = 'cell' AND submission_id IS NOT NULL"
+            ),
+            {"w": week},
+        ).all()
     out: dict[str, str] = {}
     for unit, sub in rows:
         assert out.setdefault(unit, sub) == sub, f"{unit}: figures from two submissions"
@@ -184,8 +203,8 @@ def counted_submissions(engine, week: str) -> dict[str, str]:
 
 @pytest.fixture
 def scenario(samples, ref, warehouse_url, tmp_path):
-    from cchc.ingest import ingest_files
-    from cchc.warehouse import prepare
+    from cchc.loading.ingest import ingest_files
+    from cchc.warehouse.engine import prepare
 
     engine = prepare(warehouse_url, ref)
     files = Week24(samples, tmp_path / "files", ref)
@@ -198,7 +217,7 @@ MESSAGES: list = []  # every alert message sent (through the real notifier: the 
 
 
 def _send(message):
-    from cchc.notify import alert
+    from cchc.ops.notify import alert
 
     MESSAGES.append(message)
     return alert(message)
@@ -206,8 +225,8 @@ def _send(message):
 
 def _run(engine, ref, at: dt.datetime, out: Path, run_id: str, week: str | None = None):
     """What the DAG does for a run at `at`: plan; if it must, roll up, alert, record."""
-    from cchc.periods import parse_period
-    from cchc.weekly import alert_units, plan_run, record_rollup, roll_up
+    from cchc.common.periods import parse_period
+    from cchc.ops.weekly import alert_units, plan_run, record_rollup, roll_up
 
     plan = plan_run(engine, ref, at, week=week)
     if not plan.run:
@@ -219,11 +238,11 @@ def _run(engine, ref, at: dt.datetime, out: Path, run_id: str, week: str | None 
 
 
 def test_week_by_deadline_skip_when_unchanged_and_alert_once(scenario, ref, tmp_path):
-    from cchc.completeness import statuses
-    from cchc.ingest import ingest_files
-    from cchc.periods import parse_period
-    from cchc.warehouse import as_datetime
-    from cchc.weekly import alert_units, alerted, fingerprint, last_rollup
+    from cchc.common.periods import parse_period
+    from cchc.figures.completeness import statuses
+    from cchc.loading.ingest import ingest_files
+    from cchc.ops.weekly import alert_units, alerted, fingerprint, last_rollup
+    from cchc.warehouse.engine import as_datetime
 
     engine, files = scenario
     out = tmp_path / "out"
@@ -231,8 +250,14 @@ def test_week_by_deadline_skip_when_unchanged_and_alert_once(scenario, ref, tmp_
 
     # The deadline the warehouse's views use (ref_report_due) is the one the week is chosen by.
     with engine.connect() as conn:
-        due = dict(conn.execute(text("SELECT d.period_code, d.due_before FROM ref_report_due d JOIN ref_periods p "
-                                     "ON p.period_code = d.period_code WHERE p.kind = 'week'")).all())
+        due = dict(
+            conn.execute(
+                text(
+                    "SELECT d.period_code, d.due_before FROM ref_report_due d JOIN ref_periods p "
+                    "ON p.period_code = d.period_code WHERE p.kind = 'week'"
+                )
+            ).all()
+        )
     for code, before in due.items():
         expect = deadline(parse_period(code).end).astimezone(dt.UTC).replace(tzinfo=None)
         assert as_datetime(before) == expect, code
@@ -242,7 +267,8 @@ def test_week_by_deadline_skip_when_unchanged_and_alert_once(scenario, ref, tmp_
     assert plan.week == W23 and summary["week"] == W23
     assert stored(engine, W24, "pakn.received_new") is None  # week 24 not rolled up before its deadline
     assert stored(engine, W23, "pakn.received_new") == pytest.approx(
-        expected_sum(engine, files.counted(W23), "pakn.received_new"))
+        expected_sum(engine, files.counted(W23), "pakn.received_new")
+    )
     assert sent.rows == []  # everyone sent week 23 on time
 
     # Tuesday: TUESDAY's file, on time; REFUSED's file, refused. Wednesday 05:00: LATE's file.
@@ -250,8 +276,12 @@ def test_week_by_deadline_skip_when_unchanged_and_alert_once(scenario, ref, tmp_
     assert [o.outcome for o in ingest_files(engine, ref, [files.refused], run_id="tuesday2")] == ["rejected"]
     assert [o.outcome for o in ingest_files(engine, ref, [files.late], run_id="wednesday")] == ["accepted"]
     status = {s.unit_code: s.status for s in statuses(engine, [W24])}
-    assert (status[TUESDAY], status[LATE], status[REFUSED], status[MISSING]) == ("on_time", "late", "refused",
-                                                                                 "missing")
+    assert (status[TUESDAY], status[LATE], status[REFUSED], status[MISSING]) == (
+        "on_time",
+        "late",
+        "refused",
+        "missing",
+    )
 
     # Wednesday 19/6 06:00, the scheduled run: week 24, with the Tuesday file in it.
     plan, summary, sent = _run(engine, ref, vn(2024, 6, 19, 6, 0), out, "wednesday")
@@ -296,7 +326,8 @@ def test_week_by_deadline_skip_when_unchanged_and_alert_once(scenario, ref, tmp_
     expected_files = files.counted(W24, missing_sent=True)
     assert counted_submissions(engine, W24) == {u: _sha(p) for u, p in expected_files.items()}
     assert stored(engine, W24, "pakn.received_new") == pytest.approx(
-        expected_sum(engine, expected_files, "pakn.received_new"))
+        expected_sum(engine, expected_files, "pakn.received_new")
+    )
     assert sent.rows == [] and sent.already == 1 and len(MESSAGES) == 1
     assert len(alerted(engine, W24)) == 2
 
@@ -312,7 +343,7 @@ def test_week_by_deadline_skip_when_unchanged_and_alert_once(scenario, ref, tmp_
 def test_a_roll_up_asked_for_before_the_deadline_does_not_stand_for_the_one_after(scenario, ref, tmp_path):
     """A week asked for by hand on Tuesday (before its deadline) is rolled up but nobody is alerted
     yet; Wednesday's run, with the same inputs, rolls it up again and alerts; Thursday's is skipped."""
-    from cchc.ingest import ingest_files
+    from cchc.loading.ingest import ingest_files
 
     engine, files = scenario
     out = tmp_path / "out"

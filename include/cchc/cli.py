@@ -30,72 +30,94 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
-import os
 import json
+import os
 import sys
 import uuid
 from decimal import Decimal
 from pathlib import Path
 
-from cchc import config  # noqa: F401 - sets GX_ANALYTICS_ENABLED before anything imports GX
+from cchc.common import config  # noqa: F401 - sets GX_ANALYTICS_ENABLED before anything imports GX
+from cchc.common.messages import text as message
+from cchc.common.messages import vi
+
+# Each command imports the pipeline modules it needs inside its own function (the one exception to
+# "no imports inside functions"): `cchc --help` and a usage error then load none of them (SQLAlchemy,
+# pandas, GX, openpyxl) and answer at once.
 
 
 def _engine(args):
-    from cchc.reference import load_reference
-    from cchc.warehouse import prepare
+    from cchc.reference.registry import load_reference
+    from cchc.warehouse.engine import prepare
 
     ref = load_reference()
     return prepare(args.warehouse, ref), ref
 
 
 def cmd_init(args) -> int:
-    from cchc.reference import load_reference
-    from cchc.warehouse import apply_schema, get_engine, load_reference_tables
+    from cchc.common.messages import text
+    from cchc.reference.registry import load_reference
+    from cchc.warehouse.engine import get_engine, load_reference_tables, revision, upgrade
 
     engine = get_engine(args.warehouse)
-    apply_schema(engine, force=True)  # asked for: re-apply even if current (e.g. a role a DBA created since)
+    before = revision(engine)
+    # Asked for: views re-created (on PostgreSQL re-granted, e.g. to a role a DBA created since).
+    after = upgrade(engine, refresh_views=True)
     counts = load_reference_tables(engine, load_reference(), force=True)
     print(f"Kho dữ liệu / warehouse: {engine.url.render_as_string(hide_password=True)}")
+    print(text("warehouse.revision", before=before or "-", after=after))
     for table, n in counts.items():
         print(f"  {table}: {n}")
     return 0
 
 
 def cmd_form(args) -> int:
-    from cchc.form import file_name, write_workbook
-    from cchc.periods import parse_period
-    from cchc.reference import load_reference
+    from cchc.common.periods import parse_period
+    from cchc.reference.form import file_name, write_workbook
+    from cchc.reference.registry import load_reference
 
     ref = load_reference()
     period = parse_period(args.period)
     units = [u for u in ref.units_on(period.end) if not args.unit or u.code in args.unit]
     unknown = set(args.unit or []) - {u.code for u in units}
     if unknown:
-        print(f"Mã đơn vị không có trong danh mục / unknown unit codes: {', '.join(sorted(unknown))}", file=sys.stderr)
+        print(f"{message('cli.unknown_units')}: {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
     for u in units:
-        write_workbook(Path(args.out) / file_name(u.code, period.code), u, period, ref.form_tasks(u, period.end),
-                       ref.form_indicators(u, period.end))
-    print(f"Đã tạo {len(units)} biểu mẫu trong {args.out} / wrote {len(units)} blank forms")
+        write_workbook(
+            Path(args.out) / file_name(u.code, period.code),
+            u,
+            period,
+            ref.form_tasks(u, period.end),
+            ref.form_indicators(u, period.end),
+        )
+    print(message("cli.forms_written", n=len(units), out=args.out))
     return 0
 
 
 def cmd_sample(args) -> int:
-    from cchc.sample import generate
+    from cchc.reference.sample import generate
 
     paths = generate(Path(args.out), weeks=not args.no_weeks)
     h1 = sum(1 for p in paths if p.parent.name == "h1")
-    print(f"Đã tạo {h1} tệp 6 tháng đầu năm 2024 trong {Path(args.out) / 'h1'} và {len(paths) - h1} tệp theo tuần "
-          f"trong {Path(args.out) / 'weekly'} / wrote {len(paths)} sample workbooks")
+    print(
+        message(
+            "cli.samples_written",
+            h1=h1,
+            h1_dir=Path(args.out) / "h1",
+            weeks=len(paths) - h1,
+            weekly_dir=Path(args.out) / "weekly",
+        )
+    )
     return 0
 
 
 def cmd_ingest(args) -> int:
-    from cchc.ingest import ingest_files
+    from cchc.loading.ingest import ingest_files
 
     folder = Path(args.dir)
     if not folder.is_dir():
-        print(f"Không tìm thấy thư mục / no such folder: {folder}", file=sys.stderr)
+        print(f"{message('cli.no_such_folder')}: {folder}", file=sys.stderr)
         return 2
     declared = _received_on(args.received_on)
     if declared is False:
@@ -105,7 +127,7 @@ def cmd_ingest(args) -> int:
     run_id = f"cli-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     by = f"{os.environ.get('USER') or 'cli'} ({run_id})" if declared else ""
     if args.take:  # as the DAG does: the folder is emptied into the archive, files left over are checked too
-        from cchc.landing import ingest_landing
+        from cchc.loading.landing import ingest_landing
 
         outcomes, taken = ingest_landing(engine, ref, folder, run_id, declared_on=declared, declared_by=by)
         _print_outcomes(outcomes, args.json)
@@ -122,7 +144,7 @@ def _received_on(text: str | None):
     False after printing why it is not a date)."""
     if not text:
         return None
-    from cchc.vn import parse_date
+    from cchc.common.vn import parse_date
 
     try:
         day = dt.date.fromisoformat(text)
@@ -132,53 +154,54 @@ def _received_on(text: str | None):
         except ValueError:
             day = None
     if day is None or day > dt.date.today():
-        print(f"Lỗi / error: --received-on {text!r} không phải ngày hợp lệ đã qua (dd/mm/yyyy) / "
-              "is not a valid past date (dd/mm/yyyy or yyyy-mm-dd)", file=sys.stderr)
+        print(f"{message('cli.error')}: {message('cli.bad_received_on', value=repr(text))}", file=sys.stderr)
         return False
     return day
 
 
 def _print_outcomes(outcomes, as_json: bool) -> None:
     """One line per file (or one JSON object), then the run's counts on stderr."""
-    from cchc.ingest import OUTCOME_VI, summary
+    from cchc.loading.ingest import OUTCOME_VI, summary
 
     for o in outcomes:
         print(json.dumps(o.to_dict(), ensure_ascii=False) if as_json else o.line())
     if not as_json:
         counts = summary(outcomes)
-        print("Tổng cộng / total: " + ", ".join(f"{n} {OUTCOME_VI[k]} ({k})" for k, n in counts.items()),
-              file=sys.stderr)
+        print(
+            f"{message('cli.total')}: " + ", ".join(f"{n} {OUTCOME_VI[k]} ({k})" for k, n in counts.items()),
+            file=sys.stderr,
+        )
 
 
 def cmd_quarantine(args) -> int:
-    from cchc.ingest import quarantined
+    from cchc.loading.ingest import quarantined
 
     engine, _ = _engine(args)
     files = quarantined(engine)
     for r in files:
         print(f"{r.checksum[:12]}\t{r.file_name}\t{r.archive_path}")
-    print(f"{len(files)} tệp bị từ chối đang lưu cách ly / refused files in quarantine", file=sys.stderr)
+    print(message("cli.quarantined", n=len(files)), file=sys.stderr)
     return 0
 
 
 def cmd_reprocess(args) -> int:
-    from cchc.ingest import quarantined, reprocess
+    from cchc.loading.ingest import quarantined, reprocess
 
     if not args.all and not args.checksum:
-        print("Ghi mã tệp (checksum) hoặc --all / give checksums or --all", file=sys.stderr)
+        print(message("cli.give_checksums"), file=sys.stderr)
         return 2
     engine, ref = _engine(args)
     files = quarantined(engine, None if args.all else args.checksum)
     if args.checksum and not files:
-        print("Không có tệp nào khớp trong khu cách ly / no quarantined file matches", file=sys.stderr)
+        print(message("cli.no_match"), file=sys.stderr)
         return 2
     _print_outcomes(reprocess(engine, ref, files), args.json)
     return 0
 
 
 def cmd_report(args) -> int:
-    from cchc.approval import annotate_workbook, report_state
-    from cchc.publish import figures_csv, publish_period
+    from cchc.figures.approval import annotate_workbook, report_state
+    from cchc.outputs.publish import figures_csv, publish_period
 
     engine, ref = _engine(args)
     state = report_state(engine, ref, args.period)  # a locked period: its approved figures, stored ones untouched
@@ -187,7 +210,7 @@ def cmd_report(args) -> int:
         paths = publish_period(Path(args.out), result, ref, engine=engine)  # engine: completeness chart
         if state.locked or state.reopened:
             annotate_workbook(paths["xlsx"], state)
-        print(f"Bảng tổng hợp / workbook: {paths['xlsx']}\nCSV: {paths['csv']}", file=sys.stderr)
+        print(f"{message('cli.workbook')}: {paths['xlsx']}\nCSV: {paths['csv']}", file=sys.stderr)
     if args.compare:
         print(state.status_line, file=sys.stderr)
         return _compare(result, ref, Path(args.compare))
@@ -197,62 +220,75 @@ def cmd_report(args) -> int:
         for ind in ref.indicators_on(result.as_of):
             f = result.figures[ind.code]
             print(f"{ind.code:40} {f.text:>24}  {ind.label_vi}")
-    print(f"{len(result.units_reported)} đơn vị đã báo cáo, {len(result.units_missing)} chưa báo cáo "
-          f"/ {len(result.units_reported)} units reported, {len(result.units_missing)} missing", file=sys.stderr)
+    print(
+        message("cli.units_reported", reported=len(result.units_reported), missing=len(result.units_missing)),
+        file=sys.stderr,
+    )
     print(state.status_line, file=sys.stderr)
     return 0
 
 
 def cmd_approve(args) -> int:
-    from cchc.approval import approve, report_state, vn_time
+    from cchc.figures.approval import approve, iso_time, report_state, vn_time
 
     engine, ref = _engine(args)
     a = approve(engine, ref, args.period, args.by, args.note)
-    print(f"Đã phê duyệt kỳ {a.period_code} phiên bản {a.version} ({a.n_figures} chỉ tiêu) bởi {a.by} lúc "
-          f"{vn_time(a.at)}; kỳ đã khóa: tệp gửi sau vẫn được tiếp nhận nhưng không làm đổi số liệu đã duyệt "
-          f"cho đến khi mở lại / approved version {a.version} ({a.n_figures} figures); the period is locked")
+    print(
+        message(
+            "cli.approved",
+            period=a.period_code,
+            version=a.version,
+            n=a.n_figures,
+            by=a.by,
+            at_vi=vn_time(a.at),
+            at_en=iso_time(a.at),
+        )
+    )
     print(report_state(engine, ref, a.period_code).status_line, file=sys.stderr)
     return 0
 
 
 def cmd_reopen(args) -> int:
-    from cchc.approval import reopen, report_state
+    from cchc.figures.approval import reopen, report_state
 
     engine, ref = _engine(args)
     reopen(engine, args.period, args.by, args.reason)
     state = report_state(engine, ref, args.period)
-    print(f"Đã mở lại kỳ {args.period}: các bản mới nhất được tính lại; phê duyệt lại sẽ là phiên bản "
-          f"{state.reopened.version + 1} / reopened: the newest accepted versions count again")
+    print(message("cli.reopened", period=args.period, next=state.reopened.version + 1))
     print(state.status_line, file=sys.stderr)
     return 0
 
 
 def cmd_approvals(args) -> int:
-    from cchc.approval import changes, history, pending, vn_time
+    from cchc.figures.approval import changes, history, pending, vn_time
 
     engine, _ = _engine(args)
     if args.diff:
         v1, v2 = args.diff
         rows = changes(engine, args.period, v1, v2)
-        print(f"{'code':36} {'v' + str(v1):>22} → {'v' + str(v2):<22} nội dung / label")
+        print(f"{'code':36} {'v' + str(v1):>22} → {'v' + str(v2):<22} {message('cli.label')}")
         for c in rows:
             print(f"{c.indicator_code:36} {c.old_text:>22} → {c.new_text:<22} {c.label_vi}")
-        print(f"{len(rows)} chỉ tiêu thay đổi giữa phiên bản {v1} và {v2} / figures changed", file=sys.stderr)
+        print(message("cli.changed", n=len(rows), v1=v1, v2=v2), file=sys.stderr)
         return 0
     events = history(engine, args.period)
     for e in events:
-        what = (f"phê duyệt / approved, {e.n_figures} chỉ tiêu" if e.action == "approved"
-                else "mở lại / reopened")
+        what = (
+            f"{message('cli.event_approved')}, {vi('cli.n_figures', n=e.n_figures)}"
+            if e.action == "approved"
+            else str(message("cli.event_reopened"))
+        )
         print(f"v{e.version}  {vn_time(e.at):22} {what:34} {e.by}" + (f"  — {e.note}" if e.note else ""))
     if not events:
-        print(f"Kỳ {args.period} chưa được phê duyệt lần nào / never approved", file=sys.stderr)
+        print(message("cli.never_approved", period=args.period), file=sys.stderr)
     waiting = pending(engine, args.period)
     if waiting:
-        print(f"{len(waiting)} bản sửa đang chờ (chưa tính vào số liệu đã duyệt; `cchc reopen` để tính) / "
-              "pending corrections, not in the approved figures:")
+        print(f"{message('cli.pending_one' if len(waiting) == 1 else 'cli.pending', n=len(waiting))}:")
     for w in waiting:
-        print(f"    {w.unit_code:8} {w.unit_name_vi:45} {w.file_name}  v{w.version}  "
-              f"nhận lúc / received {vn_time(w.received_at)}")
+        print(
+            f"    {w.unit_code:8} {w.unit_name_vi:45} {w.file_name}  v{w.version}  "
+            f"{message('cli.received_at')} {vn_time(w.received_at)}"
+        )
     return 0
 
 
@@ -261,21 +297,24 @@ def _compare(result, ref, golden: Path) -> int:
     with open(golden, encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     bad = 0
-    print(f"{'code':40} {'kết quả / result':>22} {'báo cáo / golden':>18}")
+    print(f"{'code':40} {str(message('cli.result')):>22} {str(message('cli.golden')):>18}")
     for r in rows:
         f = result.figures.get(r["code"])
         ok = f is not None and f.value is not None and f.value == Decimal(r["value"])
         bad += not ok
-        print(f"{r['code']:40} {(f.text if f else 'n/a'):>22} {r['value']:>18}  {'✓' if ok else '✗ KHÁC / DIFFERS'}")
-    print(f"{len(rows) - bad}/{len(rows)} chỉ tiêu khớp báo cáo / figures match the golden file")
+        print(
+            f"{r['code']:40} {(f.text if f else 'n/a'):>22} {r['value']:>18}  "
+            f"{'✓' if ok else '✗ ' + str(message('cli.differs'))}"
+        )
+    print(message("cli.figures_match", ok=len(rows) - bad, total=len(rows)))
     return 1 if bad else 0
 
 
 def cmd_rollup(args) -> int:
-    from cchc.completeness import for_week
-    from cchc.consolidate import consolidate_week, store
-    from cchc.periods import parse_period
-    from cchc.publish import publish_week
+    from cchc.common.periods import parse_period
+    from cchc.figures.completeness import for_week
+    from cchc.figures.consolidate import consolidate_week, store
+    from cchc.outputs.publish import publish_week
 
     engine, ref = _engine(args)
     week = parse_period(args.week)
@@ -284,14 +323,14 @@ def cmd_rollup(args) -> int:
     path = publish_week(Path(args.out), result, ref, for_week(engine, week), engine=engine) if args.out else None
     for code in ("plan.tasks_done", "pakn.received_new", "pakn.resolved", "dossier.received", "dossier.resolved"):
         print(f"{code:30} {result.figures[code].text}")
-    print(f"{len(result.units_reported)} đơn vị có số liệu / units with figures" + (f"; {path}" if path else ""))
+    print(f"{message('cli.units_with_figures', n=len(result.units_reported))}" + (f"; {path}" if path else ""))
     return 0
 
 
 def cmd_completeness(args) -> int:
-    from cchc.completeness import ACTION, STATUS_VI, rates, statuses
-    from cchc.periods import parse_period
-    from cchc.reference import UNIT_TYPES
+    from cchc.common.periods import parse_period
+    from cchc.figures.completeness import ACTION, STATUS_VI, rates, statuses
+    from cchc.reference.registry import UNIT_TYPES
 
     engine, _ = _engine(args)
     period = parse_period(args.period)
@@ -299,46 +338,67 @@ def cmd_completeness(args) -> int:
     shown = rows if args.all else [r for r in rows if r.status != "on_time"]
     if args.json:
         for r in shown:
-            print(json.dumps({**r.__dict__, "due_on": str(r.due_on),
-                              "accepted_sent_on": str(r.accepted_sent_on or "")}, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {**r.__dict__, "due_on": str(r.due_on), "accepted_sent_on": str(r.accepted_sent_on or "")},
+                    ensure_ascii=False,
+                )
+            )
         return 0
-    print(f"{'nhóm / group':14} {'phải':>5} {'đã gửi':>7} {'đúng hạn':>9} {'trễ':>5} {'từ chối':>8} {'chưa gửi':>9}"
-          f" {'% gửi':>7} {'% đúng hạn':>11}")
+    col = {
+        k: vi(f"cli.column_{k}")
+        for k in ("expected", "sent", "on_time", "late", "refused", "missing", "sent_pct", "on_time_pct")
+    }
+    print(
+        f"{str(message('cli.column_group')):14} {col['expected']:>5} {col['sent']:>7} {col['on_time']:>9} "
+        f"{col['late']:>5} {col['refused']:>8} {col['missing']:>9} {col['sent_pct']:>7} {col['on_time_pct']:>11}"
+    )
     for r in rates(engine, period.code):
-        group = r.group if r.group in UNIT_TYPES else f"xã/{r.group}"
-        print(f"{group:14} {r.expected:>5} {r.reported:>7} {r.on_time:>9} {r.late:>5} {r.refused:>8} {r.missing:>9}"
-              f" {r.reporting_rate:>7.1f} {r.on_time_rate:>11.1f}")
+        group = r.group if r.group in UNIT_TYPES else vi("cli.communes_of", district=r.group)
+        print(
+            f"{group:14} {r.expected:>5} {r.reported:>7} {r.on_time:>9} {r.late:>5} {r.refused:>8} {r.missing:>9}"
+            f" {r.reporting_rate:>7.1f} {r.on_time_rate:>11.1f}"
+        )
+    due = message("cli.due")
     for r in shown:
-        print(f"{r.unit_code:8} {r.unit_type:10} hạn/due {r.due_on:%d/%m/%Y}  {STATUS_VI[r.status]} ({r.status})"
-              f"  {r.unit_name_vi}" + (f"  → {ACTION[r.status]}" if r.status in ACTION else ""))
+        print(
+            f"{r.unit_code:8} {r.unit_type:10} {due.vi}/{due.en} {r.due_on:%d/%m/%Y}  {STATUS_VI[r.status]} "
+            f"({r.status})  {r.unit_name_vi}" + (f"  → {ACTION[r.status]}" if r.status in ACTION else "")
+        )
     return 0
 
 
 def cmd_explain(args) -> int:
-    from cchc.periods import parse_period
-    from cchc.provenance import explain
+    from cchc.common.periods import parse_period
+    from cchc.figures.provenance import explain
 
     engine, ref = _engine(args)
     if ref.indicator(args.code) is None:
-        raise ValueError(f"không có chỉ tiêu {args.code} / unknown indicator")
+        raise ValueError(str(message("cli.unknown_indicator", code=args.code)))
     print("\n".join(explain(engine, ref, parse_period(args.period).code, args.code, args.all)))
     return 0
 
 
 def cmd_draft(args) -> int:
-    from cchc.draft import write_draft
+    from cchc.outputs.draft import write_draft
 
     engine, ref = _engine(args)
-    d = write_draft(engine, ref, args.period, Path(args.out), final=args.final,
-                    template=Path(args.template) if args.template else None)
-    print(f"Báo cáo {'chính thức' if args.final else 'dự thảo'} / {'final report' if args.final else 'draft'}: "
-          f"{d.path}")
+    d = write_draft(
+        engine,
+        ref,
+        args.period,
+        Path(args.out),
+        final=args.final,
+        template=Path(args.template) if args.template else None,
+    )
+    print(f"{message('cli.final_report' if args.final else 'cli.draft_report')}: {d.path}")
     for chart in d.charts:
-        print(f"Biểu đồ / chart: {chart}")
-    state = (f"số liệu đã phê duyệt phiên bản {d.version} / approved figures v{d.version}" if d.locked
-             else "số liệu chưa phê duyệt / figures not yet approved")
-    print(f"{d.n_figures} số liệu đã điền, mỗi số có ghi chú nguồn gốc; {state}; {d.seconds:.1f} giây "
-          f"/ {d.n_figures} figures filled, each with a provenance comment", file=sys.stderr)
+        print(f"{message('cli.chart')}: {chart}")
+    state = message("cli.draft_approved", version=d.version) if d.locked else message("cli.draft_not_approved")
+    print(
+        message("cli.draft_done", n=d.n_figures, state_vi=state.vi, state_en=state.en, seconds=f"{d.seconds:.1f}"),
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -346,32 +406,32 @@ def _generated_page(page: Path, text: str, command: str, check: bool) -> int:
     """Write a generated page, or (check) say whether it is up to date: exit 1 when stale."""
     if check:
         ok = page.exists() and page.read_text(encoding="utf-8") == text
-        print(f"{page}: {'khớp / up to date' if ok else f'CŨ, chạy `{command}` / stale, run `{command}`'}")
+        print(f"{page}: {message('cli.up_to_date') if ok else message('cli.stale', command=command)}")
         return 0 if ok else 1
     page.write_text(text, encoding="utf-8")
-    print(f"Đã ghi / wrote {page}")
+    print(f"{message('cli.wrote')} {page}")
     return 0
 
 
 def cmd_placeholders(args) -> int:
-    from cchc.draft import catalogue_path, placeholder_catalogue
-    from cchc.reference import load_reference
+    from cchc.outputs.draft import catalogue_path, placeholder_catalogue
+    from cchc.reference.registry import load_reference
 
     return _generated_page(catalogue_path(), placeholder_catalogue(load_reference()), "cchc placeholders", args.check)
 
 
 def cmd_dictionary(args) -> int:
-    from cchc.config import sql_dir
-    from cchc.dictionary import load_dictionary, markdown
+    from cchc.common.config import sql_dir
+    from cchc.warehouse.dictionary import load_dictionary, markdown
 
-    return _generated_page(sql_dir() / "DATA_DICTIONARY.md", markdown(load_dictionary()), "cchc dictionary",
-                           args.check)
+    return _generated_page(sql_dir() / "DATA_DICTIONARY.md", markdown(load_dictionary()), "cchc dictionary", args.check)
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="cchc", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--warehouse", help="SQLAlchemy URL of the warehouse (default: CCHC_WAREHOUSE_URL or SQLite)")
-    sub = p.add_subparsers(dest="command", required=True)
+# --- the parser: one function per group of commands ---------------------------------------------
+
+
+def _data_commands(sub) -> None:
+    """Forms, samples, and files in: init, form, sample, ingest, quarantine, reprocess."""
     sub.add_parser("init", help="create the schema and load reference data").set_defaults(fn=cmd_init)
     f = sub.add_parser("form", help="write blank forms")
     f.add_argument("--out", required=True)
@@ -385,12 +445,18 @@ def main(argv: list[str] | None = None) -> int:
     i = sub.add_parser("ingest", help="receive, validate and load every file of a folder")
     i.add_argument("dir")
     i.add_argument("--json", action="store_true", help="one JSON object per file")
-    i.add_argument("--take", action="store_true",
-                   help="take the files as the DAG does: archive, record, remove from DIR; also check files "
-                        "an interrupted run received but never loaded")
-    i.add_argument("--received-on", metavar="DATE",
-                   help="importing a past period: the day the office received these files (recorded as "
-                        "declared; timeliness is judged on it instead of the files' arrival)")
+    i.add_argument(
+        "--take",
+        action="store_true",
+        help="take the files as the DAG does: archive, record, remove from DIR; also check files "
+        "an interrupted run received but never loaded",
+    )
+    i.add_argument(
+        "--received-on",
+        metavar="DATE",
+        help="importing a past period: the day the office received these files (recorded as "
+        "declared; timeliness is judged on it instead of the files' arrival)",
+    )
     i.set_defaults(fn=cmd_ingest)
     q = sub.add_parser("quarantine", help="list refused files kept in quarantine")
     q.set_defaults(fn=cmd_quarantine)
@@ -399,6 +465,11 @@ def main(argv: list[str] | None = None) -> int:
     rp.add_argument("--all", action="store_true", help="every quarantined file")
     rp.add_argument("--json", action="store_true", help="one JSON object per file")
     rp.set_defaults(fn=cmd_reprocess)
+
+
+def _report_commands(sub) -> None:
+    """The period's report and its approval: report, approve, reopen, approvals, draft, placeholders."""
+    required = message("cli.required")
     r = sub.add_parser("report", help="consolidate a period and print its figures")
     r.add_argument("--period", required=True)
     r.add_argument("--format", choices=["csv", "table"], default="table")
@@ -407,13 +478,13 @@ def main(argv: list[str] | None = None) -> int:
     r.set_defaults(fn=cmd_report)
     ap = sub.add_parser("approve", help="approve a period's figures (next approved version) and lock it")
     ap.add_argument("--period", required=True)
-    ap.add_argument("--by", help="who approves (bắt buộc / required)")
+    ap.add_argument("--by", help=f"who approves ({required})")
     ap.add_argument("--note", default="", help="a note kept with the approval")
     ap.set_defaults(fn=cmd_approve)
     ro = sub.add_parser("reopen", help="end a period's lock so the newest accepted versions count again (audited)")
     ro.add_argument("--period", required=True)
-    ro.add_argument("--by", help="who reopens (bắt buộc / required)")
-    ro.add_argument("--reason", help="why (bắt buộc / required)")
+    ro.add_argument("--by", help=f"who reopens ({required})")
+    ro.add_argument("--reason", help=f"why ({required})")
     ro.set_defaults(fn=cmd_reopen)
     al = sub.add_parser("approvals", help="a period's approvals and reopenings; --diff: what changed between two")
     al.add_argument("--period", required=True)
@@ -428,6 +499,10 @@ def main(argv: list[str] | None = None) -> int:
     ph = sub.add_parser("placeholders", help="write include/templates/PLACEHOLDERS.md from the indicator catalogue")
     ph.add_argument("--check", action="store_true", help="only check it is up to date (exit 1 if not)")
     ph.set_defaults(fn=cmd_placeholders)
+
+
+def _inspect_commands(sub) -> None:
+    """Looking at what is there: rollup, completeness, explain, dictionary."""
     w = sub.add_parser("rollup", help="the weekly roll-up")
     w.add_argument("--week", required=True, help="e.g. 2024-W24")
     w.add_argument("--out")
@@ -445,14 +520,27 @@ def main(argv: list[str] | None = None) -> int:
     d = sub.add_parser("dictionary", help="write sql/DATA_DICTIONARY.md from sql/dictionary.yml")
     d.add_argument("--check", action="store_true", help="only check it is up to date (exit 1 if not)")
     d.set_defaults(fn=cmd_dictionary)
-    args = p.parse_args(argv)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cchc", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--warehouse", help="SQLAlchemy URL of the warehouse (default: CCHC_WAREHOUSE_URL or SQLite)")
+    sub = p.add_subparsers(dest="command", required=True)
+    _data_commands(sub)
+    _report_commands(sub)
+    _inspect_commands(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     try:
         return args.fn(args)
     except ValueError as exc:  # bad period code and the like: the user's to fix
-        print(f"Lỗi / error: {exc}", file=sys.stderr)
+        print(f"{message('cli.error')}: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # the pipeline itself failed
-        print(f"Lỗi hệ thống / pipeline failure: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"{message('cli.failure')}: {type(exc).__name__}: {exc}", file=sys.stderr)
         raise SystemExit(3) from exc
 
 

@@ -9,7 +9,7 @@ It keeps the seed's prose and puts a placeholder wherever the report states a fi
 holds (`{{ pakn.received_new }}`), the period's words where the report names its period
 (`{{ period.name }}`), and a chart where one helps (`{{ chart.feedback_funnel }}`). Every substitution
 must match the seed exactly once, so a changed seed fails here rather than yielding a template with
-a stale number in it. Layout follows Nghị định 30/2020/NĐ-CP (see `cchc.docstyle`).
+a stale number in it. Layout follows Nghị định 30/2020/NĐ-CP (see `cchc.outputs.docstyle`).
 """
 
 from __future__ import annotations
@@ -22,104 +22,157 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[0]))  # include/: run as a script without installing
 
-from cchc import docstyle  # noqa: E402
+from cchc.outputs import docstyle  # noqa: E402
 
 # (text of the seed, text of the template): each must occur exactly once in the seed's body.
 FIGURES = [
-    ("báo cáo kết quả thực hiện cải cách hành chính nhà nước 6 tháng đầu năm và phương hướng nhiệm vụ thực hiện "
-     "6 tháng cuối năm 2024", "báo cáo kết quả thực hiện cải cách hành chính nhà nước {{ period.name }} và phương "
-     "hướng nhiệm vụ thực hiện {{ period.next_name }}"),
+    (
+        "báo cáo kết quả thực hiện cải cách hành chính nhà nước 6 tháng đầu năm và phương hướng nhiệm vụ thực hiện "
+        "6 tháng cuối năm 2024",
+        "báo cáo kết quả thực hiện cải cách hành chính nhà nước {{ period.name }} và phương "
+        "hướng nhiệm vụ thực hiện {{ period.next_name }}",
+    ),
     ("kết quả đạt 91,87 điểm", "kết quả đạt {{ index.par_score }}"),
     ("duy trì xếp hạng vị trí thứ 2/63", "duy trì xếp hạng vị trí thứ {{ index.par_rank }}/63"),
     ("xếp hạng vị trí thứ 5/63", "xếp hạng vị trí thứ {{ index.sipas_rank }}/63"),
     ("kết quả đạt 88,90%", "kết quả đạt {{ index.sipas_pct }}"),
-    ("Tính đến 15/6/2024, thành phố đã thực hiện hoàn thành 08/57 nhiệm vụ",
-     "Tính đến {{ period.as_of }}, thành phố đã thực hiện hoàn thành {{ plan.tasks_done }} nhiệm vụ"),
-    ("kiểm tra tại 06 sở, ngành và 06 quận, huyện",
-     "kiểm tra tại {{ inspect.par_planned_depts|pad2 }} sở, ngành và {{ inspect.par_planned_districts|pad2 }} "
-     "quận, huyện"),
+    (
+        "Tính đến 15/6/2024, thành phố đã thực hiện hoàn thành 08/57 nhiệm vụ",
+        "Tính đến {{ period.as_of }}, thành phố đã thực hiện hoàn thành {{ plan.tasks_done }} nhiệm vụ",
+    ),
+    (
+        "kiểm tra tại 06 sở, ngành và 06 quận, huyện",
+        "kiểm tra tại {{ inspect.par_planned_depts|pad2 }} sở, ngành và {{ inspect.par_planned_districts|pad2 }} "
+        "quận, huyện",
+    ),
     ("thành lập 04 đoàn công tác", "thành lập {{ inspect.discipline_teams|pad2 }} đoàn công tác"),
     ("tại 05 sở, ban, ngành (", "tại {{ inspect.discipline_depts|pad2 }} sở, ban, ngành ("),
     ("Giáo dục và Đào tao", "Giáo dục và Đào tạo"),  # a typo of the seed's scan
     ("; 04 quận, huyện (Lê Chân", "; {{ inspect.discipline_districts|pad2 }} quận, huyện (Lê Chân"),
-    ("và 10 xã, phường, thị trấn. Qua kiểm tra", "và {{ inspect.discipline_communes|pad2 }} xã, phường, thị trấn. "
-     "Qua kiểm tra"),
-    ("6 tháng đầu năm 2024, các cơ quan báo chí thành phố đã đăng tải khoảng 1.150 tin",
-     "{{ period.name|cap }}, các cơ quan báo chí thành phố đã đăng tải khoảng {{ comms.media_items }} tin"),
-    ("được Chính phủ, Thủ tướng Chính phủ giao 78 nhiệm vụ",
-     "được Chính phủ, Thủ tướng Chính phủ giao {{ gov.tasks_assigned }} nhiệm vụ"),
+    (
+        "và 10 xã, phường, thị trấn. Qua kiểm tra",
+        "và {{ inspect.discipline_communes|pad2 }} xã, phường, thị trấn. Qua kiểm tra",
+    ),
+    (
+        "6 tháng đầu năm 2024, các cơ quan báo chí thành phố đã đăng tải khoảng 1.150 tin",
+        "{{ period.name|cap }}, các cơ quan báo chí thành phố đã đăng tải khoảng {{ comms.media_items }} tin",
+    ),
+    (
+        "được Chính phủ, Thủ tướng Chính phủ giao 78 nhiệm vụ",
+        "được Chính phủ, Thủ tướng Chính phủ giao {{ gov.tasks_assigned }} nhiệm vụ",
+    ),
     ("- Hoàn thành 37 nhiệm vụ đúng hạn;", "- Hoàn thành {{ gov.tasks_done_on_time }} nhiệm vụ đúng hạn;"),
-    ("- Đang thực hiện 41 nhiệm vụ trong hạn;", "- Đang thực hiện {{ gov.tasks_in_progress_on_time }} nhiệm vụ "
-     "trong hạn;"),
-    ("- Không có nhiệm vụ quá hạn.", "- {% if gov.tasks_overdue.value == 0 %}Không có nhiệm vụ quá hạn"
-     "{% else %}Quá hạn {{ gov.tasks_overdue|pad2 }} nhiệm vụ{% endif %}."),
-    ("năm 2023, trong đó có nhiều sáng kiến về cải cách hành chính như:",
-     "năm 2023, trong đó có {{ innovation.initiatives_recognised|pad2 }} sáng kiến về cải cách hành chính như:"),
+    (
+        "- Đang thực hiện 41 nhiệm vụ trong hạn;",
+        "- Đang thực hiện {{ gov.tasks_in_progress_on_time }} nhiệm vụ trong hạn;",
+    ),
+    (
+        "- Không có nhiệm vụ quá hạn.",
+        "- {% if gov.tasks_overdue.value == 0 %}Không có nhiệm vụ quá hạn"
+        "{% else %}Quá hạn {{ gov.tasks_overdue|pad2 }} nhiệm vụ{% endif %}.",
+    ),
+    (
+        "năm 2023, trong đó có nhiều sáng kiến về cải cách hành chính như:",
+        "năm 2023, trong đó có {{ innovation.initiatives_recognised|pad2 }} sáng kiến về cải cách hành chính như:",
+    ),
     ("gồm 05 văn bản.", "gồm {{ inst.vbqppl_detail_list|pad2 }} văn bản."),
     ("đã phê duyệt 12 đề nghị", "đã phê duyệt {{ inst.vbqppl_proposals_approved|pad2 }} đề nghị"),
-    ("đã ban hành 17 văn bản quy phạm pháp luật (trong đó có 06 văn bản thuộc nhiệm vụ xây dựng và trình ban hành "
-     "năm 2024 và 11 văn bản", "đã ban hành {{ inst.vbqppl_issued|pad2 }} văn bản quy phạm pháp luật (trong đó có "
-     "{{ inst.vbqppl_issued_2024_plan|pad2 }} văn bản thuộc nhiệm vụ xây dựng và trình ban hành năm 2024 và "
-     "{{ inst.vbqppl_issued_2023_plan|pad2 }} văn bản"),
-    ("gồm 87 văn bản (66 văn bản hết hiệu lực toàn bộ, 01 văn bản ngưng hiệu lực toàn bộ, 20 văn bản hết hiệu "
-     "lực một phần)", "gồm {{ inst.vbqppl_expired|pad2 }} văn bản ({{ inst.vbqppl_expired_full|pad2 }} văn bản hết "
-     "hiệu lực toàn bộ, {{ inst.vbqppl_expired_suspended|pad2 }} văn bản ngưng hiệu lực toàn bộ, "
-     "{{ inst.vbqppl_expired_partial|pad2 }} văn bản hết hiệu lực một phần)"),
+    (
+        "đã ban hành 17 văn bản quy phạm pháp luật (trong đó có 06 văn bản thuộc nhiệm vụ xây dựng và trình ban hành "
+        "năm 2024 và 11 văn bản",
+        "đã ban hành {{ inst.vbqppl_issued|pad2 }} văn bản quy phạm pháp luật (trong đó có "
+        "{{ inst.vbqppl_issued_2024_plan|pad2 }} văn bản thuộc nhiệm vụ xây dựng và trình ban hành năm 2024 và "
+        "{{ inst.vbqppl_issued_2023_plan|pad2 }} văn bản",
+    ),
+    (
+        "gồm 87 văn bản (66 văn bản hết hiệu lực toàn bộ, 01 văn bản ngưng hiệu lực toàn bộ, 20 văn bản hết hiệu "
+        "lực một phần)",
+        "gồm {{ inst.vbqppl_expired|pad2 }} văn bản ({{ inst.vbqppl_expired_full|pad2 }} văn bản hết "
+        "hiệu lực toàn bộ, {{ inst.vbqppl_expired_suspended|pad2 }} văn bản ngưng hiệu lực toàn bộ, "
+        "{{ inst.vbqppl_expired_partial|pad2 }} văn bản hết hiệu lực một phần)",
+    ),
     ("tự kiểm tra 17 văn bản", "tự kiểm tra {{ inst.vbqppl_self_checked|pad2 }} văn bản"),
     ("đã ban hành **55** Quyết định", "đã ban hành {{ tthc.publication_decisions|pad2 }} Quyết định"),
     ("rà soát đối với 63 TTHC", "rà soát đối với {{ tthc.review_planned|pad2 }} TTHC"),
     ("đồng ý ủy quyền 04 TTHC", "đồng ý ủy quyền {{ tthc.delegated|pad2 }} TTHC"),
-    ("đối với 11/43 thủ tục hành chính đã được công bố, đạt tỷ lệ 25,6%",
-     "đối với {{ tthc.internal_simplified|pad2 }}/{{ tthc.internal_total|pad2 }} thủ tục hành chính đã được công "
-     "bố, đạt tỷ lệ {{ tthc.internal_simplified_pct }}"),
-    ("Tổng số phản ánh, kiến nghị tiếp nhận mới: 192, số phản ánh, kiến nghị kỳ trước chuyển sang: 12, số phản ánh, "
-     "kiến nghị đã hoàn thành: 138, số phản ánh, kiến nghị đang xử lý: 66 (trong hạn: 62, quá hạn 4).",
-     "Tổng số phản ánh, kiến nghị phải xử lý: {{ pakn.total }}, trong đó tiếp nhận mới: {{ pakn.received_new }}, "
-     "kỳ trước chuyển sang: {{ pakn.carried_over }}; số phản ánh, kiến nghị đã hoàn thành: {{ pakn.resolved }}, "
-     "số phản ánh, kiến nghị đang xử lý: {{ pakn.in_progress }} (trong hạn: {{ pakn.in_progress_on_time }}, "
-     "quá hạn {{ pakn.in_progress_overdue }})."),
+    (
+        "đối với 11/43 thủ tục hành chính đã được công bố, đạt tỷ lệ 25,6%",
+        "đối với {{ tthc.internal_simplified|pad2 }}/{{ tthc.internal_total|pad2 }} thủ tục hành chính đã được công "
+        "bố, đạt tỷ lệ {{ tthc.internal_simplified_pct }}",
+    ),
+    (
+        "Tổng số phản ánh, kiến nghị tiếp nhận mới: 192, số phản ánh, kiến nghị kỳ trước chuyển sang: 12, số phản ánh, "
+        "kiến nghị đã hoàn thành: 138, số phản ánh, kiến nghị đang xử lý: 66 (trong hạn: 62, quá hạn 4).",
+        "Tổng số phản ánh, kiến nghị phải xử lý: {{ pakn.total }}, trong đó tiếp nhận mới: {{ pakn.received_new }}, "
+        "kỳ trước chuyển sang: {{ pakn.carried_over }}; số phản ánh, kiến nghị đã hoàn thành: {{ pakn.resolved }}, "
+        "số phản ánh, kiến nghị đang xử lý: {{ pakn.in_progress }} (trong hạn: {{ pakn.in_progress_on_time }}, "
+        "quá hạn {{ pakn.in_progress_overdue }}).",
+    ),
     ("sắp xếp giảm 04¹ đơn vị", "sắp xếp giảm {{ org.units_reduced|pad2 }}¹ đơn vị"),
-    ("đối với 44 trường hợp là cán bộ, công chức, viên chức theo quy định (38 đối tượng nghỉ hưu trước tuổi, "
-     "06 đối tượng thôi việc)", "đối với {{ org.staff_streamlined|pad2 }} trường hợp là cán bộ, công chức, viên "
-     "chức theo quy định ({{ org.staff_early_retirement|pad2 }} đối tượng nghỉ hưu trước tuổi, "
-     "{{ org.staff_resigned|pad2 }} đối tượng thôi việc)"),
-    ("bao gồm: 36 cơ quan hành chính sở, ngành, địa phương (trong đó: 15 quận, huyện và 21 sở, ban, ngành và "
-     "tương đương); 810 đơn vị sự nghiệp công lập", "bao gồm: {{ org.job_schemes_admin|pad2 }} cơ quan hành chính "
-     "sở, ngành, địa phương (trong đó: {{ org.job_schemes_districts|pad2 }} quận, huyện và "
-     "{{ org.job_schemes_depts|pad2 }} sở, ban, ngành và tương đương); {{ org.job_schemes_public_units|pad2 }} "
-     "đơn vị sự nghiệp công lập"),
-    ("Điều động, bổ nhiệm 14 trường hợp²; bổ nhiệm lại, kéo dài 16 trường hợp³; giao quyền, giao phụ trách "
-     "02 trường hợp⁴; nghỉ hưu 06 trường hợp⁵", "Điều động, bổ nhiệm {{ org.leaders_appointed|pad2 }} trường hợp²; "
-     "bổ nhiệm lại, kéo dài {{ org.leaders_reappointed|pad2 }} trường hợp³; giao quyền, giao phụ trách "
-     "{{ org.leaders_acting|pad2 }} trường hợp⁴; nghỉ hưu {{ org.leaders_retired|pad2 }} trường hợp⁵"),
-    ("trong cơ quan, tổ chức hành chính là 2.846 người", "trong cơ quan, tổ chức hành chính là "
-     "{{ cs.civil_servant_quota }} người"),
-    ("trong đơn vị sự nghiệp công lập là 32.584 người", "trong đơn vị sự nghiệp công lập là "
-     "{{ cs.public_employee_quota }} người"),
-    ("của thành phố Hải Phòng đạt 4.048,546 tỷ đồng, bằng 23,79% kế hoạch Thủ tướng Chính phủ giao "
-     "(17.019,198 tỷ đồng), bằng 20,27% kế hoạch thành phố giao (19.972,741 tỷ đồng). Trong đó: vốn cân đối "
-     "ngân sách trung ương đã giải ngân là 133,370 tỷ đồng, đạt tỷ lệ 17,65%; vốn cân đối ngân sách địa phương "
-     "đã giải ngân là 3.915,176 tỷ đồng, đạt tỷ lệ 20,37%",
-     "của thành phố Hải Phòng đạt {{ fin.invest_disbursed_bn }}, bằng {{ fin.invest_disbursed_pct_pm }} kế hoạch "
-     "Thủ tướng Chính phủ giao ({{ fin.invest_plan_pm_bn }}), bằng {{ fin.invest_disbursed_pct_city }} kế hoạch "
-     "thành phố giao ({{ fin.invest_plan_city_bn }}). Trong đó: vốn cân đối ngân sách trung ương đã giải ngân là "
-     "{{ fin.invest_central_disbursed_bn }}, đạt tỷ lệ {{ fin.invest_central_disbursed_pct }}; vốn cân đối ngân "
-     "sách địa phương đã giải ngân là {{ fin.invest_local_disbursed_bn }}, đạt tỷ lệ "
-     "{{ fin.invest_local_disbursed_pct }}"),
-    ("với 14 nhiệm vụ triển khai thường xuyên, 39 nhiệm vụ chuyển tiếp",
-     "với {{ egov.plan325_regular_tasks|pad2 }} nhiệm vụ triển khai thường xuyên, "
-     "{{ egov.plan325_carried_tasks|pad2 }} nhiệm vụ chuyển tiếp"),
-    ("cho 35/35 sở, ban, ngành, quận, huyện, 217/217 xã, phường, thị trấn; cung cấp 1.317 dịch vụ công trực tuyến "
-     "toàn trình và 386 dịch vụ công trực tuyến một phần",
-     "cho {{ egov.tthc_system_agencies }}/{{ egov.tthc_system_agencies_expected }} sở, ban, ngành, quận, huyện, "
-     "{{ egov.tthc_system_communes }}/{{ egov.tthc_system_communes_expected }} xã, phường, thị trấn; cung cấp "
-     "{{ egov.online_services_full }} dịch vụ công trực tuyến toàn trình và {{ egov.online_services_partial }} "
-     "dịch vụ công trực tuyến một phần"),
-    ("sẽ thực hiện kiểm tra tại 78 đơn vị", "sẽ thực hiện kiểm tra tại {{ egov.iso9001_inspection_units|pad2 }} "
-     "đơn vị"),
+    (
+        "đối với 44 trường hợp là cán bộ, công chức, viên chức theo quy định (38 đối tượng nghỉ hưu trước tuổi, "
+        "06 đối tượng thôi việc)",
+        "đối với {{ org.staff_streamlined|pad2 }} trường hợp là cán bộ, công chức, viên "
+        "chức theo quy định ({{ org.staff_early_retirement|pad2 }} đối tượng nghỉ hưu trước tuổi, "
+        "{{ org.staff_resigned|pad2 }} đối tượng thôi việc)",
+    ),
+    (
+        "bao gồm: 36 cơ quan hành chính sở, ngành, địa phương (trong đó: 15 quận, huyện và 21 sở, ban, ngành và "
+        "tương đương); 810 đơn vị sự nghiệp công lập",
+        "bao gồm: {{ org.job_schemes_admin|pad2 }} cơ quan hành chính "
+        "sở, ngành, địa phương (trong đó: {{ org.job_schemes_districts|pad2 }} quận, huyện và "
+        "{{ org.job_schemes_depts|pad2 }} sở, ban, ngành và tương đương); {{ org.job_schemes_public_units|pad2 }} "
+        "đơn vị sự nghiệp công lập",
+    ),
+    (
+        "Điều động, bổ nhiệm 14 trường hợp²; bổ nhiệm lại, kéo dài 16 trường hợp³; giao quyền, giao phụ trách "
+        "02 trường hợp⁴; nghỉ hưu 06 trường hợp⁵",
+        "Điều động, bổ nhiệm {{ org.leaders_appointed|pad2 }} trường hợp²; "
+        "bổ nhiệm lại, kéo dài {{ org.leaders_reappointed|pad2 }} trường hợp³; giao quyền, giao phụ trách "
+        "{{ org.leaders_acting|pad2 }} trường hợp⁴; nghỉ hưu {{ org.leaders_retired|pad2 }} trường hợp⁵",
+    ),
+    (
+        "trong cơ quan, tổ chức hành chính là 2.846 người",
+        "trong cơ quan, tổ chức hành chính là {{ cs.civil_servant_quota }} người",
+    ),
+    (
+        "trong đơn vị sự nghiệp công lập là 32.584 người",
+        "trong đơn vị sự nghiệp công lập là {{ cs.public_employee_quota }} người",
+    ),
+    (
+        "của thành phố Hải Phòng đạt 4.048,546 tỷ đồng, bằng 23,79% kế hoạch Thủ tướng Chính phủ giao "
+        "(17.019,198 tỷ đồng), bằng 20,27% kế hoạch thành phố giao (19.972,741 tỷ đồng). Trong đó: vốn cân đối "
+        "ngân sách trung ương đã giải ngân là 133,370 tỷ đồng, đạt tỷ lệ 17,65%; vốn cân đối ngân sách địa phương "
+        "đã giải ngân là 3.915,176 tỷ đồng, đạt tỷ lệ 20,37%",
+        "của thành phố Hải Phòng đạt {{ fin.invest_disbursed_bn }}, bằng {{ fin.invest_disbursed_pct_pm }} kế hoạch "
+        "Thủ tướng Chính phủ giao ({{ fin.invest_plan_pm_bn }}), bằng {{ fin.invest_disbursed_pct_city }} kế hoạch "
+        "thành phố giao ({{ fin.invest_plan_city_bn }}). Trong đó: vốn cân đối ngân sách trung ương đã giải ngân là "
+        "{{ fin.invest_central_disbursed_bn }}, đạt tỷ lệ {{ fin.invest_central_disbursed_pct }}; vốn cân đối ngân "
+        "sách địa phương đã giải ngân là {{ fin.invest_local_disbursed_bn }}, đạt tỷ lệ "
+        "{{ fin.invest_local_disbursed_pct }}",
+    ),
+    (
+        "với 14 nhiệm vụ triển khai thường xuyên, 39 nhiệm vụ chuyển tiếp",
+        "với {{ egov.plan325_regular_tasks|pad2 }} nhiệm vụ triển khai thường xuyên, "
+        "{{ egov.plan325_carried_tasks|pad2 }} nhiệm vụ chuyển tiếp",
+    ),
+    (
+        "cho 35/35 sở, ban, ngành, quận, huyện, 217/217 xã, phường, thị trấn; cung cấp 1.317 dịch vụ công trực tuyến "
+        "toàn trình và 386 dịch vụ công trực tuyến một phần",
+        "cho {{ egov.tthc_system_agencies }}/{{ egov.tthc_system_agencies_expected }} sở, ban, ngành, quận, huyện, "
+        "{{ egov.tthc_system_communes }}/{{ egov.tthc_system_communes_expected }} xã, phường, thị trấn; cung cấp "
+        "{{ egov.online_services_full }} dịch vụ công trực tuyến toàn trình và {{ egov.online_services_partial }} "
+        "dịch vụ công trực tuyến một phần",
+    ),
+    (
+        "sẽ thực hiện kiểm tra tại 78 đơn vị",
+        "sẽ thực hiện kiểm tra tại {{ egov.iso9001_inspection_units|pad2 }} đơn vị",
+    ),
     ("trong 6 tháng đầu năm 2024 đã thực hiện sắp xếp", "trong {{ period.name }} đã thực hiện sắp xếp"),
-    ("cải cách hành chính nhà nước 6 tháng đầu năm, phương hướng thực hiện nhiệm vụ 6 tháng cuối năm 2024",
-     "cải cách hành chính nhà nước {{ period.name }}, phương hướng thực hiện nhiệm vụ {{ period.next_name }}"),
+    (
+        "cải cách hành chính nhà nước 6 tháng đầu năm, phương hướng thực hiện nhiệm vụ 6 tháng cuối năm 2024",
+        "cải cách hành chính nhà nước {{ period.name }}, phương hướng thực hiện nhiệm vụ {{ period.next_name }}",
+    ),
 ]
 # The period's own words, wherever else the seed names its period.
 PERIOD_WORDS = [
@@ -129,13 +182,15 @@ PERIOD_WORDS = [
     ("6 tháng đầu năm 2024", "{{ period.name }}"),
 ]
 # Added after the PAKN sentence: the seed states no dossier figures, the warehouse holds them.
-DOSSIERS = ("- Về giải quyết hồ sơ thủ tục hành chính (Biểu 06/VPCP/KSTT): các cơ quan, đơn vị đã tiếp nhận "
-            "{{ dossier.received }} hồ sơ (trực tuyến {{ dossier.received_online }}, trực tiếp và qua dịch vụ bưu "
-            "chính {{ dossier.received_direct }}), kỳ trước chuyển sang {{ dossier.carried_over }} hồ sơ; đã giải "
-            "quyết {{ dossier.resolved }} hồ sơ (trước hạn {{ dossier.resolved_early }}, đúng hạn "
-            "{{ dossier.resolved_on_time }}, quá hạn {{ dossier.resolved_late }}), đạt tỷ lệ giải quyết trước và "
-            "đúng hạn {{ dossier.resolved_on_time_pct }}; đang giải quyết {{ dossier.in_progress }} hồ sơ (trong "
-            "hạn {{ dossier.in_progress_on_time }}, quá hạn {{ dossier.in_progress_overdue }}).")
+DOSSIERS = (
+    "- Về giải quyết hồ sơ thủ tục hành chính (Biểu 06/VPCP/KSTT): các cơ quan, đơn vị đã tiếp nhận "
+    "{{ dossier.received }} hồ sơ (trực tuyến {{ dossier.received_online }}, trực tiếp và qua dịch vụ bưu "
+    "chính {{ dossier.received_direct }}), kỳ trước chuyển sang {{ dossier.carried_over }} hồ sơ; đã giải "
+    "quyết {{ dossier.resolved }} hồ sơ (trước hạn {{ dossier.resolved_early }}, đúng hạn "
+    "{{ dossier.resolved_on_time }}, quá hạn {{ dossier.resolved_late }}), đạt tỷ lệ giải quyết trước và "
+    "đúng hạn {{ dossier.resolved_on_time_pct }}; đang giải quyết {{ dossier.in_progress }} hồ sơ (trong "
+    "hạn {{ dossier.in_progress_on_time }}, quá hạn {{ dossier.in_progress_overdue }})."
+)
 # A chart after the paragraph that starts with this text.
 CHARTS_AFTER = [
     ("Thành phố chỉ đạo và phân công các Sở", "plan_tasks"),
@@ -202,21 +257,31 @@ def heading_level(text: str) -> int:
     return 0
 
 
-def city_document(kind: str, subject: str, addressee: str, issuer=("ỦY BAN NHÂN DÂN", "THÀNH PHỐ HẢI PHÒNG"),
-                  number: str = "Số:        /BC-UBND"):
+def city_document(
+    kind: str,
+    subject: str,
+    addressee: str,
+    issuer=("ỦY BAN NHÂN DÂN", "THÀNH PHỐ HẢI PHÒNG"),
+    number: str = "Số:        /BC-UBND",
+):
     """A new document of the city (its People's Committee, or the Committee's office): heading block,
     kind, subject, addressee."""
     doc = docstyle.new_document()
-    docstyle.heading_block(doc, issuer=issuer, number=number,
-                           place_date="Hải Phòng, ngày      tháng      năm {{ period.year }}")
+    docstyle.heading_block(
+        doc, issuer=issuer, number=number, place_date="Hải Phòng, ngày      tháng      năm {{ period.year }}"
+    )
     docstyle.title(doc, kind, subject)
     docstyle.addressee(doc, addressee)
     return doc
 
 
 def period_template(seed: str, out: Path) -> None:
-    doc = city_document("BÁO CÁO", "Kết quả thực hiện công tác cải cách hành chính {{ period.name }} và phương "
-                        "hướng, nhiệm vụ {{ period.next_name }} của thành phố Hải Phòng", "Kính gửi: Bộ Nội vụ")
+    doc = city_document(
+        "BÁO CÁO",
+        "Kết quả thực hiện công tác cải cách hành chính {{ period.name }} và phương "
+        "hướng, nhiệm vụ {{ period.next_name }} của thành phố Hải Phòng",
+        "Kính gửi: Bộ Nội vụ",
+    )
     charts = dict(CHARTS_AFTER)
     for text, notes in substitute(seed_paragraphs(seed)):
         docstyle.paragraph(doc, text, heading_level(text))
@@ -229,22 +294,39 @@ def period_template(seed: str, out: Path) -> None:
                 docstyle.chart_placeholder(doc, key)
     docstyle.signature_block(
         doc,
-        recipients=["Văn phòng Chính phủ;", "TTTU, TTHĐND TP;", "CT, các PCT UBND TP;",
-                    "Các sở, ban, ngành thuộc UBNDTP;", "UBND các quận, huyện;", "CVP, các PCVP UBNDTP;",
-                    "Các Phòng: KSTTHC, HCTC;", "Lưu: VT, KSTTHC1."],
-        signer=["TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"], name="Hoàng Minh Cường")
-    docstyle.annex(doc, "Phụ lục", "TÌNH HÌNH GỬI BÁO CÁO CỦA CÁC CƠ QUAN, ĐƠN VỊ {{ period.name|upper }}",
-                   "Số liệu trong báo cáo được tổng hợp từ báo cáo của {{ report.units_reported }}/"
-                   "{{ report.units_expected }} cơ quan, đơn vị phải báo cáo (số liệu tính đến {{ period.as_of }}).",
-                   "completeness")
+        recipients=[
+            "Văn phòng Chính phủ;",
+            "TTTU, TTHĐND TP;",
+            "CT, các PCT UBND TP;",
+            "Các sở, ban, ngành thuộc UBNDTP;",
+            "UBND các quận, huyện;",
+            "CVP, các PCVP UBNDTP;",
+            "Các Phòng: KSTTHC, HCTC;",
+            "Lưu: VT, KSTTHC1.",
+        ],
+        signer=["TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"],
+        name="Hoàng Minh Cường",
+    )
+    docstyle.annex(
+        doc,
+        "Phụ lục",
+        "TÌNH HÌNH GỬI BÁO CÁO CỦA CÁC CƠ QUAN, ĐƠN VỊ {{ period.name|upper }}",
+        "Số liệu trong báo cáo được tổng hợp từ báo cáo của {{ report.units_reported }}/"
+        "{{ report.units_expected }} cơ quan, đơn vị phải báo cáo (số liệu tính đến {{ period.as_of }}).",
+        "completeness",
+    )
     doc.save(out)
 
 
 def week_template(out: Path) -> None:
     """The leaders' weekly flash report: one page, the year-to-date figures of the roll-up."""
-    doc = city_document("BÁO CÁO NHANH", "Tình hình thực hiện cải cách hành chính {{ period.name }} "
-                        "(từ {{ period.start }} đến {{ period.end }})", "Kính gửi: Chủ tịch Ủy ban nhân dân thành phố",
-                        issuer=("UBND THÀNH PHỐ HẢI PHÒNG", "VĂN PHÒNG"), number="Số:        /BC-VP")
+    doc = city_document(
+        "BÁO CÁO NHANH",
+        "Tình hình thực hiện cải cách hành chính {{ period.name }} (từ {{ period.start }} đến {{ period.end }})",
+        "Kính gửi: Chủ tịch Ủy ban nhân dân thành phố",
+        issuer=("UBND THÀNH PHỐ HẢI PHÒNG", "VĂN PHÒNG"),
+        number="Số:        /BC-VP",
+    )
     for text in [
         "Văn phòng Ủy ban nhân dân thành phố báo cáo nhanh tình hình thực hiện cải cách hành chính lũy kế từ đầu "
         "năm đến hết {{ period.name }} (số liệu của {{ report.units_reported }} cơ quan, đơn vị) như sau:",
@@ -259,8 +341,12 @@ def week_template(out: Path) -> None:
         "(Văn phòng Ủy ban nhân dân thành phố ghi đề xuất, kiến nghị của tuần.)",
     ]:
         docstyle.paragraph(doc, text, heading_level(text))
-    docstyle.signature_block(doc, recipients=["Như trên;", "Lưu: VT, KSTTHC."],
-                             signer=["KT. CHÁNH VĂN PHÒNG", "PHÓ CHÁNH VĂN PHÒNG"], name="")
+    docstyle.signature_block(
+        doc,
+        recipients=["Như trên;", "Lưu: VT, KSTTHC."],
+        signer=["KT. CHÁNH VĂN PHÒNG", "PHÓ CHÁNH VĂN PHÒNG"],
+        name="",
+    )
     doc.save(out)
 
 

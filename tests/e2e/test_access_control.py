@@ -45,8 +45,15 @@ DAG_IDS = ("cchc_ingest", "cchc_period_report", "cchc_weekly_rollup")
 # Settings whose value is a secret; a URL holding a password is checked separately.
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET|TOKEN|PRIVATE_KEY|_AUTH$", re.I)
 REQUIRED = re.compile(r"^\$\{(\w+):\?[^}]+\}$")
-SECRETS = ("POSTGRES_PASSWORD", "CCHC_WAREHOUSE_PASSWORD", "AIRFLOW__CORE__FERNET_KEY",
-           "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY", "AIRFLOW_USER_PASSWORDS", "REDIS_PASSWORD")
+SECRETS = (
+    "POSTGRES_PASSWORD",
+    "CCHC_WAREHOUSE_PASSWORD",
+    "AIRFLOW__CORE__FERNET_KEY",
+    "AIRFLOW__API_AUTH__JWT_SECRET",
+    "AIRFLOW__API__SECRET_KEY",
+    "AIRFLOW_USER_PASSWORDS",
+    "REDIS_PASSWORD",
+)
 
 
 def docker_compose() -> str:
@@ -94,8 +101,9 @@ def compose_config(folder: Path, env: dict[str, str] | str) -> subprocess.Comple
     text = env if isinstance(env, str) else "".join(f"{k}={v}\n" for k, v in env.items())
     (folder / ".env").write_text(text, encoding="utf-8")
     clean = {k: v for k, v in os.environ.items() if k not in parse_env(text) and k != "COMPOSE_FILE"}
-    return subprocess.run([docker_compose(), "-f", "docker-compose.yml", "config"], cwd=folder, env=clean,
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [docker_compose(), "-f", "docker-compose.yml", "config"], cwd=folder, env=clean, capture_output=True, text=True
+    )
 
 
 def service_env(config: str, service: str) -> dict[str, str]:
@@ -111,11 +119,12 @@ def url_password(value: str) -> str | None:
     variables = re.findall(r"\$\{[^}]*\}", userinfo)
     masked = re.sub(r"\$\{[^}]*\}", "\0", userinfo)  # a ${VAR:-x} user name holds ':' itself
     user, _, password = masked.partition(":")
-    rest = iter(variables[user.count("\0"):])
+    rest = iter(variables[user.count("\0") :])
     return re.sub("\0", lambda _: next(rest), password)
 
 
 # --- the compose file and .env.example, without a stack ----------------------------------------
+
 
 def test_compose_file_holds_no_secret():
     raw = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
@@ -202,8 +211,9 @@ def test_services_refuse_placeholders(tmp_path, service):
 
 
 def _users_script(env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(USERS_SCRIPT)], env={"PATH": os.environ["PATH"], **env},
-                          capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, str(USERS_SCRIPT)], env={"PATH": os.environ["PATH"], **env}, capture_output=True, text=True
+    )
 
 
 def test_users_script_writes_the_passwords_file(tmp_path):
@@ -218,25 +228,35 @@ def test_users_script_writes_the_passwords_file(tmp_path):
     assert not any(p in out.stdout + out.stderr for p in expected.values())
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"AIRFLOW_USER_PASSWORDS": "admin:change-me-admin-password"}, "change-me"),
-    ({"AIRFLOW_USER_PASSWORDS": "admin:short"}, "ngắn hơn 12"),
-    ({"AIRFLOW_USER_PASSWORDS": "admin:aaaaaaaaaaaaaaaa,intruder:bbbbbbbbbbbbbbbb"}, "'intruder' is not in AIRFLOW_USERS"),
-    ({"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,lan:approver"}, "unknown role 'approver'"),
-    ({"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,lan:user"}, "'lan' has no password"),
-    ({"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True"}, "local 127.0.0.1 use only"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"AIRFLOW_USER_PASSWORDS": "admin:change-me-admin-password"}, "change-me"),
+        ({"AIRFLOW_USER_PASSWORDS": "admin:short"}, "ngắn hơn 12"),
+        (
+            {"AIRFLOW_USER_PASSWORDS": "admin:aaaaaaaaaaaaaaaa,intruder:bbbbbbbbbbbbbbbb"},
+            "'intruder' is not in AIRFLOW_USERS",
+        ),
+        ({"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,lan:approver"}, "unknown role 'approver'"),
+        ({"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,lan:user"}, "'lan' has no password"),
+        ({"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True"}, "local 127.0.0.1 use only"),
+    ],
+)
 def test_users_script_refuses(tmp_path, change, message):
     pw_file = tmp_path / "passwords.json"
-    env = {"AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-           "AIRFLOW_USER_PASSWORDS": "admin:aaaaaaaaaaaaaaaa",
-           "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(pw_file), **change}
+    env = {
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW_USER_PASSWORDS": "admin:aaaaaaaaaaaaaaaa",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(pw_file),
+        **change,
+    }
     out = _users_script(env)
     assert out.returncode == 1 and message in out.stderr, out.stderr
     assert "LỖI" in out.stderr and not pw_file.exists()
 
 
 # --- a real api-server with the production auth settings --------------------------------------
+
 
 @pytest.fixture(scope="module")
 def production(tmp_path_factory):
@@ -255,11 +275,19 @@ def production(tmp_path_factory):
     assert out.returncode == 0, out.stderr
     users = dict(u.split(":") for u in auth_env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"].split(","))
     data = base / "data"
-    stack = AirflowStack(home=base / "airflow", dags_folder=ROOT / "dags",
-                         metadata_url=f"sqlite:///{base / 'airflow' / 'airflow.db'}", users=users,
-                         extra_env={**auth_env, "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(pw_file),
-                                    "CCHC_HOME": str(ROOT), "CCHC_DATA_DIR": str(data),
-                                    "CCHC_WAREHOUSE_URL": f"sqlite:///{data / 'warehouse.db'}"})
+    stack = AirflowStack(
+        home=base / "airflow",
+        dags_folder=ROOT / "dags",
+        metadata_url=f"sqlite:///{base / 'airflow' / 'airflow.db'}",
+        users=users,
+        extra_env={
+            **auth_env,
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(pw_file),
+            "CCHC_HOME": str(ROOT),
+            "CCHC_DATA_DIR": str(data),
+            "CCHC_WAREHOUSE_URL": f"sqlite:///{data / 'warehouse.db'}",
+        },
+    )
     stack.configure()
     stack.passwords = dict(p.split(":", 1) for p in env["AIRFLOW_USER_PASSWORDS"].split(","))
     try:
@@ -300,10 +328,12 @@ def _trigger_body(dag_id: str) -> dict:
 @pytest.mark.e2e
 def test_unauthenticated_requests_are_refused(production):
     stack, users = production
-    for method, path, body in [("GET", "/api/v2/dags", None),
-                               ("GET", "/api/v2/dags/cchc_period_report/dagRuns", None),
-                               ("GET", "/api/v2/dags/~/dagRuns/~/hitlDetails", None),
-                               ("POST", "/api/v2/dags/cchc_ingest/dagRuns", _trigger_body("cchc_ingest"))]:
+    for method, path, body in [
+        ("GET", "/api/v2/dags", None),
+        ("GET", "/api/v2/dags/cchc_period_report/dagRuns", None),
+        ("GET", "/api/v2/dags/~/dagRuns/~/hitlDetails", None),
+        ("POST", "/api/v2/dags/cchc_ingest/dagRuns", _trigger_body("cchc_ingest")),
+    ]:
         status = _status(lambda: stack.request(method, path, body, auth=False))
         assert status in (401, 403), (method, path, status)
     # A token signed with another secret, and a wrong password, get nothing either.
@@ -315,8 +345,9 @@ def test_unauthenticated_requests_are_refused(production):
         urllib.request.urlopen(req, timeout=30)
     assert err.value.code in (401, 403)
     admin = _user_with(users, "admin")
-    status = _status(lambda: stack.request("POST", "/auth/token", {"username": admin, "password": "wrong-password"},
-                                           auth=False))
+    status = _status(
+        lambda: stack.request("POST", "/auth/token", {"username": admin, "password": "wrong-password"}, auth=False)
+    )
     assert status in (401, 403)
     # Every user had a password from .env: SimpleAuthManager generated and logged none.
     assert "Password for user" not in stack.proc_log("api-server")
@@ -332,10 +363,13 @@ def test_viewer_reads_but_cannot_trigger_or_approve(production):
     for dag_id in DAG_IDS:
         stack.request("GET", f"/api/v2/dags/{dag_id}/dagRuns", user=viewer)
         stack.request("GET", f"/api/v2/dags/{dag_id}/details", user=viewer)
-        assert _status(lambda: stack.request("POST", f"/api/v2/dags/{dag_id}/dagRuns", _trigger_body(dag_id),
-                                             user=viewer)) == 403
-        assert _status(lambda: stack.request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False},
-                                             user=viewer)) == 403
+        assert (
+            _status(lambda: stack.request("POST", f"/api/v2/dags/{dag_id}/dagRuns", _trigger_body(dag_id), user=viewer))
+            == 403
+        )
+        assert (
+            _status(lambda: stack.request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False}, user=viewer)) == 403
+        )
     stack.request("GET", "/api/v2/dags/~/dagRuns/~/hitlDetails", user=viewer)  # sees the Required actions list
     answer = {"chosen_options": ["Phê duyệt (Approve)"], "params_input": {}}
     path = "/api/v2/dags/cchc_period_report/dagRuns/any/taskInstances/request_approval/-1/hitlDetails"
@@ -356,8 +390,10 @@ def test_operator_triggers_and_may_answer_required_actions(production):
     # Answering a Required actions request: the access check passes (an operator is refused only
     # because this run has not reached its request yet), where the viewer got 403.
     answer = {"chosen_options": ["Phê duyệt (Approve)"], "params_input": {}}
-    path = (f"/api/v2/dags/cchc_period_report/dagRuns/{quote(runs['cchc_period_report'], safe='')}"
-            "/taskInstances/request_approval/-1/hitlDetails")
+    path = (
+        f"/api/v2/dags/cchc_period_report/dagRuns/{quote(runs['cchc_period_report'], safe='')}"
+        "/taskInstances/request_approval/-1/hitlDetails"
+    )
     with pytest.raises(ApiError) as err:
         stack.request("PATCH", path, answer, user=ops)
     assert err.value.status == 404, err.value

@@ -34,7 +34,7 @@ def airflow_env(tmp_path, request):
 
 
 def test_cli_ingest_during_a_dag_run(airflow_env, samples, ref, tmp_path):
-    from cchc.warehouse import get_engine
+    from cchc.warehouse.engine import get_engine
 
     env, data, url = airflow_env
     files = sorted((samples / "h1").glob("*.xlsx"))
@@ -46,10 +46,16 @@ def test_cli_ingest_during_a_dag_run(airflow_env, samples, ref, tmp_path):
     deliveries = Counter(hashlib.sha256(p.read_bytes()).hexdigest() for p in [*landing.iterdir(), *cli_in.iterdir()])
 
     started = time.monotonic()
-    dag = subprocess.Popen([AIRFLOW, "dags", "test", "cchc_ingest"], env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True)
-    cli = subprocess.Popen([sys.executable, "-m", "cchc.cli", "--warehouse", url, "ingest", str(cli_in), "--json"],
-                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    dag = subprocess.Popen(
+        [AIRFLOW, "dags", "test", "cchc_ingest"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "cchc.cli", "--warehouse", url, "ingest", str(cli_in), "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     cli_out, cli_err = cli.communicate(timeout=600)
     dag_log, _ = dag.communicate(timeout=600)
     took = time.monotonic() - started
@@ -62,12 +68,17 @@ def test_cli_ingest_during_a_dag_run(airflow_env, samples, ref, tmp_path):
     outcomes = [json.loads(line) for line in cli_out.splitlines()]
     assert {o["outcome"] for o in outcomes} <= {"accepted", "duplicate"}
     # What the CLI did not load itself, the DAG did (its own summary counts the rest).
-    dag_accepted = int(next(line for line in dag_log.splitlines() if "Tổng cộng / total:" in line)
-                       .split("Tổng cộng / total: ", 1)[1].split(" ", 1)[0])
+    dag_accepted = int(
+        next(line for line in dag_log.splitlines() if "Tổng cộng / total:" in line)
+        .split("Tổng cộng / total: ", 1)[1]
+        .split(" ", 1)[0]
+    )
     assert dag_accepted + sum(o["outcome"] == "accepted" for o in outcomes) == 253
     engine = get_engine(url)
     check_warehouse(engine, deliveries)
     got = consolidated(engine, ref)
     assert {c: got[c][0] for c in golden_figures()} == golden_figures()
-    print(f"\n[{url.split(':')[0]}] cchc ingest of {len(outcomes)} files during airflow dags test cchc_ingest "
-          f"(130 files, 31 shared): {took:.1f} s")
+    print(
+        f"\n[{url.split(':')[0]}] cchc ingest of {len(outcomes)} files during airflow dags test cchc_ingest "
+        f"(130 files, 31 shared): {took:.1f} s"
+    )

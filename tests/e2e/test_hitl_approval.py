@@ -6,11 +6,15 @@ and dag-processor, on a private AIRFLOW_HOME. The warehouse gets the 253 sample 
 `cchc ingest` (PostgreSQL when the test server is there, else SQLite). Then, through the REST API
 as a person would through the UI:
 
+0. with no approvers configured (the Airflow Variable `cchc_approvers` unset), a run fails at its
+   approval step, at once and without retries, saying what to set; nothing is locked. The admin
+   then names two approvers in the Variable, through the REST API as the UI does;
 1. a run of cchc_period_report waits on its Required actions request, which shows the draft's
-   path and key figures; a viewer may not answer it; an approver rejects it with a reason → the
-   run ends, nothing is locked, the reason is in the task log;
-2. a second run is approved by a named user → the period is locked (version 1, approved by that
-   user), the final report and the annex (equal to the golden figures) are written;
+   path and key figures and is assigned to those two; a viewer may not answer it, nor may an
+   operator who is not an approver; an approver rejects it with a reason → the run ends, nothing
+   is locked, the reason is in the task log;
+2. a second run is approved by the other approver → the period is locked (version 1, approved by
+   that user), the final report and the annex (equal to the golden figures) are written;
 3. a third run finds the period locked: no request, the approved figures published again.
 At the end every process is stopped and `ps` must show none left.
 """
@@ -35,6 +39,7 @@ pytestmark = pytest.mark.e2e
 DAG_ID = "cchc_period_report"
 PERIOD = "2024-H1"
 APPROVER, REJECTER, VIEWER = "tran.thi.lan", "le.van.hung", "pham.minh.chau"
+OPERATOR, ADMIN = "nguyen.van.an", "do.thi.mai"  # an operator who is not an approver; who sets the Variable
 CCHC = str(Path(sys.executable).with_name("cchc"))
 
 
@@ -54,11 +59,17 @@ def deployment(tmp_path_factory, samples):
     assert "253 tiếp nhận (accepted)" in out.stderr, out.stderr[-3000:]
     seeded = time.perf_counter() - t
 
-    stack = AirflowStack(home=base / "airflow", dags_folder=ROOT / "dags",
-                         metadata_url=f"sqlite:///{base / 'airflow' / 'airflow.db'}",
-                         users={APPROVER: "user", REJECTER: "user", VIEWER: "viewer"},
-                         extra_env={**cchc_env, "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
-                                    "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"})
+    stack = AirflowStack(
+        home=base / "airflow",
+        dags_folder=ROOT / "dags",
+        metadata_url=f"sqlite:///{base / 'airflow' / 'airflow.db'}",
+        users={APPROVER: "user", REJECTER: "user", VIEWER: "viewer", OPERATOR: "user", ADMIN: "admin"},
+        extra_env={
+            **cchc_env,
+            "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        },
+    )
     stack.configure()
     try:
         stack.migrate()
@@ -91,8 +102,7 @@ def _dag_parsed(stack: AirflowStack) -> bool:
 
 
 def _trigger(stack: AirflowStack, conf: dict) -> str:
-    run = stack.request("POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": conf},
-                        user=APPROVER)
+    run = stack.request("POST", f"/api/v2/dags/{DAG_ID}/dagRuns", {"logical_date": None, "conf": conf}, user=APPROVER)
     return run["dag_run_id"]
 
 
@@ -113,15 +123,19 @@ def _tries(stack: AirflowStack, run_id: str) -> dict[str, int]:
 
 
 def _task_log(stack: AirflowStack, run_id: str, task_id: str, try_number: int = 1) -> str:
-    log = stack.request("GET", f"{_run_path(run_id)}/taskInstances/{task_id}/logs/{try_number}?full_content=true",
-                        user=APPROVER)
+    log = stack.request(
+        "GET", f"{_run_path(run_id)}/taskInstances/{task_id}/logs/{try_number}?full_content=true", user=APPROVER
+    )
     return "\n".join(e.get("event", "") if isinstance(e, dict) else str(e) for e in log["content"])
 
 
 def _failure_report(stack: AirflowStack, run_id: str) -> str:
     states = _task_states(stack, run_id)
-    logs = [f"--- {t} ({s}) ---\n{_task_log(stack, run_id, t)[-3000:]}"
-            for t, s in states.items() if s in ("failed", "up_for_retry")]
+    logs = [
+        f"--- {t} ({s}) ---\n{_task_log(stack, run_id, t)[-3000:]}"
+        for t, s in states.items()
+        if s in ("failed", "up_for_retry")
+    ]
     return f"task states: {states}\n" + "\n".join(logs)
 
 
@@ -137,12 +151,14 @@ def _wait_for_request(stack: AirflowStack, run_id: str) -> dict:
     return stack.wait_for(waiting, 600, "the approval request")
 
 
-def _wait_for_end(stack: AirflowStack, run_id: str) -> str:
+def _wait_for_end(stack: AirflowStack, run_id: str, failing: bool = False) -> str:
     def ended():
         state = stack.request("GET", _run_path(run_id), user=APPROVER)["state"]
         if state in ("success", "failed"):
             return state
-        retrying = [t for t, s in _task_states(stack, run_id).items() if s in ("up_for_retry", "failed")]
+        retrying = [
+            t for t, s in _task_states(stack, run_id).items() if s == "up_for_retry" or (s == "failed" and not failing)
+        ]
         assert not retrying, _failure_report(stack, run_id)  # fail now, not after the retry delay
         return None
 
@@ -157,27 +173,32 @@ def _settled(stack: AirflowStack, run_id: str) -> None:
     (scheduler_job_runner's resume guard covers only the `scheduled` state). A person takes longer
     than a scheduler loop to read the request; a test must wait for it explicitly.
     """
-    event = ("Received executor event with state success for task instance TaskInstanceKey("
-             f"dag_id='{DAG_ID}', task_id='request_approval', run_id='{run_id}'")
+    event = (
+        "Received executor event with state success for task instance TaskInstanceKey("
+        f"dag_id='{DAG_ID}', task_id='request_approval', run_id='{run_id}'"
+    )
     stack.wait_for(lambda: event in stack.proc_log("scheduler"), 120, "the scheduler to see the request parked")
 
 
 def _answer(stack: AirflowStack, run_id: str, user: str, option: str, note: str = "") -> dict:
-    return stack.request("PATCH", f"{_run_path(run_id)}/taskInstances/request_approval/-1/hitlDetails",
-                         {"chosen_options": [option], "params_input": {"note": note}}, user=user)
+    return stack.request(
+        "PATCH",
+        f"{_run_path(run_id)}/taskInstances/request_approval/-1/hitlDetails",
+        {"chosen_options": [option], "params_input": {"note": note}},
+        user=user,
+    )
 
 
 def _xcom(stack: AirflowStack, run_id: str, task_id: str):
-    entry = stack.request("GET", f"{_run_path(run_id)}/taskInstances/{task_id}/xcomEntries/return_value",
-                          user=APPROVER)
+    entry = stack.request("GET", f"{_run_path(run_id)}/taskInstances/{task_id}/xcomEntries/return_value", user=APPROVER)
     value = entry["value"]
     return json.loads(value) if isinstance(value, str) else value
 
 
 def _report_state(warehouse: str):
-    from cchc.approval import report_state
-    from cchc.reference import load_reference
-    from cchc.warehouse import get_engine
+    from cchc.figures.approval import report_state
+    from cchc.reference.registry import load_reference
+    from cchc.warehouse.engine import get_engine
 
     return report_state(get_engine(warehouse), load_reference(), PERIOD)
 
@@ -191,8 +212,14 @@ def _check_request(stack: AirflowStack, run_id: str, request: dict) -> dict:
     body = request["body"]
     assert str(draft_path) in body
     assert "| Số nhiệm vụ Kế hoạch CCHC đã hoàn thành" in body and "| 08/57 |" in body  # golden: 8 of 57
-    for code in ("plan.tasks_done", "pakn.total", "pakn.resolved", "pakn.in_progress_overdue",
-                 "egov.online_services_full", "fin.invest_disbursed_bn"):
+    for code in (
+        "plan.tasks_done",
+        "pakn.total",
+        "pakn.resolved",
+        "pakn.in_progress_overdue",
+        "egov.online_services_full",
+        "fin.invest_disbursed_bn",
+    ):
         assert code in drafted["key_figures"], code
         assert f"| {drafted['key_figures'][code]} |" in body, code
     assert request["options"] == ["Phê duyệt (Approve)", "Từ chối (Reject)"]
@@ -208,15 +235,33 @@ def _golden() -> dict[str, Decimal]:
 def test_reject_then_approve_through_the_rest_api(deployment):
     stack, data, warehouse = deployment
 
+    # 0. No approvers configured: the approval step fails at once, saying what to set; nothing locked.
+    run_id = _trigger(stack, {"period": PERIOD})
+    assert _wait_for_end(stack, run_id, failing=True) == "failed"
+    states = _task_states(stack, run_id)
+    assert states["request_approval"] == "failed" and states["draft"] == "success", states
+    assert _tries(stack, run_id)["request_approval"] == 1  # failed for good: no retry would help
+    log = _task_log(stack, run_id, "request_approval")
+    assert "Chưa cấu hình người phê duyệt" in log and "No approvers configured" in log and "cchc_approvers" in log
+    assert not _report_state(warehouse).locked
+    stack.request(
+        "POST", "/api/v2/variables", {"key": "cchc_approvers", "value": f"{REJECTER}, {APPROVER}"}, user=ADMIN
+    )
+
     # 1. Rejected: nothing locked, the reason in the log.
     run_id = _trigger(stack, {"period": PERIOD})
     t = time.perf_counter()
     request = _wait_for_request(stack, run_id)
     stack.timings["trigger_to_request"] = time.perf_counter() - t
     _check_request(stack, run_id, request)
-    with pytest.raises(ApiError) as refused:  # a viewer sees the request but may not answer it
-        _answer(stack, run_id, VIEWER, "Phê duyệt (Approve)")
-    assert refused.value.status == 403
+    assert request["assigned_users"] == [{"id": REJECTER, "name": REJECTER}, {"id": APPROVER, "name": APPROVER}]
+    for user in (VIEWER, OPERATOR):  # both see the request; a viewer may answer nothing, the operator not this
+        with pytest.raises(ApiError) as refused:
+            _answer(stack, run_id, user, "Phê duyệt (Approve)")
+        assert refused.value.status == 403, user
+    assert "is not a respondent" in str(refused.value)
+    log = _task_log(stack, run_id, "request_approval")  # the approvers were told (no cchc_smtp: the log)
+    assert f"{REJECTER}, {APPROVER}" in log and "Trả lời tại / answer at" in log
     reason = "Số liệu giải ngân của Sở Tài chính chưa khớp với báo cáo quý"
     _settled(stack, run_id)
     answered = _answer(stack, run_id, REJECTER, "Từ chối (Reject)", reason)

@@ -38,8 +38,8 @@ def _figure(path: Path, code: str = "pakn.received_new") -> int:
 def test_a_real_drop_through_the_dag(airflow_env, samples, ref):
     from sqlalchemy import text
 
-    from cchc.consolidate import consolidate_period
-    from cchc.warehouse import get_engine
+    from cchc.figures.consolidate import consolidate_period
+    from cchc.warehouse.engine import get_engine
 
     env, data, url = airflow_env
     landing = data / "landing"
@@ -55,10 +55,12 @@ def test_a_real_drop_through_the_dag(airflow_env, samples, ref):
         set_figure(wb, "pakn.received_new", before + 12)
         set_figure(wb, "pakn.resolved", resolved + 12)
 
-    corrected = landed(edit(h1 / "CHA_2024-H1.xlsx", landing / "CHA_2024-H1 (2).xlsx", correct),
-                       t0 + dt.timedelta(seconds=1))
-    refused = landed(edit(h1 / "SXD_2024-H1.xlsx", landing / "SXD_2024-H1.xlsx",
-                          lambda wb: set_figure(wb, "pakn.resolved", -3)), t0)
+    corrected = landed(
+        edit(h1 / "CHA_2024-H1.xlsx", landing / "CHA_2024-H1 (2).xlsx", correct), t0 + dt.timedelta(seconds=1)
+    )
+    refused = landed(
+        edit(h1 / "SXD_2024-H1.xlsx", landing / "SXD_2024-H1.xlsx", lambda wb: set_figure(wb, "pakn.resolved", -3)), t0
+    )
     same = (h1 / "SKHCN_2024-H1.xlsx").read_bytes()
     (landing / "SKHCN_2024-H1.csv").write_bytes(same)
     (landing / "SKHCN_2024-H1_csv.xlsx").write_bytes(same)
@@ -77,8 +79,14 @@ def test_a_real_drop_through_the_dag(airflow_env, samples, ref):
     with engine.connect() as conn:
         versions = dict(conn.execute(text("SELECT file_name, version FROM submissions WHERE unit_code = 'CHA'")).all())
         stored = conn.execute(text("SELECT file_name, outcome, told_at FROM run_outcomes")).all()
-        status = dict(conn.execute(text("SELECT unit_code, status || '/' || received_basis FROM v_report_status "
-                                        "WHERE period_code = '2024-H1' AND unit_code IN ('SNV', 'CHA')")).all())
+        status = dict(
+            conn.execute(
+                text(
+                    "SELECT unit_code, status || '/' || received_basis FROM v_report_status "
+                    "WHERE period_code = '2024-H1' AND unit_code IN ('SNV', 'CHA')"
+                )
+            ).all()
+        )
     assert versions == {original.name: 1, corrected.name: 2}
     assert sorted(n for n, _, _ in stored) == names  # one stored outcome per file
     assert all(told is not None for _, _, told in stored)  # every unit told (logged: no mail server here)

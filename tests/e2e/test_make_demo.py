@@ -23,8 +23,14 @@ def _paths(lines: list[str], label: str) -> list[Path]:
 def test_make_demo_writes_the_draft_annex_and_charts_and_matches_the_report(tmp_path):
     env = {**os.environ, "CCHC_DATA_DIR": str(tmp_path / "data")}
     env.pop("CCHC_WAREHOUSE_URL", None)
-    out = subprocess.run(["make", "demo", f"AIRFLOW_HOME={tmp_path / 'airflow'}"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=1800)
+    out = subprocess.run(
+        ["make", "demo", f"AIRFLOW_HOME={tmp_path / 'airflow'}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-4000:]
     lines = out.stdout.splitlines()

@@ -21,8 +21,9 @@ pytestmark = pytest.mark.e2e
 def _make(target: str, tmp_path, *args: str, timeout: float = 1800) -> str:
     env = {**os.environ, "CCHC_DATA_DIR": str(tmp_path / "data")}
     env.pop("CCHC_WAREHOUSE_URL", None)
-    out = subprocess.run(["make", "-s", target, *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                         timeout=timeout)
+    out = subprocess.run(
+        ["make", "-s", target, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
     assert out.returncode == 0, (out.stdout + out.stderr)[-4000:]
     return out.stdout
 
@@ -33,13 +34,19 @@ def test_make_bench(tmp_path):
     print(out[-3000:])
     engines = ["SQLite", "PostgreSQL"] if pg else ["SQLite"]
     header = next(line for line in out.splitlines() if line.startswith("measure "))
-    assert header.split()[1:1 + len(engines)] == engines
+    assert header.split()[1 : 1 + len(engines)] == engines
     accepted = next(line for line in out.splitlines() if line.strip().startswith("accepted "))
-    assert accepted.split()[1:1 + len(engines)] == ["253"] * len(engines)
+    assert accepted.split()[1 : 1 + len(engines)] == ["253"] * len(engines)
     row = re.search(r"^through Airflow/Celery \(drop→last summary\) +([\d.]+) s +253 files;.*target < 180 s", out, re.M)
     assert row, out[-3000:]
-    for line in ("targets (SQLite): read+validate+load", "naive read+validate+load", "city cycle, 253 files",
-                 "DAG cchc_ingest.py", "DAG cchc_weekly_rollup.py", "DAG cchc_period_report.py"):
+    for line in (
+        "targets (SQLite): read+validate+load",
+        "naive read+validate+load",
+        "city cycle, 253 files",
+        "DAG cchc_ingest.py",
+        "DAG cchc_weekly_rollup.py",
+        "DAG cchc_period_report.py",
+    ):
         assert line in out, line
     assert "nan" not in out
 

@@ -29,7 +29,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from helpers import edit, set_figure
 
 pytestmark = pytest.mark.e2e
@@ -37,6 +36,7 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "stack"))
 from stack import free_ports  # noqa: E402
+
 GOLDEN = ROOT.parent / "shared" / "domain" / "golden_h1_2024.csv"
 DROPS = 10
 
@@ -57,17 +57,21 @@ class Ops:
         self._token = None
 
     def make(self, target: str, timeout: float = 600) -> str:
-        out = subprocess.run(["make", "-s", target], cwd=ROOT, env=self.env, capture_output=True, text=True,
-                             timeout=timeout)
+        out = subprocess.run(
+            ["make", "-s", target], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout
+        )
         assert out.returncode == 0, f"make {target}:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
         return out.stdout
 
     def get(self, path: str):
         if self._token is None:
             pw = json.loads((self.stack / "secrets.json").read_text())["users"]["ops"]
-            req = urllib.request.Request(self.api + "/auth/token", method="POST",
-                                         data=json.dumps({"username": "ops", "password": pw}).encode(),
-                                         headers={"Content-Type": "application/json"})
+            req = urllib.request.Request(
+                self.api + "/auth/token",
+                method="POST",
+                data=json.dumps({"username": "ops", "password": pw}).encode(),
+                headers={"Content-Type": "application/json"},
+            )
             self._token = json.loads(urllib.request.urlopen(req, timeout=10).read())["access_token"]
         req = urllib.request.Request(self.api + path, headers={"Authorization": f"Bearer {self._token}"})
         return json.loads(urllib.request.urlopen(req, timeout=20).read())
@@ -103,11 +107,17 @@ def ops(samples, request):
     data = Path(tempfile.mkdtemp(prefix="cchc-stack-", dir="/tmp")) / "data"
     data.parent.chmod(0o755)
     api, pg, redis, smtp, logs = free_ports(5)
-    env = {**os.environ, "CCHC_DATA_DIR": str(data), "CCHC_STACK_API_PORT": str(api),
-           "CCHC_STACK_PG_PORT": str(pg), "CCHC_STACK_REDIS_PORT": str(redis),
-           "CCHC_STACK_SMTP_PORT": str(smtp), "CCHC_STACK_LOG_PORT": str(logs),
-           # The 253-file drop read on reader processes inside the Celery task, as a national drop is.
-           "CCHC_POOL_MIN_FILES": "100"}
+    env = {
+        **os.environ,
+        "CCHC_DATA_DIR": str(data),
+        "CCHC_STACK_API_PORT": str(api),
+        "CCHC_STACK_PG_PORT": str(pg),
+        "CCHC_STACK_REDIS_PORT": str(redis),
+        "CCHC_STACK_SMTP_PORT": str(smtp),
+        "CCHC_STACK_LOG_PORT": str(logs),
+        # The 253-file drop read on reader processes inside the Celery task, as a national drop is.
+        "CCHC_POOL_MIN_FILES": "100",
+    }
     for key in ("CCHC_WAREHOUSE_URL", "CCHC_LANDING_URL", "CCHC_ARCHIVE_DIR", "CCHC_OUTPUT_DIR", "CCHC_SMTP_URL"):
         env.pop(key, None)
     o = Ops(data, env)
@@ -132,18 +142,39 @@ def test_up_prints_where_things_are(ops):
     assert f":{ops.env['CCHC_STACK_PG_PORT']}/cchc" in url
     health = json.loads(urllib.request.urlopen(ops.api + "/api/v2/monitor/health", timeout=10).read())
     assert {k: v["status"] for k, v in health.items() if v} == {
-        "metadatabase": "healthy", "scheduler": "healthy", "triggerer": "healthy", "dag_processor": "healthy"}
+        "metadatabase": "healthy",
+        "scheduler": "healthy",
+        "triggerer": "healthy",
+        "dag_processor": "healthy",
+    }
     assert sorted(ops.worker_pids()) == ["worker1", "worker2"]
     status = ops.make("stack-status")
-    for name in ("api-server", "scheduler", "dag-processor", "triggerer", "worker1", "worker2", "redis",
-                 "mailsink", "postgres"):
+    for name in (
+        "api-server",
+        "scheduler",
+        "dag-processor",
+        "triggerer",
+        "worker1",
+        "worker2",
+        "redis",
+        "mailsink",
+        "postgres",
+    ):
         assert re.search(rf"^{name} +đang chạy / running$", status, re.M), status
-    exports = subprocess.run([sys.executable, str(ROOT / "stack" / "stack.py"), "env"], env=ops.env,
-                             capture_output=True, text=True, check=True).stdout
+    exports = subprocess.run(
+        [sys.executable, str(ROOT / "stack" / "stack.py"), "env"],
+        env=ops.env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert f"AIRFLOW_HOME={ops.stack / 'airflow'}" in exports and f"CCHC_WAREHOUSE_URL='{url}'" in exports
     dags = ops.get("/api/v2/dags?dag_id_pattern=cchc_")["dags"]
     assert {d["dag_id"]: d["is_paused"] for d in dags} == {
-        "cchc_ingest": False, "cchc_period_report": False, "cchc_weekly_rollup": False}
+        "cchc_ingest": False,
+        "cchc_period_report": False,
+        "cchc_weekly_rollup": False,
+    }
     assert {d["dag_display_name"] for d in dags} >= {"Tiếp nhận và kiểm tra báo cáo CCHC"}
     # The UI page sets Hanoi time as the default time zone (plugins/cchc_timezone.py).
     ui = urllib.request.urlopen(ops.api + "/", timeout=10).read().decode()
@@ -162,8 +193,11 @@ def test_a_bad_file_is_answered_within_a_minute(ops, samples, tmp_path):
     landing = ops.data / "landing"
     seconds = []
     for i in range(DROPS):
-        bad = edit(good, tmp_path / f"SNV_2024-H1_sai_{i}.xlsx",
-                   lambda wb, i=i: set_figure(wb, "pakn.received_new", f"không rõ {i}"))
+        bad = edit(
+            good,
+            tmp_path / f"SNV_2024-H1_sai_{i}.xlsx",
+            lambda wb, i=i: set_figure(wb, "pakn.received_new", f"không rõ {i}"),
+        )
         known = set(feedback.glob("SNV_2024-H1_v*_ket_qua_kiem_tra.xlsx")) if feedback.exists() else set()
         shutil.copy(bad, landing / (bad.name + ".part"))  # as an upload tool writes it, then renames
         t = time.monotonic()
@@ -178,15 +212,18 @@ def test_a_bad_file_is_answered_within_a_minute(ops, samples, tmp_path):
         ops.wait_idle(300)
     p50 = statistics.median(seconds)
     p95 = statistics.quantiles(seconds, n=20, method="inclusive")[18]
-    print(f"\ndrop → feedback over {DROPS} drops: p50 {p50:.1f} s, p95 {p95:.1f} s, "
-          f"min {min(seconds):.1f} s, max {max(seconds):.1f} s: {', '.join(f'{s:.1f}' for s in seconds)}")
+    print(
+        f"\ndrop → feedback over {DROPS} drops: p50 {p50:.1f} s, p95 {p95:.1f} s, "
+        f"min {min(seconds):.1f} s, max {max(seconds):.1f} s: {', '.join(f'{s:.1f}' for s in seconds)}"
+    )
     assert p95 < 60
 
     # The unit heard back: each refusal, with its feedback workbook, in the mail sink (.eml files).
     from email import message_from_bytes, policy
 
-    mails = [message_from_bytes(p.read_bytes(), policy=policy.default)
-             for p in sorted((ops.stack / "mail").glob("*.eml"))]
+    mails = [
+        message_from_bytes(p.read_bytes(), policy=policy.default) for p in sorted((ops.stack / "mail").glob("*.eml"))
+    ]
     to_snv = [m for m in mails if "cchc.snv@haiphong.gov.vn" in str(m["To"])]
     assert len(to_snv) >= DROPS, [str(m["Subject"]) for m in mails]
     for m in to_snv[-DROPS:]:
@@ -209,8 +246,10 @@ def test_253_files_with_a_worker_killed_mid_run(ops, samples):
             if run["state"] != "running":
                 continue
             tis = ops.get(f"/api/v2/dags/cchc_ingest/dagRuns/{run['dag_run_id']}/taskInstances")["task_instances"]
-            ti = next((x for x in tis if x["task_id"] == "read_and_validate" and x["state"] == "running"
-                       and x.get("pid")), None)
+            ti = next(
+                (x for x in tis if x["task_id"] == "read_and_validate" and x["state"] == "running" and x.get("pid")),
+                None,
+            )
             if ti is None:
                 continue
             try:
@@ -235,8 +274,10 @@ def test_253_files_with_a_worker_killed_mid_run(ops, samples):
     assert killed, "never saw read_and_validate running"
     runs = ops.wait_idle(900)
     elapsed = time.monotonic() - t
-    print(f"\n253 files, {killed[0]} killed during read_and_validate of {killed[1]}: all runs done in "
-          f"{elapsed:.0f} s; runs: {[(r['dag_run_id'][:40], r['state']) for r in runs]}")
+    print(
+        f"\n253 files, {killed[0]} killed during read_and_validate of {killed[1]}: all runs done in "
+        f"{elapsed:.0f} s; runs: {[(r['dag_run_id'][:40], r['state']) for r in runs]}"
+    )
     assert runs and all(r["state"] == "success" for r in runs), runs
     tis = ops.get(f"/api/v2/dags/cchc_ingest/dagRuns/{killed[1]}/taskInstances")["task_instances"]
     read = next(x for x in tis if x["task_id"] == "read_and_validate")
@@ -244,8 +285,12 @@ def test_253_files_with_a_worker_killed_mid_run(ops, samples):
 
     url = re.search(r"^CCHC_WAREHOUSE_URL=(\S+)$", ops.up_output, re.M).group(1)
     env = {**ops.env, "CCHC_WAREHOUSE_URL": url}
-    out = subprocess.run([str(Path(sys.executable).with_name("cchc")), "report", "--period", "2024-H1",
-                          "--compare", str(GOLDEN)], env=env, capture_output=True, text=True)
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("cchc")), "report", "--period", "2024-H1", "--compare", str(GOLDEN)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert "73/73" in out.stdout, out.stdout[-3000:] + out.stderr[-2000:]
 
     from sqlalchemy import create_engine, text
@@ -254,8 +299,9 @@ def test_253_files_with_a_worker_killed_mid_run(ops, samples):
     with engine.connect() as c:
         receipts = c.execute(text("SELECT count(*) FROM landing_deliveries")).scalar_one()
         submissions = c.execute(text("SELECT count(*) FROM submissions")).scalar_one()
-        snv_refused = c.execute(text("SELECT count(*) FROM submissions WHERE unit_code = 'SNV' "
-                                     "AND status = 'rejected'")).scalar_one()
+        snv_refused = c.execute(
+            text("SELECT count(*) FROM submissions WHERE unit_code = 'SNV' AND status = 'rejected'")
+        ).scalar_one()
     engine.dispose()
     # One delivery, one submission (one verdict) per file dropped: nothing lost, nothing twice.
     assert receipts == submissions == len(files) + DROPS

@@ -44,21 +44,34 @@ def deployment(tmp_path_factory, samples):
     landing.mkdir(parents=True)
     for f in (samples / "h1").glob("*.xlsx"):
         shutil.copy(f, landing / f.name)
-    edit(samples / "h1" / f"{REFUSED}_2024-H1.xlsx", landing / f"{REFUSED}_2024-H1.xlsx",
-         lambda wb: set_figure(wb, "dossier.received", -5))
+    edit(
+        samples / "h1" / f"{REFUSED}_2024-H1.xlsx",
+        landing / f"{REFUSED}_2024-H1.xlsx",
+        lambda wb: set_figure(wb, "dossier.received", -5),
+    )
 
-    stack = AirflowStack(home=base / "airflow", dags_folder=ROOT / "dags",
-                         metadata_url=f"sqlite:///{base / 'airflow' / 'airflow.db'}",
-                         users={OPS: "user", VIEWER: "viewer"},
-                         extra_env={**cchc_env, "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
-                                    "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"})
+    stack = AirflowStack(
+        home=base / "airflow",
+        dags_folder=ROOT / "dags",
+        metadata_url=f"sqlite:///{base / 'airflow' / 'airflow.db'}",
+        users={OPS: "user", VIEWER: "viewer"},
+        extra_env={
+            **cchc_env,
+            "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        },
+    )
     stack.configure()
     try:
         stack.migrate()
         t = time.perf_counter()
         # The H1-2024 files as make demo imports them: received on 17/6/2024, declared.
-        run = subprocess.run([AIRFLOW, "dags", "test", "cchc_ingest", "-c", '{"received_on": "2024-06-17"}'],
-                             env=stack.env, capture_output=True, text=True)
+        run = subprocess.run(
+            [AIRFLOW, "dags", "test", "cchc_ingest", "-c", '{"received_on": "2024-06-17"}'],
+            env=stack.env,
+            capture_output=True,
+            text=True,
+        )
         stack.timings["dags_test_ingest"] = time.perf_counter() - t
         log = run.stdout + run.stderr
         assert run.returncode == 0, log[-5000:]
@@ -87,6 +100,7 @@ def browser():
 
 def _http(url: str, token: str | None = None) -> tuple[int, str, str]:
     """(status, final URL, body) without following redirects."""
+
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args, **kwargs):
             return None
@@ -122,8 +136,7 @@ def test_status_page_in_browser(deployment, browser, tmp_path):
         assert _http(f"{stack.base_url}/cchc/feedback/{trick}", stack.token(VIEWER))[0] == 404, trick
 
     # A browser on UTC: the UI must still show Hanoi time (below).
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True,
-                                  timezone_id="UTC")
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True, timezone_id="UTC")
     page = context.new_page()
     _sign_in(page, stack, OPS)
     page.wait_for_url(re.compile(r".*/cchc/status.*"), timeout=60_000)

@@ -34,8 +34,8 @@ def _rows(engine, sql: str) -> list[tuple]:
 
 
 def test_weekly_rollup_runs_after_the_deadline_once_per_change(airflow_env, samples, ref, tmp_path):
-    from cchc.ingest import ingest_files
-    from cchc.warehouse import prepare
+    from cchc.loading.ingest import ingest_files
+    from cchc.warehouse.engine import prepare
 
     env, data, url = airflow_env
     engine = prepare(url, ref)
@@ -59,8 +59,12 @@ def test_weekly_rollup_runs_after_the_deadline_once_per_change(airflow_env, samp
     assert f"- {MISSING} " in log and f"- {REFUSED} " in log
     assert f"- {LATE} " not in log and f"- {TUESDAY} " not in log
     assert _rows(engine, "SELECT unit_code, kind FROM weekly_alerts ORDER BY unit_code") == [
-        (REFUSED, "refused"), (MISSING, "missing")]
-    ((fingerprint, run_id),) = _rows(engine, f"SELECT fingerprint, run_id FROM weekly_rollups WHERE week_code = '{W24}'")
+        (REFUSED, "refused"),
+        (MISSING, "missing"),
+    ]
+    ((fingerprint, run_id),) = _rows(
+        engine, f"SELECT fingerprint, run_id FROM weekly_rollups WHERE week_code = '{W24}'"
+    )
     workbook = weekly / f"{W24}_bao_cao_tuan.xlsx"
     made = workbook.stat().st_mtime_ns
 
@@ -70,7 +74,8 @@ def test_weekly_rollup_runs_after_the_deadline_once_per_change(airflow_env, samp
     assert "Flash report:" not in log and "chưa gửi hoặc bị từ chối" not in log
     assert workbook.stat().st_mtime_ns == made
     assert _rows(engine, f"SELECT fingerprint, run_id FROM weekly_rollups WHERE week_code = '{W24}'") == [
-        (fingerprint, run_id)]
+        (fingerprint, run_id)
+    ]
 
     # Friday: MISSING's late file changes week 24: rolled up again, nobody alerted twice.
     assert [o.outcome for o in ingest_files(engine, ref, [files.missing_late])] == ["accepted"]

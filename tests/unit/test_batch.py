@@ -7,13 +7,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from cchc.batch import load_many, read_many, receive_many
-from cchc.findings import finding
-from cchc.ingest import ingest_files, summary
-from cchc.load import DUPLICATE
-from cchc.mapped import MAX_CHUNKS, chunk_size, load_chunk, stage_chunks
-from cchc.validate import ACCEPTED, REJECTED, Verdict, validate_batch
-from cchc.warehouse import prepare
+from cchc.checks.pool import read_many
+from cchc.checks.validate import ACCEPTED, REJECTED, Verdict, validate_batch
+from cchc.common.findings import finding
+from cchc.intake.receipts import DUPLICATE
+from cchc.loading.ingest import ingest_files, summary
+from cchc.loading.load import load_many
+from cchc.loading.receive import receive_many
+from cchc.orchestration.mapped import MAX_CHUNKS, chunk_size, load_chunk, stage_chunks
+from cchc.warehouse.engine import prepare
 
 UNITS = ("SNV", "STP", "HBA", "ADU01")
 
@@ -35,7 +37,9 @@ def test_chunk_size_keeps_mapped_tasks_under_64(n, size):
 def test_bulk_load_is_per_submission_correct(samples, warehouse_url, ref):
     engine = prepare(warehouse_url, ref)
     files = _files(samples)
-    received = receive_many(engine, [(f.name, f.read_bytes()) for f in files] + [(files[0].name, files[0].read_bytes())])
+    received = receive_many(
+        engine, [(f.name, f.read_bytes()) for f in files] + [(files[0].name, files[0].read_bytes())]
+    )
     assert len(received) == 5 and received[4].checksum == received[0].checksum
     subs = read_many([(r.archive_path, r.file_name) for r in received[:4]])
     verdicts = validate_batch([(r.checksum, s) for r, s in zip(received, subs)], ref)
@@ -43,8 +47,9 @@ def test_bulk_load_is_per_submission_correct(samples, warehouse_url, ref):
     result = load_many(engine, verdicts + [verdicts[0]])  # the same key twice: the second is a duplicate
     assert [s for s, _ in result] == [ACCEPTED, REJECTED, ACCEPTED, ACCEPTED, DUPLICATE]
     with engine.connect() as conn:
-        rejected = conn.execute(text("SELECT COUNT(*) FROM indicator_values WHERE submission_id = :k"),
-                                {"k": verdicts[1].key}).scalar_one()
+        rejected = conn.execute(
+            text("SELECT COUNT(*) FROM indicator_values WHERE submission_id = :k"), {"k": verdicts[1].key}
+        ).scalar_one()
     assert rejected == 0  # a refused submission never loads figures
     assert _count(engine, "submissions") == 4 and _count(engine, "file_receipts") == 5
     assert load_many(engine, verdicts[:1]) == [(DUPLICATE, 1)]

@@ -7,7 +7,7 @@ import sys
 
 from conftest import ROOT
 
-from cchc.reference import load_reference
+from cchc.reference.registry import load_reference
 
 
 def test_national_reference_has_every_city_file_and_prefixed_provinces(ref, tmp_path):

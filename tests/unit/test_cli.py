@@ -12,7 +12,7 @@ from cchc.cli import main
 def test_blank_form_is_prefilled_with_the_units_tasks_and_indicators(tmp_path, ref):
     from openpyxl import load_workbook
 
-    from cchc.read import read_workbook
+    from cchc.intake.read import read_workbook
 
     assert main(["form", "--out", str(tmp_path), "--unit", "STP"]) == 0
     path = tmp_path / "STP_2024-H1.xlsx"
@@ -40,7 +40,10 @@ def test_ingest_prints_one_line_per_file_and_report_prints_code_value(samples, t
     assert main(["--warehouse", url, "ingest", str(folder), "--json"]) == 0
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [(x["file_name"], x["outcome"]) for x in lines] == [
-        ("SNV_2024-H1.xlsx", "accepted"), ("STP_2024-H1.xlsx", "accepted"), ("notes.pdf", "rejected")]
+        ("SNV_2024-H1.xlsx", "accepted"),
+        ("STP_2024-H1.xlsx", "accepted"),
+        ("notes.pdf", "rejected"),
+    ]
     assert lines[2]["findings"] == ["FILE_NOT_XLSX"]
 
     assert main(["--warehouse", url, "report", "--period", "2024-H1", "--format", "csv"]) == 0

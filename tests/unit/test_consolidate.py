@@ -3,7 +3,7 @@
 import datetime as dt
 from decimal import Decimal
 
-from cchc.consolidate import _Inputs, compute
+from cchc.figures.consolidate import _Inputs, compute
 
 DAY = dt.date(2024, 6, 15)
 
@@ -13,39 +13,57 @@ def _inputs(values=None, statuses=None):
 
 
 def test_sum_leaves_blank_out_instead_of_counting_zero(ref):
-    figures, _ = compute(ref, _inputs({"SYT": {"comms.media_items": Decimal(10)},
-                                       "HBA": {"comms.media_items": Decimal(5)},
-                                       "SXD": {"comms.media_items": None}}), DAY)
+    figures, _ = compute(
+        ref,
+        _inputs(
+            {
+                "SYT": {"comms.media_items": Decimal(10)},
+                "HBA": {"comms.media_items": Decimal(5)},
+                "SXD": {"comms.media_items": None},
+            }
+        ),
+        DAY,
+    )
     assert figures["comms.media_items"].value == 15
     assert figures["comms.media_items"].n_units == 2
 
 
 def test_sum_counts_only_units_the_indicator_concerns(ref):
     """A commune's PAKN figure (not on its form) is not summed into the city's."""
-    figures, _ = compute(ref, _inputs({"HBA01": {"pakn.resolved": Decimal(7)},
-                                       "HBA": {"pakn.resolved": Decimal(3)}}), DAY)
+    figures, _ = compute(
+        ref, _inputs({"HBA01": {"pakn.resolved": Decimal(7)}, "HBA": {"pakn.resolved": Decimal(3)}}), DAY
+    )
     assert figures["pakn.resolved"].value == 3
 
 
 def test_ratio_recomputed_from_parts_not_averaged(ref):
-    figures, _ = compute(ref, _inputs({"VPUB": {"tthc.internal_total": Decimal(43),
-                                                "tthc.internal_simplified": Decimal(11)}}), DAY)
+    figures, _ = compute(
+        ref, _inputs({"VPUB": {"tthc.internal_total": Decimal(43), "tthc.internal_simplified": Decimal(11)}}), DAY
+    )
     assert figures["tthc.internal_simplified_pct"].value == Decimal("25.6")
     assert figures["tthc.internal_simplified_pct"].text == "25,6%"
 
 
 def test_single_takes_only_the_authoritative_unit(ref):
-    figures, _ = compute(ref, _inputs({"SNV": {"cs.civil_servant_quota": Decimal(2846)},
-                                       "STC": {"cs.civil_servant_quota": Decimal(1)}}), DAY)
+    figures, _ = compute(
+        ref,
+        _inputs({"SNV": {"cs.civil_servant_quota": Decimal(2846)}, "STC": {"cs.civil_servant_quota": Decimal(1)}}),
+        DAY,
+    )
     assert figures["cs.civil_servant_quota"].value == 2846
     assert figures["cs.civil_servant_quota"].text == "2.846"
 
 
 def test_plan_done_counts_lead_units_reports_up_to_the_as_of_date(ref):
     snv = [t.code for t in ref.tasks_on(DAY) if t.lead_unit == "SNV"]
-    statuses = {"SNV": {snv[0]: ("done", dt.date(2024, 3, 1)), snv[1]: ("done", dt.date(2024, 7, 1)),
-                        snv[2]: ("in_progress", None)},
-                "STP": {snv[3]: ("done", dt.date(2024, 3, 1))}}  # STP does not lead it: ignored
+    statuses = {
+        "SNV": {
+            snv[0]: ("done", dt.date(2024, 3, 1)),
+            snv[1]: ("done", dt.date(2024, 7, 1)),
+            snv[2]: ("in_progress", None),
+        },
+        "STP": {snv[3]: ("done", dt.date(2024, 3, 1))},
+    }  # STP does not lead it: ignored
     figures, unreported = compute(ref, _inputs(statuses=statuses), DAY)
     assert figures["plan.tasks_done"].value == 1
     assert figures["plan.tasks_total"].value == 57

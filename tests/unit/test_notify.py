@@ -9,23 +9,48 @@ import logging
 import pytest
 from smtp_server import SmtpServer
 
-from cchc.completeness import UnitStatus
-from cchc.notify import CchcNotifier, alert, late_units_message, on_failure, refused_files_message
+from cchc.figures.completeness import UnitStatus
+from cchc.ops.notify import alert, late_units_message, on_failure, refused_files_message
+from cchc.orchestration.notifiers import CchcNotifier
 
 REFUSED = [
-    {"file_name": "SYT_2024-H1.xlsx", "unit_code": "SYT", "period_code": "2024-H1", "outcome": "rejected",
-     "version": 1, "findings": ["VALUE_NEGATIVE"], "feedback": "/data/outputs/feedback/SYT_2024-H1_v1.xlsx"},
-    {"file_name": "SNV_2024-H1.xlsx", "unit_code": "SNV", "period_code": "2024-H1", "outcome": "accepted",
-     "version": 1, "findings": []},
+    {
+        "file_name": "SYT_2024-H1.xlsx",
+        "unit_code": "SYT",
+        "period_code": "2024-H1",
+        "outcome": "rejected",
+        "version": 1,
+        "findings": ["VALUE_NEGATIVE"],
+        "feedback": "/data/outputs/feedback/SYT_2024-H1_v1.xlsx",
+    },
+    {
+        "file_name": "SNV_2024-H1.xlsx",
+        "unit_code": "SNV",
+        "period_code": "2024-H1",
+        "outcome": "accepted",
+        "version": 1,
+        "findings": [],
+    },
 ]
 
 
 @pytest.fixture
 def smtp(monkeypatch):
     with SmtpServer() as server:
-        monkeypatch.setenv("AIRFLOW_CONN_CCHC_SMTP", json.dumps({
-            "conn_type": "smtp", "host": "127.0.0.1", "port": server.port,
-            "extra": {"to": "vanhanh@haiphong.gov.vn, snv@haiphong.gov.vn", "from_email": "cchc@haiphong.gov.vn"}}))
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_CCHC_SMTP",
+            json.dumps(
+                {
+                    "conn_type": "smtp",
+                    "host": "127.0.0.1",
+                    "port": server.port,
+                    "extra": {
+                        "to": "vanhanh@haiphong.gov.vn, snv@haiphong.gov.vn",
+                        "from_email": "cchc@haiphong.gov.vn",
+                    },
+                }
+            ),
+        )
         yield server
 
 
@@ -34,7 +59,7 @@ def test_refused_files_go_by_email_naming_unit_period_and_what_to_do(smtp):
     ((sender, rcpts, mail),) = smtp.messages
     assert "cchc@haiphong.gov.vn" in sender
     assert rcpts == ["vanhanh@haiphong.gov.vn", "snv@haiphong.gov.vn"]
-    assert mail["Subject"].startswith("[CCHC] 1 tệp báo cáo bị từ chối / refused file(s)")
+    assert mail["Subject"].startswith("[CCHC] 1 tệp báo cáo bị từ chối / 1 refused file(s)")
     body = mail.get_content()
     assert "Đơn vị / unit SYT, kỳ / period 2024-H1: SYT_2024-H1.xlsx" in body and "VALUE_NEGATIVE" in body
     assert "Việc cần làm / what to do: gửi tệp phản hồi cho đơn vị" in body
@@ -50,8 +75,9 @@ def test_failed_task_callback_sends_the_error_and_the_remedy(smtp):
 
 
 def test_late_units_message_lists_each_unit_with_its_deadline_and_action():
-    rows = [UnitStatus("2024-H1", "DSO01", "Phường Ngọc Xuyên", "commune", "DSO", dt.date(2024, 6, 18), "missing",
-                       0, None)]
+    rows = [
+        UnitStatus("2024-H1", "DSO01", "Phường Ngọc Xuyên", "commune", "DSO", dt.date(2024, 6, 18), "missing", 0, None)
+    ]
     msg = late_units_message(rows)
     assert "DSO01 Phường Ngọc Xuyên, kỳ / period 2024-H1, hạn / due 18/06/2024: chưa gửi (missing)" in msg.body
     assert "Đôn đốc đơn vị gửi báo cáo ngay / chase the unit" in msg.body

@@ -6,7 +6,7 @@ import pytest
 from corpus import rezip
 from helpers import edit, set_figure
 
-from cchc.read import read_workbook
+from cchc.intake.read import read_workbook
 
 
 def _h1(samples: Path, unit: str) -> Path:
@@ -19,8 +19,11 @@ def _codes(path: Path) -> list[str]:
 
 def test_formula_without_saved_value_is_refused_with_its_cell(samples, tmp_path):
     cell = {}
-    bad = edit(_h1(samples, "SYT"), tmp_path / "SYT_2024-H1.xlsx",
-               lambda wb: cell.setdefault("ref", set_figure(wb, "pakn.resolved", "=2+3")))
+    bad = edit(
+        _h1(samples, "SYT"),
+        tmp_path / "SYT_2024-H1.xlsx",
+        lambda wb: cell.setdefault("ref", set_figure(wb, "pakn.resolved", "=2+3")),
+    )
     findings = read_workbook(bad).findings
     assert [(f.code, f.sheet, f.cell) for f in findings] == [("FORMULA_NOT_COMPUTED", "Số liệu", cell["ref"])]
 
@@ -35,9 +38,14 @@ def test_formula_with_saved_value_is_read_through_it(samples, tmp_path):
         if not name.startswith("xl/worksheets/"):
             return data
         import re
+
         pattern = rb'(<c r="' + row.cell.encode() + rb'"[^>]*?)(?: t="[a-z]+")?>(.*?)</c>'
-        return re.sub(pattern, lambda m: m.group(1) + b"><f>1+1</f><v>" + str(int(row.value)).encode() + b"</v></c>",
-                      data, flags=re.S)
+        return re.sub(
+            pattern,
+            lambda m: m.group(1) + b"><f>1+1</f><v>" + str(int(row.value)).encode() + b"</v></c>",
+            data,
+            flags=re.S,
+        )
 
     good = rezip(src, tmp_path / "SYT_2024-H1.xlsx", replace=with_formula)
     again = read_workbook(good)
@@ -51,8 +59,10 @@ def test_macros_are_refused(samples, tmp_path):
 
 
 def test_xml_entity_expansion_is_refused(samples, tmp_path):
-    bomb = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
-            b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&lol2;</t></si></sst>')
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]>'
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&lol2;</t></si></sst>'
+    )
     bad = rezip(_h1(samples, "SCT"), tmp_path / "SCT_2024-H1.xlsx", add={"xl/sharedStrings.xml": bomb})
     assert _codes(bad) == ["FILE_SUSPICIOUS"]
 
@@ -64,8 +74,9 @@ def test_zip_bomb_is_refused_without_inflating_it(samples, tmp_path):
 
 
 def test_thousands_of_parts_are_refused(samples, tmp_path):
-    bad = rezip(_h1(samples, "SCT"), tmp_path / "SCT_2024-H1.xlsx",
-                 add={f"xl/extra/p{i}.xml": b"<x/>" for i in range(1000)})
+    bad = rezip(
+        _h1(samples, "SCT"), tmp_path / "SCT_2024-H1.xlsx", add={f"xl/extra/p{i}.xml": b"<x/>" for i in range(1000)}
+    )
     assert _codes(bad) == ["FILE_SUSPICIOUS"]
 
 

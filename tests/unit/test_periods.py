@@ -2,22 +2,25 @@ import datetime as dt
 
 import pytest
 
-from cchc.periods import parse_period, week_of
+from cchc.common.periods import parse_period, week_of
 
 
-@pytest.mark.parametrize("typed, code, start, end", [
-    ("2024-H1", "2024-H1", dt.date(2023, 12, 15), dt.date(2024, 6, 14)),
-    ("6 tháng đầu năm 2024", "2024-H1", dt.date(2023, 12, 15), dt.date(2024, 6, 14)),
-    ("Báo cáo 6 tháng năm 2024", "2024-H1", dt.date(2023, 12, 15), dt.date(2024, 6, 14)),
-    ("2024-Q1", "2024-Q1", dt.date(2023, 12, 15), dt.date(2024, 3, 14)),
-    ("Quý III năm 2024", "2024-Q3", dt.date(2024, 6, 15), dt.date(2024, 9, 14)),
-    ("2024-M01", "2024-M01", dt.date(2023, 12, 15), dt.date(2024, 1, 14)),
-    ("Tháng 5 năm 2024", "2024-M05", dt.date(2024, 4, 15), dt.date(2024, 5, 14)),
-    ("9 tháng năm 2024", "2024-9M", dt.date(2023, 12, 15), dt.date(2024, 9, 14)),
-    ("Năm 2024", "2024-Y", dt.date(2023, 12, 15), dt.date(2024, 12, 14)),
-    ("2024-W23", "2024-W23", dt.date(2024, 6, 3), dt.date(2024, 6, 9)),
-    ("tuan 23 nam 2024", "2024-W23", dt.date(2024, 6, 3), dt.date(2024, 6, 9)),
-])
+@pytest.mark.parametrize(
+    "typed, code, start, end",
+    [
+        ("2024-H1", "2024-H1", dt.date(2023, 12, 15), dt.date(2024, 6, 14)),
+        ("6 tháng đầu năm 2024", "2024-H1", dt.date(2023, 12, 15), dt.date(2024, 6, 14)),
+        ("Báo cáo 6 tháng năm 2024", "2024-H1", dt.date(2023, 12, 15), dt.date(2024, 6, 14)),
+        ("2024-Q1", "2024-Q1", dt.date(2023, 12, 15), dt.date(2024, 3, 14)),
+        ("Quý III năm 2024", "2024-Q3", dt.date(2024, 6, 15), dt.date(2024, 9, 14)),
+        ("2024-M01", "2024-M01", dt.date(2023, 12, 15), dt.date(2024, 1, 14)),
+        ("Tháng 5 năm 2024", "2024-M05", dt.date(2024, 4, 15), dt.date(2024, 5, 14)),
+        ("9 tháng năm 2024", "2024-9M", dt.date(2023, 12, 15), dt.date(2024, 9, 14)),
+        ("Năm 2024", "2024-Y", dt.date(2023, 12, 15), dt.date(2024, 12, 14)),
+        ("2024-W23", "2024-W23", dt.date(2024, 6, 3), dt.date(2024, 6, 9)),
+        ("tuan 23 nam 2024", "2024-W23", dt.date(2024, 6, 3), dt.date(2024, 6, 9)),
+    ],
+)
 def test_periods_and_their_windows(typed, code, start, end):
     p = parse_period(typed)
     assert (p.code, p.start, p.end) == (code, start, end)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from helpers import edit, set_figure, sheet
 
-from cchc.form import FORM_VERSION
-from cchc.read import read_workbook
+from cchc.intake.read import read_workbook
+from cchc.reference.form import FORM_VERSION
 
 
 def _h1(samples: Path, unit: str) -> Path:
@@ -35,6 +35,7 @@ def test_vietnamese_text_numbers_keep_their_meaning_and_their_cell(samples):
 
 def test_layout_quirks_are_read_through(samples, tmp_path):
     """Moved columns, headers without diacritics in NFD, extra sheets, sheets renamed in capitals."""
+
     def spoil(wb):
         ws = sheet(wb, "Số liệu")
         ws.insert_cols(1)  # everything shifts right by one column
@@ -44,6 +45,7 @@ def test_layout_quirks_are_read_through(samples, tmp_path):
                     c.value = unicodedata.normalize("NFD", c.value.upper())
         ws.title = "  SO LIEU "
         wb.create_sheet("Ghi chú thêm")["A1"] = "không liên quan"
+
     bad = edit(_h1(samples, "STP"), tmp_path / "STP_2024-H1.xlsx", spoil)
     sub = read_workbook(bad)
     assert sub.findings == []
@@ -58,18 +60,24 @@ def test_signature_block_and_blank_rows_are_not_data(samples):
 
 def test_a_number_that_is_not_one_names_its_cell(samples, tmp_path):
     cell = {}
-    bad = edit(_h1(samples, "SYT"), tmp_path / "SYT_2024-H1.xlsx",
-               lambda wb: cell.setdefault("ref", set_figure(wb, "pakn.resolved", "mười hai")))
+    bad = edit(
+        _h1(samples, "SYT"),
+        tmp_path / "SYT_2024-H1.xlsx",
+        lambda wb: cell.setdefault("ref", set_figure(wb, "pakn.resolved", "mười hai")),
+    )
     sub = read_workbook(bad)
     assert [(f.code, f.sheet, f.cell) for f in sub.findings] == [("NUMBER_INVALID", "Số liệu", cell["ref"])]
     assert "mười hai" in sub.findings[0].message_vi and "not a number" in sub.findings[0].message_en
 
 
 def test_not_a_workbook(tmp_path):
-    for name, data, code in [("a.xlsx", b"", "FILE_EMPTY"), ("b.xlsx", b"%PDF-1.4 ...", "FILE_NOT_XLSX"),
-                             ("c.csv", "Mã đơn vị,SNV\n".encode(), "FILE_NOT_XLSX"),
-                             ("d.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "FILE_NOT_XLSX"),
-                             ("e.xlsx", b"PK\x03\x04" + b"\0" * 100, "FILE_UNREADABLE")]:
+    for name, data, code in [
+        ("a.xlsx", b"", "FILE_EMPTY"),
+        ("b.xlsx", b"%PDF-1.4 ...", "FILE_NOT_XLSX"),
+        ("c.csv", "Mã đơn vị,SNV\n".encode(), "FILE_NOT_XLSX"),
+        ("d.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "FILE_NOT_XLSX"),
+        ("e.xlsx", b"PK\x03\x04" + b"\0" * 100, "FILE_UNREADABLE"),
+    ]:
         p = tmp_path / name
         p.write_bytes(data)
         assert [f.code for f in read_workbook(p).findings] == [code], name
@@ -89,6 +97,7 @@ def test_hidden_rows_and_sheets_are_data_as_excel_sees_them(samples, tmp_path):
         ws.row_dimensions[row_of(ws, "inst.vbqppl_expired_full")].hidden = True
         ws.sheet_state = "hidden"
         wb.active = 0 if wb.worksheets[0] is not ws else 1
+
     bad = edit(_h1(samples, "STP"), tmp_path / "STP_2024-H1.xlsx", spoil)
     sub = read_workbook(bad)
     assert sub.findings == []
@@ -102,6 +111,7 @@ def test_a_visible_sheet_wins_over_a_hidden_old_copy(samples, tmp_path):
         old.title = "SO LIEU"
         old.sheet_state = "hidden"
         wb.move_sheet(old, offset=-len(wb.worksheets) + 1)  # first in the workbook
+
     bad = edit(_h1(samples, "STP"), tmp_path / "STP_2024-H1.xlsx", spoil)
     sub = read_workbook(bad)
     assert {v.code: v.value for v in sub.values}["inst.vbqppl_self_checked"] == 18

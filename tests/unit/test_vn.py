@@ -5,15 +5,27 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cchc.vn import fold, format_number, neutralise, parse_date, parse_number
+from cchc.common.vn import fold, format_number, neutralise, parse_date, parse_number
 
 
-@pytest.mark.parametrize("typed, expected", [
-    ("1.150", Decimal("1150")), ("25,6", Decimal("25.6")), ("25,6%", Decimal("25.6")),
-    ("4.048,546", Decimal("4048.546")), ("17.019,198", Decimal("17019.198")), ("1.234.567", Decimal("1234567")),
-    ("25.6", Decimal("25.6")), (" 88,90 % ", Decimal("88.90")), ("0", Decimal("0")), ("-3", Decimal("-3")),
-    (1150, Decimal("1150")), (133.37, Decimal("133.37")), ("1\u00a0150", Decimal("1150")),
-])
+@pytest.mark.parametrize(
+    "typed, expected",
+    [
+        ("1.150", Decimal("1150")),
+        ("25,6", Decimal("25.6")),
+        ("25,6%", Decimal("25.6")),
+        ("4.048,546", Decimal("4048.546")),
+        ("17.019,198", Decimal("17019.198")),
+        ("1.234.567", Decimal("1234567")),
+        ("25.6", Decimal("25.6")),
+        (" 88,90 % ", Decimal("88.90")),
+        ("0", Decimal("0")),
+        ("-3", Decimal("-3")),
+        (1150, Decimal("1150")),
+        (133.37, Decimal("133.37")),
+        ("1\u00a0150", Decimal("1150")),
+    ],
+)
 def test_numbers_typed_the_vietnamese_way(typed, expected):
     assert parse_number(typed) == expected
 
@@ -39,16 +51,33 @@ def test_whole_numbers_round_trip(n):
     assert parse_number(format_number(n)) == n
 
 
-@pytest.mark.parametrize("value, decimals, printed", [
-    (1317, 0, "1.317"), (Decimal("25.6"), 1, "25,6"), (Decimal("4048.546"), 3, "4.048,546"), (8, 0, "8"),
-    (Decimal("88.9"), 2, "88,90"), (Decimal("32584"), 0, "32.584"),
-])
+@pytest.mark.parametrize(
+    "value, decimals, printed",
+    [
+        (1317, 0, "1.317"),
+        (Decimal("25.6"), 1, "25,6"),
+        (Decimal("4048.546"), 3, "4.048,546"),
+        (8, 0, "8"),
+        (Decimal("88.9"), 2, "88,90"),
+        (Decimal("32584"), 0, "32.584"),
+    ],
+)
 def test_format_like_the_seed_report(value, decimals, printed):
     assert format_number(value, decimals) == printed
 
 
-@pytest.mark.parametrize("typed", ["15/6/2024", "15/06/2024", "15-06-2024", "2024-06-15", dt.date(2024, 6, 15),
-                                   dt.datetime(2024, 6, 15, 0, 0), "ngày 15/6/2024"])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "15/6/2024",
+        "15/06/2024",
+        "15-06-2024",
+        "2024-06-15",
+        dt.date(2024, 6, 15),
+        dt.datetime(2024, 6, 15, 0, 0),
+        "ngày 15/6/2024",
+    ],
+)
 def test_dates(typed):
     assert parse_date(typed) == dt.date(2024, 6, 15)
 
@@ -73,15 +102,21 @@ def test_labels_fold_case_diacritics_unicode_form_and_spaces():
     assert fold("Đơn vị tính") == "don vi tinh"
 
 
-@given(st.text(alphabet="aăâbcdđeêghiklmnoôơpqrstuưvxyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ ",
-               max_size=40))
+@given(
+    st.text(
+        alphabet="aăâbcdđeêghiklmnoôơpqrstuưvxyàáảãạằắẳẵặầấẩẫậèéẻẽẹềếểễệìíỉĩịòóỏõọồốổỗộờớởỡợùúủũụừứửữựỳýỷỹỵ ",
+        max_size=40,
+    )
+)
 def test_fold_ignores_unicode_form_and_case(label):
     import unicodedata
 
     assert fold(unicodedata.normalize("NFD", label.upper())) == fold(label)
 
 
-@pytest.mark.parametrize("text, safe", [("=1+1", "'=1+1"), ("+84", "'+84"), ("-x", "'-x"), ("@SUM(A1)", "'@SUM(A1)"),
-                                        ("Sở Nội vụ", "Sở Nội vụ")])
+@pytest.mark.parametrize(
+    "text, safe",
+    [("=1+1", "'=1+1"), ("+84", "'+84"), ("-x", "'-x"), ("@SUM(A1)", "'@SUM(A1)"), ("Sở Nội vụ", "Sở Nội vụ")],
+)
 def test_text_from_units_cannot_run_as_a_formula(text, safe):
     assert neutralise(text) == safe

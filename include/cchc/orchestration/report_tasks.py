@@ -1,0 +1,136 @@
+"""The work of cchc_period_report's tasks (dags/cchc_period_report.py wires them): each function takes
+the task's Airflow context (or what its upstream tasks returned) and returns the task's XCom.
+
+The lines naming a written file (`Draft: …`, `Final report: …`, `Workbook: …`, `CSV: …`) keep
+their English label first: scripts and tests find the path after it.
+"""
+
+from __future__ import annotations
+
+from cchc.common.config import output_dir
+from cchc.common.messages import text
+from cchc.figures.approval import approval_request, approve, as_reviewed, report_state, review_summary
+from cchc.ops.notify import Message, alert, subject
+from cchc.orchestration.runtime import prepared_engine, warehouse_engine
+from cchc.orchestration.wiring import APPROVE, REJECT
+from cchc.outputs.draft import write_draft
+from cchc.outputs.publish import publish_period
+
+KEY_FIGURES = ("plan.tasks_done", "pakn.total", "egov.online_services_full", "fin.invest_disbursed_bn")
+
+
+def consolidate(context) -> dict:
+    """Consolidate and store the period's figures, unless it is locked (then its approved figures)."""
+    period = context["params"]["period"]
+    engine, ref = prepared_engine()
+    state = report_state(engine, ref, period)  # stores a fresh consolidation unless locked
+    result = state.result
+    if state.locked:
+        print(
+            text(
+                "dags.period_locked",
+                period=period,
+                version=state.version,
+                by=state.approved_by,
+                at=state.approved_at,
+                pending=len(state.pending),
+            )
+        )
+    print(
+        text(
+            "dags.consolidated",
+            label=result.label,
+            n=len(result.figures),
+            units=len(result.units_reported),
+            missing=len(result.units_missing),
+            which=", ".join(result.units_missing) or "-",
+        )
+    )
+    for code in KEY_FIGURES:
+        print(f"  {code}: {result.figures[code].text}")
+    return review_summary(state)
+
+
+def draft(summary: dict) -> dict:
+    """Write the Word draft and its charts; the approval request's text is made here."""
+    engine, ref = warehouse_engine()
+    d = write_draft(engine, ref, summary["period"], output_dir())
+    print(f"Draft: {d.path}  ({d.seconds:.1f} s)")
+    for chart in d.charts:
+        print(f"Chart: {chart}")
+    for code, value in d.key_figures.items():
+        print(f"  {code}: {value}")
+    return {
+        "path": str(d.path),
+        "charts": [str(c) for c in d.charts],
+        "key_figures": dict(d.key_figures),
+        "request": approval_request(summary, d, ref, (APPROVE, REJECT)),
+    }
+
+
+def route(context, summary: dict) -> str:
+    """The next task: ask a person, or (no approval wanted, or already approved) publish straight away."""
+    if summary["locked"]:
+        print(text("dags.not_asked_again", period=summary["period"], version=summary["version"]))
+        return "publish"
+    if not context["params"]["approval"]:
+        print(text("dags.no_approval_wanted"))
+        return "publish"
+    print(text("dags.waiting_for_approval"))
+    return "request_approval"
+
+
+def decide(response: dict) -> str:
+    """Follow the person's answer."""
+    choice = response["chosen_options"][0]
+    print(f"{choice} — {response['responded_by_user']['name']}, {response['responded_at']}")
+    return "finalize" if choice == APPROVE else "record_rejection"
+
+
+def _note(response: dict) -> str:
+    return ((response.get("params_input") or {}).get("note") or "").strip()
+
+
+def finalize(summary: dict, response: dict) -> dict:
+    """Lock the period as approved by the responding user; write the final report and the annex."""
+    period = summary["period"]
+    by = response["responded_by_user"]["name"]
+    engine, ref = warehouse_engine()
+    state = report_state(engine, ref, period)
+    if state.locked and state.approved_by == by:  # a retry after the lock was written
+        print(text("dags.already_locked_by", period=period, by=by, version=state.version))
+    else:
+        # Figures changed since the draft (a file accepted meanwhile): approve() refuses, nothing is
+        # locked, the task fails and ops are told; run the DAG again for a new draft.
+        a = approve(engine, ref, period, by=by, note=_note(response), expected=as_reviewed(summary))
+        print(text("dags.locked", period=a.period_code, version=a.version, by=a.by, at=a.at, n=a.n_figures))
+        state = report_state(engine, ref, period)
+    final = write_draft(engine, ref, period, output_dir(), final=True)
+    paths = publish_period(output_dir(), state.result, ref, engine=engine)
+    print(f"Final report: {final.path}\nWorkbook: {paths['xlsx']}\nCSV: {paths['csv']}")
+    return {"final": str(final.path), **{k: str(v) for k, v in paths.items()}}
+
+
+def record_rejection(summary: dict, response: dict) -> None:
+    """Nothing is locked; who rejected and why goes to the log and to ops."""
+    who = response["responded_by_user"]["name"]
+    reason = _note(response) or str(text("dags.no_reason"))
+    body = (
+        f"{text('dags.rejected_by')}: {who}, {response['responded_at']}\n{text('dags.reason')}: {reason}\n\n"
+        f"{text('dags.rejected_next')}"
+    )
+    print(f"{text('dags.rejected')} {who}: {reason}")
+    alert(Message(subject("dags.rejected_subject", period=summary["period"]), body))  # cchc_smtp, else the log
+
+
+def publish(summary: dict) -> dict:
+    """Annex workbook + CSV from the consolidated (or, if locked, approved) figures."""
+    engine, ref = warehouse_engine()
+    state = report_state(engine, ref, summary["period"])
+    out = {}
+    if state.locked:  # the approved report, written again from the approved figures
+        out["final"] = str(write_draft(engine, ref, summary["period"], output_dir(), final=True).path)
+        print(f"Final report: {out['final']}")
+    paths = publish_period(output_dir(), state.result, ref, engine=engine)
+    print(f"Workbook: {paths['xlsx']}\nCSV: {paths['csv']}")
+    return {**out, **{k: str(v) for k, v in paths.items()}}
