@@ -133,3 +133,18 @@ def landed(path: Path, when) -> Path:
     ts = when.replace(tzinfo=dt.UTC).timestamp()
     os.utime(path, (ts, ts))
     return path
+
+
+def offline(context) -> list[str]:
+    """Block every request of a Playwright browser context but local files; the list fills with
+    what a page tried to fetch from elsewhere (a page meant to work offline leaves it empty)."""
+    requested: list[str] = []
+
+    def route(r):
+        if r.request.url.startswith("file:"):
+            return r.continue_()
+        requested.append(r.request.url)
+        return r.abort()
+
+    context.route("**/*", route)
+    return requested

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import edit, set_figure
+from helpers import edit, offline, set_figure
 
 from cchc.checks.datadocs import build_data_docs, results_dir
 from cchc.checks.validate import validate_batch
@@ -60,18 +60,10 @@ def test_static_folder_keeps_only_what_pages_use(docs):
 def test_pages_render_offline_in_chromium(docs, scheme):
     from playwright.sync_api import sync_playwright
 
-    requested: list[str] = []
-
-    def route(r):
-        if r.request.url.startswith("file:"):
-            return r.continue_()
-        requested.append(r.request.url)
-        return r.abort()
-
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
         context = browser.new_context(color_scheme=scheme)
-        context.route("**/*", route)
+        requested = offline(context)
         page = context.new_page()
         page.goto((docs / "index.html").as_uri())
         text = page.inner_text("body")

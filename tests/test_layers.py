@@ -87,3 +87,19 @@ def test_every_layer_has_a_readme():
     layers = [p for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()]
     assert len(layers) >= 10
     assert [p.name for p in layers if not (p / "README.md").exists()] == []
+
+
+def test_package_data_carries_every_file_the_package_reads():
+    """A non-editable install (the Docker image's) must carry the catalogue, templates and the
+    migrations' files: every non-Python file in the package matches pyproject's package-data."""
+    import fnmatch
+    import tomllib
+
+    globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["cchc"]
+    files = [
+        p.relative_to(PACKAGE).as_posix()
+        for p in PACKAGE.rglob("*")
+        if p.is_file() and p.suffix not in (".py", ".pyc") and p.name != "README.md" and "__pycache__" not in p.parts
+    ]
+    assert len(files) > 20
+    assert [f for f in files if not any(fnmatch.fnmatch(f, g) for g in globs)] == []

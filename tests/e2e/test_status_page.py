@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 from airflow_stack import AIRFLOW, AirflowStack
 from conftest import ROOT, deployment_warehouse
-from helpers import edit, set_figure
+from helpers import edit, offline, set_figure
 
 pytestmark = pytest.mark.e2e
 OPS, VIEWER = "nguyen.van.an", "pham.minh.chau"
@@ -193,15 +193,8 @@ def test_data_docs_offline(deployment, browser):
     _stack, data, index, _log = deployment
     assert index.is_file() and index.parent.parent == data / "outputs" / "datadocs"
     context = browser.new_context()
-    requested: list[str] = []
 
-    def route(r):
-        if r.request.url.startswith("file:"):
-            return r.continue_()
-        requested.append(r.request.url)
-        return r.abort()
-
-    context.route("**/*", route)
+    requested = offline(context)
     page = context.new_page()
     page.goto(index.as_uri())
     text = page.inner_text("body")

@@ -260,8 +260,9 @@ def _snapshot(
     at: dt.datetime,
     note: str,
 ) -> None:
-    p = result.label
-    key = {"p": p, "v": version}
+    """The approved version: who approved it and when, every figure, what each was computed from,
+    and which submission of each unit was counted."""
+    key = {"p": result.label, "v": version}
     conn.execute(
         text(
             "INSERT INTO approvals (period_code, version, approved_by, approved_at, note, as_of, n_figures) "
@@ -274,20 +275,46 @@ def _snapshot(
             "INSERT INTO approved_figures (period_code, version, indicator_code, seq, value, decimals, "
             "value_text, n_units) VALUES (:p, :v, :code, :seq, :value, :dec, :text, :n)"
         ),
-        [
-            {
-                **key,
-                "code": f.code,
-                "seq": seq,
-                "value": f.value,
-                "dec": _decimals(f.value),
-                "text": f.text,
-                "n": f.n_units,
-            }
-            for seq, f in enumerate(result.figures.values(), start=1)
-        ],
+        _figure_rows(key, result),
     )
-    inputs = [
+    inputs = _input_rows(key, result)
+    if inputs:
+        conn.execute(
+            text(
+                "INSERT INTO approved_figure_inputs (period_code, version, indicator_code, seq, input_kind, input_code, "
+                "unit_code, submission_id, value, task_status, completed_on, counted, sheet, cell) VALUES (:p, :v, :code, "
+                ":seq, :kind, :input, :unit, :sub, :value, :status, :done, :counted, :sheet, :cell)"
+            ),
+            inputs,
+        )
+    conn.execute(
+        text(
+            "INSERT INTO approved_units (period_code, version, unit_code, expected, submission_id, "
+            "submission_version) VALUES (:p, :v, :unit, :expected, :sub, :sv)"
+        ),
+        _unit_rows(key, result, counted),
+    )
+
+
+def _figure_rows(key: dict, result: Consolidation) -> list[dict]:
+    """approved_figures: each figure in the consolidation's order, with the decimals to give it back exactly."""
+    return [
+        {
+            **key,
+            "code": f.code,
+            "seq": seq,
+            "value": f.value,
+            "dec": _decimals(f.value),
+            "text": f.text,
+            "n": f.n_units,
+        }
+        for seq, f in enumerate(result.figures.values(), start=1)
+    ]
+
+
+def _input_rows(key: dict, result: Consolidation) -> list[dict]:
+    """approved_figure_inputs: what each figure was computed from (blanks stored as NULL)."""
+    return [
         {
             **key,
             "code": f.code,
@@ -306,32 +333,21 @@ def _snapshot(
         for f in result.figures.values()
         for seq, i in enumerate(f.inputs, start=1)
     ]
-    if inputs:
-        conn.execute(
-            text(
-                "INSERT INTO approved_figure_inputs (period_code, version, indicator_code, seq, input_kind, input_code, "
-                "unit_code, submission_id, value, task_status, completed_on, counted, sheet, cell) VALUES (:p, :v, :code, "
-                ":seq, :kind, :input, :unit, :sub, :value, :status, :done, :counted, :sheet, :cell)"
-            ),
-            inputs,
-        )
+
+
+def _unit_rows(key: dict, result: Consolidation, counted: dict[str, tuple[str, int]]) -> list[dict]:
+    """approved_units: every unit expected to report or counted, and the submission counted for it."""
     expected = set(result.units_reported) | set(result.units_missing)
-    conn.execute(
-        text(
-            "INSERT INTO approved_units (period_code, version, unit_code, expected, submission_id, "
-            "submission_version) VALUES (:p, :v, :unit, :expected, :sub, :sv)"
-        ),
-        [
-            {
-                **key,
-                "unit": u,
-                "expected": int(u in expected),
-                "sub": counted.get(u, (None, None))[0],
-                "sv": counted.get(u, (None, None))[1],
-            }
-            for u in sorted(expected | set(counted))
-        ],
-    )
+    return [
+        {
+            **key,
+            "unit": u,
+            "expected": int(u in expected),
+            "sub": counted.get(u, (None, None))[0],
+            "sv": counted.get(u, (None, None))[1],
+        }
+        for u in sorted(expected | set(counted))
+    ]
 
 
 def _decimals(value: Decimal | None) -> int:

@@ -159,90 +159,132 @@ def display(ind: Indicator, value: Decimal | None, figures: dict[str, Figure]) -
 
 def compute(ref: Reference, inputs: _Inputs, day: dt.date) -> tuple[dict[str, Figure], list[str]]:
     """The figures, from each unit's values and task statuses; pure (no database)."""
-    units = {u.code: u for u in ref.units_on(day)}
-    figures: dict[str, Figure] = {}
     indicators = ref.indicators_on(day)
+    figures, unreported = _direct_figures(ref, inputs, day, [i for i in indicators if i.method != "ratio"])
+    _add_ratios(figures, [i for i in indicators if i.method == "ratio"])
+    by_code = {i.code: i for i in indicators}
+    figures = {c: dataclasses.replace(f, text=display(by_code[c], f.value, figures)) for c, f in figures.items()}
+    return figures, unreported
+
+
+def _direct_figures(
+    ref: Reference, inputs: _Inputs, day: dt.date, indicators: list[Indicator]
+) -> tuple[dict[str, Figure], list[str]]:
+    """Every figure but the ratios (quantized, text still blank), and the plan's tasks not reported."""
+    units = {u.code: u for u in ref.units_on(day)}
+    sums = _Sums(units, inputs)
+    figures: dict[str, Figure] = {}
     unreported: list[str] = []
-    reported = sorted(inputs.values.items())  # once, not per indicator
-    made = sorted(inputs.made.items())  # each value's Input, when _fetch made them
-    covered: dict[Scope, set[str]] = {}  # the units each scope covers, worked out once
-    for ind in (i for i in indicators if i.method != "ratio"):
+    for ind in indicators:
         value: Decimal | None
-        n = 0
         used: list[Input] = []
         if ind.method == "sum":
-            source, scope = ind.sum_source()
-            if scope not in covered:
-                covered[scope] = {c for c, u in units.items() if scope.covers(u)}
-            within = covered[scope]
-            if made:  # a dictionary lookup per unit, no call
-                used = [m[source] for code, m in made if code in within and source in m and m[source].value is not None]
-            else:
-                used = [
-                    inputs.cell_input(code, source, vals[source])
-                    for code, vals in reported
-                    if code in within and vals.get(source) is not None
-                ]
-            parts = [u.value for u in used]
-            value, n = (sum(parts, Decimal(0)), len(parts)) if parts else (None, 0)
+            value, n, used = sums.total(ind)
         elif ind.method == "single":
-            unit = ind.reporters.unit_code
-            value = inputs.values.get(unit, {}).get(ind.code)
-            n = int(value is not None)
-            used = [Input("cell", ind.code, value=value, **inputs.source(unit, ind.code))] if n else []
+            value, n, used = _single(ind, inputs)
         elif ind.method == "registry_count":
             scope = Scope.parse(ind.expression)
             value, n = Decimal(sum(scope.covers(u) for u in units.values())), 0
         elif ind.method == "plan_total":
             value, n = Decimal(len(ref.tasks_on(day))), 0
         elif ind.method == "plan_done":
-            done = 0
-            leads = set()
-            for task in ref.tasks_on(day):
-                status = inputs.statuses.get(task.lead_unit, {}).get(task.code)
-                if status is None or status[0] == "unreported":  # nothing sent, or the status left blank
-                    unreported.append(task.code)
-                    source = inputs.source(task.lead_unit, task.code) if status else {"unit_code": task.lead_unit}
-                    used.append(
-                        Input(
-                            "task",
-                            task.code,
-                            task_status="unreported",
-                            completed_on=status[1] if status else None,
-                            counted=False,
-                            **source,
-                        )
-                    )
-                    continue
-                leads.add(task.lead_unit)
-                counted = status[0] == "done" and status[1] is not None and status[1] <= day
-                done += counted
-                used.append(
-                    Input(
-                        "task",
-                        task.code,
-                        task_status=status[0],
-                        completed_on=status[1],
-                        counted=counted,
-                        **inputs.source(task.lead_unit, task.code),
-                    )
-                )
-            value, n = Decimal(done), len(leads)
+            value, n, used, tasks = _plan_done(ref, inputs, day)
+            unreported += tasks
         else:
             raise ValueError(f"unknown method {ind.method} for {ind.code}")
         figures[ind.code] = Figure(
             ind.code, None if value is None else quantize(value, ind.decimals), n, "", tuple(used)
         )
+    return figures, unreported
+
+
+class _Sums:
+    """`sum` figures: what every sum needs, worked out once rather than per indicator."""
+
+    def __init__(self, units: dict, inputs: _Inputs):
+        self.units = units
+        self.inputs = inputs
+        self.reported = sorted(inputs.values.items())
+        self.made = sorted(inputs.made.items())  # each value's Input, when _fetch made them
+        self.covered: dict[Scope, set[str]] = {}  # the units each scope covers
+
+    def total(self, ind: Indicator) -> tuple[Decimal | None, int, list[Input]]:
+        """(sum, units summed, their `cell` Inputs) of the reported code over the units in scope."""
+        source, scope = ind.sum_source()
+        if scope not in self.covered:
+            self.covered[scope] = {c for c, u in self.units.items() if scope.covers(u)}
+        within = self.covered[scope]
+        if self.made:  # a dictionary lookup per unit, no call
+            used = [
+                m[source] for code, m in self.made if code in within and source in m and m[source].value is not None
+            ]
+        else:
+            cell_input = self.inputs.cell_input  # bound once, not looked up per unit
+            used = [
+                cell_input(code, source, vals[source])
+                for code, vals in self.reported
+                if code in within and vals.get(source) is not None
+            ]
+        parts = [u.value for u in used]
+        return (sum(parts, Decimal(0)), len(parts), used) if parts else (None, 0, used)
+
+
+def _single(ind: Indicator, inputs: _Inputs) -> tuple[Decimal | None, int, list[Input]]:
+    """The authoritative unit's figure, as it reported it."""
+    unit = ind.reporters.unit_code
+    value = inputs.values.get(unit, {}).get(ind.code)
+    n = int(value is not None)
+    used = [Input("cell", ind.code, value=value, **inputs.source(unit, ind.code))] if n else []
+    return value, n, used
+
+
+def _plan_done(ref: Reference, inputs: _Inputs, day: dt.date) -> tuple[Decimal, int, list[Input], list[str]]:
+    """(tasks done by `day`, lead units that reported, each task's Input, the tasks not reported)."""
+    done = 0
+    leads = set()
+    used: list[Input] = []
+    unreported: list[str] = []
+    for task in ref.tasks_on(day):
+        status = inputs.statuses.get(task.lead_unit, {}).get(task.code)
+        if status is None or status[0] == "unreported":  # nothing sent, or the status left blank
+            unreported.append(task.code)
+            source = inputs.source(task.lead_unit, task.code) if status else {"unit_code": task.lead_unit}
+            used.append(
+                Input(
+                    "task",
+                    task.code,
+                    task_status="unreported",
+                    completed_on=status[1] if status else None,
+                    counted=False,
+                    **source,
+                )
+            )
+            continue
+        leads.add(task.lead_unit)
+        counted = status[0] == "done" and status[1] is not None and status[1] <= day
+        done += counted
+        used.append(
+            Input(
+                "task",
+                task.code,
+                task_status=status[0],
+                completed_on=status[1],
+                counted=counted,
+                **inputs.source(task.lead_unit, task.code),
+            )
+        )
+    return Decimal(done), len(leads), used, unreported
+
+
+def _add_ratios(figures: dict[str, Figure], ratios: list[Indicator]) -> None:
+    """Each ratio from the figures before it; its Inputs are its parts."""
     plain = {c: f.value for c, f in figures.items()}
-    for ind in (i for i in indicators if i.method == "ratio"):
+    for ind in ratios:
         # Ratios use the unrounded parts (all parts are exact sums here) and round once.
         value = evaluate(ind.expression, plain)
         parts = tuple(Input("figure", c, value=plain.get(c)) for c in dict.fromkeys(codes_in(ind.expression)))
         figures[ind.code] = Figure(ind.code, None if value is None else quantize(value, ind.decimals), 0, "", parts)
         plain[ind.code] = figures[ind.code].value
-    by_code = {i.code: i for i in indicators}
-    figures = {c: dataclasses.replace(f, text=display(by_code[c], f.value, figures)) for c, f in figures.items()}
-    return figures, unreported
 
 
 def _expected_units(ref: Reference, day: dt.date) -> list[str]:

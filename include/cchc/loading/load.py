@@ -140,6 +140,51 @@ def _number_versions(conn: Connection, verdicts: list, skip: set[str]) -> dict[s
     return {k: n for k, n in numbered.items() if k not in stored}
 
 
+def _stored_outcomes(conn: Connection, run_id: str, keys: list[str]) -> dict[str, tuple[str, int]]:
+    """key -> (outcome, version) of a file this run loaded before (a retried task)."""
+    return {
+        k: (o, v)
+        for k, o, v in select_in(
+            conn,
+            "SELECT checksum, outcome, version FROM run_outcomes WHERE run_id = :run AND checksum IN :keys",
+            keys,
+            run=run_id,
+        )
+    }
+
+
+def _submission_row(v, version: int, at: dt.datetime) -> tuple:
+    """The `submissions` row of a verdict (SUBMISSION_COLS), text cut to its column's width."""
+    sub = v.submission
+    n_err = sum(f.severity == ERROR for f in v.findings)
+    return (
+        v.key,
+        sub.unit_code[:16],
+        sub.period_code,
+        version,
+        v.status,
+        sub.as_of,
+        sub.sent_on,
+        sub.file_name,
+        sub.preparer[:200],
+        sub.phone[:50],
+        sub.email[:200],
+        sub.form_version[:32],
+        n_err,
+        len(v.findings) - n_err,
+        at,
+    )
+
+
+def _clear_suspects(conn: Connection, done: set[str]) -> None:
+    """Read to the end and given a verdict: no longer a suspect (cchc.checks.isolate)."""
+    for part in chunks(sorted(done), 500):
+        conn.execute(
+            text("DELETE FROM read_attempts WHERE checksum IN :keys").bindparams(bindparam("keys", expanding=True)),
+            {"keys": part},
+        )
+
+
 def load_many(
     engine: Engine, verdicts: list, *, replace_rejected: bool = False, run_id: str | None = None, on_loaded=None
 ) -> list[tuple[str, int]]:
@@ -169,17 +214,7 @@ def load_many(
                 keys,
             )
         }
-        before: dict[str, tuple[str, int]] = {}  # key -> (outcome, version) of a file loaded before
-        if run_id:
-            before = {
-                k: (o, v)
-                for k, o, v in select_in(
-                    conn,
-                    "SELECT checksum, outcome, version FROM run_outcomes WHERE run_id = :run AND checksum IN :keys",
-                    keys,
-                    run=run_id,
-                )
-            }
+        before = _stored_outcomes(conn, run_id, keys) if run_id else {}
         if replace_rejected:
             for v in verdicts:
                 old = rows.get(v.key)
@@ -189,7 +224,7 @@ def load_many(
         versions = _number_versions(conn, verdicts, set(rows))
         done: set[str] = set()
         for v in verdicts:
-            key, sub, status = v.key, v.submission, v.status
+            key = v.key
             if key in before:
                 out.append(before[key])
                 continue
@@ -203,37 +238,18 @@ def load_many(
                 )
                 continue
             done.add(key)
-            version = versions[key]
-            n_err = sum(f.severity == ERROR for f in v.findings)
-            subs.append(
-                (
-                    key,
-                    sub.unit_code[:16],
-                    sub.period_code,
-                    version,
-                    status,
-                    sub.as_of,
-                    sub.sent_on,
-                    sub.file_name,
-                    sub.preparer[:200],
-                    sub.phone[:50],
-                    sub.email[:200],
-                    sub.form_version[:32],
-                    n_err,
-                    len(v.findings) - n_err,
-                    at,
-                )
-            )
-            if status != REJECTED:
-                values += [(key, r.code, r.value, r.raw[:100], r.sheet, r.cell) for r in sub.values]
+            subs.append(_submission_row(v, versions[key], at))
+            if v.status != REJECTED:
+                values += [(key, r.code, r.value, r.raw[:100], r.sheet, r.cell) for r in v.submission.values]
                 tasks += [
-                    (key, t.task_code, t.status, t.completed_on, t.status_raw[:100], t.sheet, t.cell) for t in sub.tasks
+                    (key, t.task_code, t.status, t.completed_on, t.status_raw[:100], t.sheet, t.cell)
+                    for t in v.submission.tasks
                 ]
             found += [
                 (key, i, f.code, f.severity, f.sheet[:100], f.cell[:16], f.message_vi[:2000], f.message_en[:2000])
                 for i, f in enumerate(v.findings, start=1)
             ]
-            out.append((status, version))
+            out.append((v.status, versions[key]))
         for table, cols, rows_ in (
             ("submissions", SUBMISSION_COLS, subs),
             ("indicator_values", VALUE_COLS, values),
@@ -241,14 +257,7 @@ def load_many(
             ("findings", FINDING_COLS, found),
         ):
             insert_rows(conn, table, cols, rows_)
-        if done:  # read to the end and given a verdict: no longer a suspect (cchc.checks.isolate)
-            for part in chunks(sorted(done), 500):
-                conn.execute(
-                    text("DELETE FROM read_attempts WHERE checksum IN :keys").bindparams(
-                        bindparam("keys", expanding=True)
-                    ),
-                    {"keys": part},
-                )
+        _clear_suspects(conn, done)
         if on_loaded is not None:
             on_loaded(conn, out)
     return out

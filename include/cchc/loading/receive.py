@@ -73,16 +73,8 @@ def receive_many(
     out = []
     root = str(archive_dir())
     for chunk in chunks(items, RECEIVE_CHUNK):
-        rows = []
         at = now()
-        cap = dt.datetime.now(dt.UTC).replace(tzinfo=None)  # to the microsecond: now() drops them
-        for item in chunk:
-            file_name, data = item[0], item[1]
-            arrived = item[2] if len(item) > 2 else None
-            checksum = hashlib.sha256(data).hexdigest()
-            name = safe_name(file_name)
-            arrival = (min(arrived, cap), "mtime") if arrived is not None else (at, "receipt")
-            rows.append((checksum, name, _archive_target(checksum, name, root), data, arrival))
+        rows = _hashed(chunk, at, root)
         keys = sorted({r[0] for r in rows})
         with writing(engine) as conn:  # one receiver at a time: a file two runs take is recorded once
             if screen is not None:
@@ -97,41 +89,8 @@ def receive_many(
             arrivals = dict(
                 select_in(conn, "SELECT checksum, arrived_at FROM file_arrivals WHERE checksum IN :keys", keys)
             )
-            new: dict[str, tuple] = {}
-            new_arrivals: dict[str, tuple] = {}
-            for checksum, name, target, data, (arrived_at, source) in rows_in:
-                if checksum in known or checksum in new:
-                    continue
-                _archive(target, data)  # archived before it is recorded: nothing recorded is missing
-                new[checksum] = (checksum, len(data), target, name, at)
-                # The day it counts as received: declared, else the arrival's day in Asia/Ho_Chi_Minh.
-                received_on = declared_on or (arrived_at + VN_TIME).date()
-                new_arrivals[checksum] = (
-                    checksum,
-                    arrived_at,
-                    source,
-                    received_on,
-                    declared_on,
-                    declared_by[:200] or None,
-                )
-            insert_rows(
-                conn,
-                "received_files",
-                ("checksum", "size_bytes", "archive_path", "first_name", "first_seen_at"),
-                list(new.values()),
-            )
-            insert_rows(
-                conn,
-                "file_arrivals",
-                ("checksum", "arrived_at", "source", "received_on", "declared_on", "declared_by"),
-                list(new_arrivals.values()),
-            )
-            insert_rows(
-                conn,
-                "file_receipts",
-                ("receipt_id", "checksum", "file_name", "received_at", "run_id"),
-                [(uuid.uuid4().hex, r[0], r[1], at, run_id) for r in rows_in],
-            )
+            new, new_arrivals = _archive_new(rows_in, known, at, declared_on, declared_by)
+            _record(conn, rows_in, new, new_arrivals, at, run_id)
             loaded = {
                 k: (u, p)
                 for k, u, p in select_in(
@@ -140,25 +99,78 @@ def receive_many(
                     keys,
                 )
             }
-        for checksum, name, target, data, (arrived_at, _) in rows:
-            unit, period = loaded.get(checksum, ("", ""))
-            # The same bytes twice in one chunk under other extensions share the first one's archive copy.
-            path = known.get(checksum) or (new[checksum][2] if checksum in new else target)
-            first_arrival = (
-                new_arrivals[checksum][1] if checksum in new_arrivals else arrivals.get(checksum, arrived_at)
+        out += _receipts(rows, known, new, {**arrivals, **{k: v[1] for k, v in new_arrivals.items()}}, loaded)
+    return out
+
+
+def _hashed(chunk: list[tuple], at: dt.datetime, root: str) -> list[tuple]:
+    """(checksum, safe name, archive target, bytes, (arrived at, source)) per item."""
+    cap = dt.datetime.now(dt.UTC).replace(tzinfo=None)  # to the microsecond: now() drops them
+    rows = []
+    for item in chunk:
+        file_name, data = item[0], item[1]
+        arrived = item[2] if len(item) > 2 else None
+        checksum = hashlib.sha256(data).hexdigest()
+        name = safe_name(file_name)
+        arrival = (min(arrived, cap), "mtime") if arrived is not None else (at, "receipt")
+        rows.append((checksum, name, _archive_target(checksum, name, root), data, arrival))
+    return rows
+
+
+def _archive_new(rows: list[tuple], known: dict, at: dt.datetime, declared_on, declared_by: str):
+    """Archive bytes seen for the first time; their received_files and file_arrivals rows."""
+    new: dict[str, tuple] = {}
+    new_arrivals: dict[str, tuple] = {}
+    for checksum, name, target, data, (arrived_at, source) in rows:
+        if checksum in known or checksum in new:
+            continue
+        _archive(target, data)  # archived before it is recorded: nothing recorded is missing
+        new[checksum] = (checksum, len(data), target, name, at)
+        # The day it counts as received: declared, else the arrival's day in Asia/Ho_Chi_Minh.
+        received_on = declared_on or (arrived_at + VN_TIME).date()
+        new_arrivals[checksum] = (checksum, arrived_at, source, received_on, declared_on, declared_by[:200] or None)
+    return new, new_arrivals
+
+
+def _record(conn, rows: list[tuple], new: dict, new_arrivals: dict, at: dt.datetime, run_id: str) -> None:
+    insert_rows(
+        conn,
+        "received_files",
+        ("checksum", "size_bytes", "archive_path", "first_name", "first_seen_at"),
+        list(new.values()),
+    )
+    insert_rows(
+        conn,
+        "file_arrivals",
+        ("checksum", "arrived_at", "source", "received_on", "declared_on", "declared_by"),
+        list(new_arrivals.values()),
+    )
+    insert_rows(
+        conn,
+        "file_receipts",
+        ("receipt_id", "checksum", "file_name", "received_at", "run_id"),
+        [(uuid.uuid4().hex, r[0], r[1], at, run_id) for r in rows],
+    )
+
+
+def _receipts(rows: list[tuple], known: dict, new: dict, first_arrivals: dict, loaded: dict) -> list[Received]:
+    out = []
+    for checksum, name, target, data, (arrived_at, _) in rows:
+        unit, period = loaded.get(checksum, ("", ""))
+        # The same bytes twice in one chunk under other extensions share the first one's archive copy.
+        path = known.get(checksum) or (new[checksum][2] if checksum in new else target)
+        out.append(
+            Received(
+                checksum,
+                name,
+                path,
+                len(data),
+                duplicate=checksum in loaded,
+                unit_code=unit,
+                period_code=period,
+                arrived_at=iso_time(first_arrivals.get(checksum, arrived_at)),
             )
-            out.append(
-                Received(
-                    checksum,
-                    name,
-                    path,
-                    len(data),
-                    duplicate=checksum in loaded,
-                    unit_code=unit,
-                    period_code=period,
-                    arrived_at=iso_time(first_arrival),
-                )
-            )
+        )
     return out
 
 

@@ -94,10 +94,27 @@ def write_figures_workbook(
     """The figures sheet (codes in the hidden column B, for machines), units and tasks not reported,
     then optionally the reporting sheet, native charts (`cchc.outputs.charts.ChartData`) and the weekly trend."""
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
 
     wb = Workbook()
-    ws = wb.active
+    _write_figures_sheet(wb.active, result, ref, title)
+    _write_missing_units_sheet(wb, result, ref, title)
+    if result.tasks_unreported:
+        _write_unreported_tasks_sheet(wb, result, ref, title)
+    if reporting is not None:
+        write_reporting_sheet(wb, *reporting)
+    if charts:
+        write_chart_sheet(wb, charts, title)
+    if trend is not None:
+        write_trend_sheet(wb, trend, title)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def _write_figures_sheet(ws, result: Consolidation, ref: Reference, title: str) -> None:
+    """'Số liệu tổng hợp': every indicator under its group's heading, as text and as a plain number."""
+    from openpyxl.styles import Alignment
+
     ws.title = "Số liệu tổng hợp"
     title_block(
         ws,
@@ -112,11 +129,7 @@ def write_figures_workbook(
     for n, ind in enumerate(ref.indicators_on(result.as_of), start=1):
         if ind.group != group:
             group = ind.group
-            ws.append([GROUPS_VI.get(group, group)])
-            r = ws.max_row
-            ws.merge_cells(f"A{r}:G{r}")
-            ws.cell(row=r, column=1).font = Font(bold=True, size=BODY_PT)
-            ws.cell(row=r, column=1).fill = PatternFill("solid", fgColor="F2F2F2")
+            _group_heading(ws, GROUPS_VI.get(group, group))
         f = result.figures[ind.code]
         ws.append(
             [
@@ -138,6 +151,20 @@ def write_figures_workbook(
     ws.column_dimensions["B"].hidden = True
     print_ready(ws, FIGURE_WIDTHS, header_row=5, wrap=("C",), first_wrapped_row=6)
 
+
+def _group_heading(ws, name: str) -> None:
+    """A group's heading (`II.1. Cải cách thể chế`): bold on grey across the table's width."""
+    from openpyxl.styles import Font, PatternFill
+
+    ws.append([name])
+    r = ws.max_row
+    ws.merge_cells(f"A{r}:G{r}")
+    ws.cell(row=r, column=1).font = Font(bold=True, size=BODY_PT)
+    ws.cell(row=r, column=1).fill = PatternFill("solid", fgColor="F2F2F2")
+
+
+def _write_missing_units_sheet(wb, result: Consolidation, ref: Reference, title: str) -> None:
+    """'Đơn vị chưa báo cáo': the units expected to report that sent nothing accepted (or a line saying none)."""
     missing = wb.create_sheet("Đơn vị chưa báo cáo")
     title_block(missing, "CÁC ĐƠN VỊ CHƯA BÁO CÁO", title.capitalize(), "C")
     missing.append([])
@@ -149,27 +176,21 @@ def write_figures_workbook(
         missing.append(["", "Tất cả các đơn vị phải báo cáo đều đã báo cáo.", ""])
     grid(missing, 6, missing.max_row, 3)
     print_ready(missing, {"A": 6, "B": 60, "C": 14}, header_row=5, wrap=("B",), first_wrapped_row=6)
-    if result.tasks_unreported:
-        tasks = wb.create_sheet("Nhiệm vụ chưa báo cáo")
-        title_block(tasks, "NHIỆM VỤ KẾ HOẠCH CHƯA CÓ BÁO CÁO CỦA CƠ QUAN CHỦ TRÌ", title.capitalize(), "D")
-        tasks.append([])
-        header_row(tasks, 5, ["STT", "Tên nhiệm vụ", "Cơ quan chủ trì", "Mã nhiệm vụ"])
-        by_code = {t.code: t for t in ref.tasks}
-        for i, code in enumerate(result.tasks_unreported, start=1):
-            t = by_code[code]
-            lead = ref.unit_any(t.lead_unit)
-            tasks.append([i, t.name_vi, lead.name_vi if lead else t.lead_unit, code])
-        grid(tasks, 6, tasks.max_row, 4)
-        print_ready(tasks, {"A": 6, "B": 58, "C": 24, "D": 12}, header_row=5, wrap=("B", "C"), first_wrapped_row=6)
-    if reporting is not None:
-        write_reporting_sheet(wb, *reporting)
-    if charts:
-        write_chart_sheet(wb, charts, title)
-    if trend is not None:
-        write_trend_sheet(wb, trend, title)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
-    return path
+
+
+def _write_unreported_tasks_sheet(wb, result: Consolidation, ref: Reference, title: str) -> None:
+    """'Nhiệm vụ chưa báo cáo': the plan's tasks whose lead unit has not reported them."""
+    tasks = wb.create_sheet("Nhiệm vụ chưa báo cáo")
+    title_block(tasks, "NHIỆM VỤ KẾ HOẠCH CHƯA CÓ BÁO CÁO CỦA CƠ QUAN CHỦ TRÌ", title.capitalize(), "D")
+    tasks.append([])
+    header_row(tasks, 5, ["STT", "Tên nhiệm vụ", "Cơ quan chủ trì", "Mã nhiệm vụ"])
+    by_code = {t.code: t for t in ref.tasks}
+    for i, code in enumerate(result.tasks_unreported, start=1):
+        t = by_code[code]
+        lead = ref.unit_any(t.lead_unit)
+        tasks.append([i, t.name_vi, lead.name_vi if lead else t.lead_unit, code])
+    grid(tasks, 6, tasks.max_row, 4)
+    print_ready(tasks, {"A": 6, "B": 58, "C": 24, "D": 12}, header_row=5, wrap=("B", "C"), first_wrapped_row=6)
 
 
 def write_reporting_sheet(wb, statuses: list, rates: list) -> None:
