@@ -14,6 +14,20 @@ ENV CCHC_HOME=/opt/airflow \
     CCHC_DATA_DIR=/opt/airflow/data
 
 # ---------------------------------------------------------------------------
+# 0) Debian packages: dovecot-imapd, the IMAP server of the office mailbox that
+#    the `imap` service runs (python -m cchc.ops.imapserver: a Dovecot instance
+#    of its own in /opt/airflow/imap; the package's system service is not
+#    used). That folder belongs to `airflow`, so the service's named volume
+#    starts out writable by it.
+# ---------------------------------------------------------------------------
+USER root
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends dovecot-imapd \
+    && apt-get clean \
+    && rm -rf /var/lib/apt/lists/* \
+    && install -d -o airflow -g 0 -m 0770 /opt/airflow/imap
+
+# ---------------------------------------------------------------------------
 # 1) Third-party dependencies, pinned by the lock file (own layer, so editing
 #    project code does not reinstall them).
 #    Lines that point at a local checkout (`-e ...` or `name @ file:///...`,

@@ -161,7 +161,7 @@ def main() -> None:
     (ROOT / "data" / "bench").mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="airflow-", dir=ROOT / "data" / "bench"))
     workdir.chmod(0o755)
-    api, pg, redis, smtp, logs = free_ports(5)
+    api, pg, redis, smtp, logs, imap = free_ports(6)
     os.environ.update(
         {
             "CCHC_DATA_DIR": str(workdir / "data"),
@@ -170,9 +170,18 @@ def main() -> None:
             "CCHC_STACK_REDIS_PORT": str(redis),
             "CCHC_STACK_SMTP_PORT": str(smtp),
             "CCHC_STACK_LOG_PORT": str(logs),
+            "CCHC_STACK_IMAP_PORT": str(imap),
         }
     )
-    for key in ("CCHC_WAREHOUSE_URL", "CCHC_LANDING_URL", "CCHC_ARCHIVE_DIR", "CCHC_OUTPUT_DIR", "CCHC_SMTP_URL"):
+    # Never the office's real mailbox or relay: the bench stack runs its own.
+    for key in (
+        "CCHC_WAREHOUSE_URL",
+        "CCHC_LANDING_URL",
+        "CCHC_ARCHIVE_DIR",
+        "CCHC_OUTPUT_DIR",
+        "CCHC_SMTP_URL",
+        "CCHC_IMAP_URL",
+    ):
         os.environ.pop(key, None)
     if args.reference:
         os.environ["CCHC_REFERENCE_DIR"] = str(args.reference.resolve())

@@ -40,7 +40,7 @@ from __future__ import annotations
 import datetime as dt
 
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
-from cchc_assets import LANDING, WAREHOUSE
+from cchc_assets import LANDING, MAILBOX, WAREHOUSE
 
 from cchc.orchestration.wiring import dag_args, default_args, label, task_args
 
@@ -49,9 +49,10 @@ DAG_ID = "cchc_ingest"
 
 @dag(
     **dag_args(DAG_ID),
-    # Seconds after files settle in the landing folder (its watcher), and every hour as a safety net.
+    # Seconds after files settle in the landing folder or messages reach the office mailbox (their
+    # watchers), and every hour as a safety net.
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("0 * * * *", timezone="Asia/Ho_Chi_Minh"), assets=[LANDING]
+        timetable=CronTriggerTimetable("0 * * * *", timezone="Asia/Ho_Chi_Minh"), assets=(LANDING | MAILBOX)
     ),
     start_date=dt.datetime(2024, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=7))),
     catchup=False,
@@ -135,6 +136,15 @@ def cchc_ingest():
 
         return ingest_tasks.tell_units(get_current_context())
 
+    @task(**task_args(DAG_ID, "answer_mail"), trigger_rule="all_done")
+    def answer_mail() -> dict:
+        """Answer each message taken from the office mailbox in its own thread (cchc.ops.replies): per
+        workbook, accepted with receipt and version, refused with findings and feedback workbook, or
+        held until ops confirm the sender; a message without a workbook gets the blank form."""
+        from cchc.orchestration import ingest_tasks
+
+        return ingest_tasks.answer_mail(get_current_context())
+
     @task(**task_args(DAG_ID, "all_loaded"))
     def all_loaded(results: list[dict]) -> int:
         """Fails the run (red in the UI) when a chunk could not be loaded, after the others were answered."""
@@ -143,6 +153,7 @@ def cchc_ingest():
     loaded = load_chunk.expand(chunk=read_and_validate(receive()))
     summary = summarise()
     loaded >> summary >> [alert_refused(), tell_units()]
+    loaded >> answer_mail()  # not after summarise: the answer waits for no Data Docs
     summary >> clean_staging()
     all_loaded(loaded)
 

@@ -1,8 +1,9 @@
 """Airflow UI page "Tình hình báo cáo" (reporting status): a FastAPI app mounted by the api-server.
 
 Wiring only: the status of each unit and the page's HTML come from cchc.ops.status. The app lives
-at /cchc/ (`/cchc/status`, `/cchc/feedback/<file>`); the UI's navigation gets an entry that
-shows the page inside Airflow (an external view with a url_route: an iframe at /plugin/cchc-status).
+at /cchc/ (`/cchc/status`, `/cchc/feedback/<file>`, and the held workbooks' decisions, POST
+`/cchc/holds/<receipt>/confirm` and `/reject`); the UI's navigation gets an entry that shows the
+page inside Airflow (an external view with a url_route: an iframe at /plugin/cchc-status).
 
 Authentication: the api-server mounts plugin apps with `app.mount()`, which inherits none of the
 core API's auth dependencies (Airflow 3.3 authenticates nothing for plugin apps). So every route
@@ -10,15 +11,26 @@ here depends on `signed_in`: the JWT from the `Authorization: Bearer` header or 
 cookie is validated by the configured auth manager (`get_user_from_token`), and the user must be
 allowed to see the website (`is_authorized_view(WEBSITE)`). Without a valid token a browser is
 redirected to the auth manager's login page, which brings it back here afterwards.
+
+Deciding on a held workbook changes what counts, so it takes more: a user the auth manager lets
+trigger runs of cchc_ingest (SimpleAuthManager: role user, op or admin; a viewer gets a 403), and,
+when the browser's cookie signed the request in, an Origin (else Referer) of this site — a form on
+another site cannot make a signed-in person's browser decide (cross-site request forgery; the
+cookie's SameSite=Lax is the second lock). A request signed by an `Authorization: Bearer` header
+carries no ambient credential and needs no such check. Who decided is the signed-in user's name.
 """
 
 from __future__ import annotations
 
+from typing import Literal
+from urllib.parse import urlencode, urlsplit
+
 from airflow.plugins_manager import AirflowPlugin
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 
 PREFIX = "/cchc"
+INGEST_DAG = "cchc_ingest"  # who may trigger the runs that count files may decide whether one counts
 
 
 class _LoginRequired(Exception):
@@ -32,9 +44,11 @@ async def signed_in(request: Request):
     from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
 
     header = request.headers.get("authorization", "")
-    token = header[7:] if header.lower().startswith("bearer ") else request.cookies.get(COOKIE_NAME_JWT_TOKEN)
+    bearer = header.lower().startswith("bearer ")
+    token = header[7:] if bearer else request.cookies.get(COOKIE_NAME_JWT_TOKEN)
     if not token:
         raise _LoginRequired
+    request.state.by_cookie = not bearer  # what same_origin() guards
     manager = get_auth_manager()
     try:
         user = await manager.get_user_from_token(token)
@@ -42,6 +56,52 @@ async def signed_in(request: Request):
         raise _LoginRequired from e
     if not manager.is_authorized_view(access_view=AccessView.WEBSITE, user=user):
         raise HTTPException(403, "Không có quyền xem trang này / not allowed to see this page")
+    return user
+
+
+def may_decide(user) -> bool:
+    """Whether the user may confirm or reject a held workbook: may trigger runs of cchc_ingest."""
+    from airflow.api_fastapi.app import get_auth_manager
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
+
+    return get_auth_manager().is_authorized_dag(
+        method="POST", access_entity=DagAccessEntity.RUN, details=DagDetails(id=INGEST_DAG), user=user
+    )
+
+
+def _origin(url: str) -> str:
+    """scheme://host:port of a URL, the default port written out ("" if it has none)."""
+    try:
+        u = urlsplit(url.strip())
+        port = u.port or {"http": 80, "https": 443}.get(u.scheme.lower())
+    except ValueError:
+        return ""
+    if not u.scheme or not u.hostname or not port:
+        return ""
+    return f"{u.scheme.lower()}://{u.hostname.lower()}:{port}"
+
+
+def same_origin(request: Request) -> bool:
+    """The request came from a page of this site: its Origin (or, without one, its Referer) is the
+    api-server's own, as the request reached it or as [api] base_url says (behind a proxy)."""
+    from airflow.configuration import conf
+
+    claimed = request.headers.get("origin", "")
+    if not claimed or claimed == "null":
+        claimed = request.headers.get("referer", "")
+    got = _origin(claimed)
+    allowed = {_origin(str(request.base_url)), _origin(conf.get("api", "base_url", fallback="") or "")}
+    return bool(got) and got in allowed
+
+
+async def deciding(request: Request, user=Depends(signed_in)):
+    """The signed-in user, if allowed to decide on a held workbook from where the request came."""
+    from cchc.common.messages import text as message
+
+    if getattr(request.state, "by_cookie", True) and not same_origin(request):
+        raise HTTPException(403, str(message("status.cross_origin")))
+    if not may_decide(user):
+        raise HTTPException(403, str(message("status.not_allowed_decide")))
     return user
 
 
@@ -55,17 +115,60 @@ async def _to_login(request: Request, _exc: _LoginRequired):
     return RedirectResponse(get_auth_manager().get_url_login(next_url=str(request.url)), status_code=303)
 
 
-@app.get("/status", response_class=HTMLResponse)
-def status(request: Request, period: str = "", group: str = "", user=Depends(signed_in)):
-    from cchc.ops.status import error_page, render, status_page
+def _engine():
     from cchc.orchestration.runtime import airflow_warehouse_url
     from cchc.warehouse.engine import get_engine
 
+    return get_engine(airflow_warehouse_url())
+
+
+@app.get("/status", response_class=HTMLResponse)
+def status(
+    request: Request,
+    period: str = "",
+    group: str = "",
+    status: str = "",
+    decided: str = "",
+    before: bool = False,
+    user=Depends(signed_in),
+):
+    from cchc.ops.status import decided as decision
+    from cchc.ops.status import error_page, render, status_page
+
+    engine = _engine()
     try:
-        page = status_page(get_engine(airflow_warehouse_url()), period or None, group)
+        page = status_page(engine, period or None, group, status=status)
     except ValueError as e:
         return HTMLResponse(error_page(str(e)), status_code=404)
-    return HTMLResponse(render(page, user_name=user.get_name(), feedback_href="feedback/"))
+    notice = decision(engine, decided, before) if decided else None
+    return HTMLResponse(
+        render(page, user_name=user.get_name(), feedback_href="feedback/", can_decide=may_decide(user), notice=notice)
+    )
+
+
+@app.post("/holds/{receipt}/{action}")
+def decide(
+    receipt: str,
+    action: Literal["confirm", "reject"],
+    period: str = Form(""),
+    group: str = Form(""),
+    status: str = Form(""),
+    user=Depends(deciding),
+):
+    """Confirm or reject a held workbook as the signed-in user, then back to the page (303), which
+    shows the decision; a file decided before is not decided again (the page says by whom)."""
+    from cchc.loading.holds import HoldError
+    from cchc.ops.status import decide_hold, error_page
+
+    query = {"period": period, "group": group, "status": status}
+    back = {k: v for k, v in query.items() if v}
+    try:
+        done = decide_hold(_engine(), receipt, action, user.get_name())
+    except HoldError as e:  # no such receipt (or ambiguous)
+        return HTMLResponse(error_page(str(e), home="../../status?" + urlencode(back)), status_code=404)
+    back |= {"decided": done.held.receipt} | ({"before": "1"} if done.before else {})
+    # Relative: right behind a proxy or under a path prefix; /cchc/holds/<r>/<action> → /cchc/status.
+    return RedirectResponse("../../status?" + urlencode(back), status_code=303)
 
 
 @app.get("/feedback/{name}")

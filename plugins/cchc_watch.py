@@ -96,3 +96,75 @@ class LandingFolderTrigger(BaseEventTrigger):
                         }
                     )
             await asyncio.sleep(self.poll_seconds)
+
+
+def inbox_uids(conn_id: str) -> set[str]:
+    """The UIDs of the messages waiting in the office mailbox's inbox (read-only: nothing marked read)."""
+    from airflow.providers.imap.hooks.imap import ImapHook  # deferred: the provider loads only in the triggerer
+
+    with ImapHook(imap_conn_id=conn_id) as hook:
+        client = hook.mail_client
+        client.select("INBOX", readonly=True)
+        typ, data = client.uid("SEARCH", None, "ALL")
+        return set(data[0].decode().split()) if typ == "OK" and data and data[0] else set()
+
+
+class MailboxTrigger(BaseEventTrigger):
+    """The office mailbox's watcher: an event seconds after new messages arrive in its inbox.
+
+    A short poll (`poll_seconds`) rather than IMAP IDLE: Python's imaplib has no IDLE before 3.14,
+    and a poll of a few seconds meets "within seconds" at the cost of one SEARCH per poll. Like the
+    landing folder's watcher, a burst (253 messages appended together) is one event once no new
+    message has come for `settle_seconds` (at most `max_wait_seconds` of waiting). A mailbox that
+    cannot be reached is logged and tried again at the next poll; the hourly run is the safety net.
+    """
+
+    def __init__(
+        self,
+        conn_id: str = "cchc_imap",
+        poll_seconds: float = 5.0,
+        settle_seconds: float = 2.0,
+        max_wait_seconds: float = 30.0,
+    ) -> None:
+        super().__init__()
+        self.conn_id = conn_id
+        self.poll_seconds = poll_seconds
+        self.settle_seconds = settle_seconds
+        self.max_wait_seconds = max_wait_seconds
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            "cchc_watch.MailboxTrigger",
+            {
+                "conn_id": self.conn_id,
+                "poll_seconds": self.poll_seconds,
+                "settle_seconds": self.settle_seconds,
+                "max_wait_seconds": self.max_wait_seconds,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        announced: set[str] = set()
+        waiting: set[str] = set()  # new messages not announced yet
+        changed = first = 0.0  # when `waiting` last grew; when it began
+        while True:
+            try:
+                uids = await asyncio.to_thread(inbox_uids, self.conn_id)
+            except Exception as exc:  # noqa: BLE001 - the server may be down for a while: poll again
+                self.log.warning("Không đọc được hộp thư / mailbox not readable (%s): %s", self.conn_id, exc)
+                await asyncio.sleep(max(self.poll_seconds, 30.0))
+                continue
+            now = time.monotonic()
+            announced &= uids  # taken by a run; a message put back in the inbox is announced again
+            fresh = uids - announced
+            if fresh - waiting:
+                first = first if waiting else now
+                changed = now
+            waiting = fresh
+            if waiting and (now - changed >= self.settle_seconds or now - first >= self.max_wait_seconds):
+                announced |= waiting
+                self.log.info("%d thư mới / %d new message(s) in %s", len(waiting), len(waiting), self.conn_id)
+                yield TriggerEvent({"mailbox": self.conn_id, "messages": len(waiting)})
+                waiting = set()
+            # Settling is counted in seconds: poll every second while messages wait.
+            await asyncio.sleep(min(self.poll_seconds, 1.0) if waiting else self.poll_seconds)

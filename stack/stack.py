@@ -9,19 +9,23 @@ Starts in the background, bound to 127.0.0.1, what docker-compose.yml runs on re
   the landing folder's watcher) and two Celery workers;
 - a local mail sink for the e-mails to units and ops (`data/stack/mail/*.eml`), unless
   CCHC_SMTP_URL names a real relay (smtp://user:password@host:port, smtps:// for SSL,
-  smtp+starttls://); ops alerts go to CCHC_OPS_EMAIL, units' e-mails to their reference addresses.
+  smtp+starttls://); ops alerts go to CCHC_OPS_EMAIL, units' e-mails to their reference addresses;
+- the office mailbox the units send their reports to: a Dovecot IMAP server of its own
+  (cchc.ops.imapserver, user `vanphong`, `data/stack/imap/`), unless CCHC_IMAP_URL names a real
+  mailbox (imap://user:password@host:port, imaps:// for TLS); Airflow reaches it as the
+  connection `cchc_imap`. `up` prints CCHC_IMAP_URL= and CCHC_MAIL_DIR= (the sink's folder).
 
 Everything lives under `$CCHC_DATA_DIR/stack/` (data stays across `down`/`up`): pg/, redis/,
-airflow/ (AIRFLOW_HOME: airflow.cfg, logs), logs/ (one per component), run/ (pid files), mail/, and
-secrets.json (mode 0600: generated once: database, Redis, JWT and user passwords). Every process
-is started in its own session and recorded by pid; `down` stops those process groups (SIGTERM,
-then SIGKILL after a grace period) and PostgreSQL with `pg_ctl stop`, then checks that no process
-carrying this stack's marker is left.
+airflow/ (AIRFLOW_HOME: airflow.cfg, logs), logs/ (one per component), run/ (pid files), mail/,
+imap/, and secrets.json (mode 0600: generated once: database, Redis, JWT, mailbox and user
+passwords). Every process is started in its own session and recorded by pid; `down` stops those
+process groups (SIGTERM, then SIGKILL after a grace period) and PostgreSQL with `pg_ctl stop`, then
+checks that no process carrying this stack's marker (or Dovecot of its imap/) is left.
 
 As root (CI), PostgreSQL runs as the `postgres` user (it refuses root); its folder is chowned to it.
 Ports (all on 127.0.0.1) come from the environment: CCHC_STACK_API_PORT (8080), CCHC_STACK_PG_PORT
-(5433), CCHC_STACK_REDIS_PORT (6380), CCHC_STACK_SMTP_PORT (1025), CCHC_STACK_LOG_PORT (8793: the
-triggerer's and each worker's log server take the next ones).
+(5433), CCHC_STACK_REDIS_PORT (6380), CCHC_STACK_SMTP_PORT (1025), CCHC_STACK_IMAP_PORT (1143),
+CCHC_STACK_LOG_PORT (8793: the triggerer's and each worker's log server take the next ones).
 """
 
 from __future__ import annotations
@@ -42,12 +46,16 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
+
+from cchc.ops.imapserver import DOVECOT, dovecot_processes, try_login
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 AIRFLOW = str(BIN / "airflow")
 WORKERS = 2
 USERS = {"admin": "admin", "ops": "user", "viewer": "viewer"}  # SimpleAuthManager roles, as in .env.example
+OFFICE_MAILBOX = "vanphong"  # the local IMAP server's user: the office's mailbox
 MARKER = "CCHC_STACK_DIR"  # every process we start carries it in its environment
 
 
@@ -89,12 +97,18 @@ class Stack:
         self.api_port, self.pg_port = port("API", 8080), port("PG", 5433)
         self.redis_port, self.smtp_port, self.log_port = port("REDIS", 6380), port("SMTP", 1025), port("LOG", 8793)
         self.smtp_url = os.environ.get("CCHC_SMTP_URL", "")
+        self.imap_port, self.imap_url = port("IMAP", 1143), os.environ.get("CCHC_IMAP_URL", "")
+        self.imap_dir = self.dir / "imap"
 
     # ---- secrets and settings -------------------------------------------------------------------
     def secrets(self) -> dict:
         path = self.dir / "secrets.json"
         if path.exists():
-            return json.loads(path.read_text())
+            s = json.loads(path.read_text())
+            if "imap" not in s:  # a stack made before the office mailbox: its password, once
+                s["imap"] = secrets.token_urlsafe(18)
+                write_private(path, json.dumps(s, indent=1))
+            return s
         s = {
             "pg_superuser": secrets.token_urlsafe(18),
             "airflow_db": secrets.token_urlsafe(18),
@@ -103,6 +117,7 @@ class Stack:
             "jwt_secret": secrets.token_urlsafe(32),
             "api_secret_key": secrets.token_urlsafe(32),
             "fernet_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+            "imap": secrets.token_urlsafe(18),
             "users": {u: secrets.token_urlsafe(12) for u in USERS},
         }
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -133,8 +148,6 @@ class Stack:
                     "extra": {"from_email": "cchc@haiphong.gov.vn", "to": ops, "use_tls": False, "use_ssl": False},
                 }
             )
-        from urllib.parse import unquote, urlsplit
-
         u = urlsplit(self.smtp_url)
         return json.dumps(
             {
@@ -149,6 +162,26 @@ class Stack:
                     "use_ssl": u.scheme == "smtps",
                     "use_tls": u.scheme == "smtp+starttls",
                 },
+            }
+        )
+
+    def office_imap_url(self) -> str:
+        """The office mailbox: CCHC_IMAP_URL, or the local Dovecot's."""
+        if self.imap_url:
+            return self.imap_url
+        return f"imap://{OFFICE_MAILBOX}:{quote(self.secrets()['imap'], safe='')}@127.0.0.1:{self.imap_port}"
+
+    def imap_connection(self) -> str:
+        """The `cchc_imap` Airflow connection (JSON form) to the office mailbox; imaps:// is TLS."""
+        u = urlsplit(self.office_imap_url())
+        return json.dumps(
+            {
+                "conn_type": "imap",
+                "host": u.hostname,
+                "port": u.port or (993 if u.scheme == "imaps" else 143),
+                "login": unquote(u.username or ""),
+                "password": unquote(u.password or ""),
+                "extra": {"use_ssl": u.scheme == "imaps"},
             }
         )
 
@@ -227,6 +260,7 @@ trigger_log_server_port = {self.log_port + 1}
                 "AIRFLOW_HOME": str(self.home),
                 "AIRFLOW_CONFIG": str(self.home / "airflow.cfg"),
                 "AIRFLOW_CONN_CCHC_SMTP": self.smtp_connection(),
+                "AIRFLOW_CONN_CCHC_IMAP": self.imap_connection(),
                 # who may approve a report (the approval step is assigned to them alone): CCHC_APPROVERS, else admin
                 "AIRFLOW_VAR_CCHC_APPROVERS": os.environ.get("CCHC_APPROVERS") or "admin",
                 "CCHC_HOME": str(ROOT),
@@ -408,6 +442,21 @@ trigger_log_server_port = {self.log_port + 1}
                 ],
                 {},
             )
+        if not self.imap_url:  # its password from the environment: the command line is seen by `ps`
+            comps["imap"] = (
+                [
+                    sys.executable,
+                    "-m",
+                    "cchc.ops.imapserver",
+                    "--dir",
+                    str(self.imap_dir),
+                    "--port",
+                    str(self.imap_port),
+                    "--user",
+                    OFFICE_MAILBOX,
+                ],
+                {"CCHC_IMAP_PASSWORD": self.secrets()["imap"]},
+            )
         return comps
 
     def write_redis_conf(self, s: dict) -> None:
@@ -497,6 +546,11 @@ trigger_log_server_port = {self.log_port + 1}
                     f"Thiếu {tool} (apt install redis-server postgresql) / {tool} missing: "
                     "apt install redis-server postgresql"
                 )
+        if not self.imap_url and not Path(DOVECOT).exists():
+            sys.exit(
+                "Thiếu Dovecot (apt install dovecot-imapd) / Dovecot missing: apt install dovecot-imapd, "
+                "or set CCHC_IMAP_URL to a real mailbox"
+            )
         s = self.secrets()
         (self.data / "landing").mkdir(parents=True, exist_ok=True)
         (self.data / "outputs" / "feedback").mkdir(parents=True, exist_ok=True)
@@ -507,6 +561,14 @@ trigger_log_server_port = {self.log_port + 1}
         comps = self.components()
         for name, (cmd, extra) in comps.items():
             self.spawn(name, cmd, **extra)
+        if not self.imap_url:
+            pw = self.secrets()["imap"]
+            self.wait(
+                "the office mailbox (IMAP)",
+                lambda: not try_login("127.0.0.1", self.imap_port, OFFICE_MAILBOX, pw, timeout=2),
+                comps.keys(),
+                timeout=60,
+            )
         wanted = {"metadatabase", "scheduler", "triggerer", "dag_processor"}
         self.wait("Airflow to be healthy", lambda: all(self.health().get(k) == "healthy" for k in wanted), comps.keys())
         self.wait("two Celery workers", lambda: len(self.celery_workers()) >= WORKERS, comps.keys())
@@ -527,15 +589,24 @@ trigger_log_server_port = {self.log_port + 1}
                     f"Thư gửi đi / e-mail: {mail}",
                     f"Nhật ký / logs: {self.logs}",
                     f"CCHC_WAREHOUSE_URL={self.warehouse_url()}",
+                    # the office mailbox (a real one's password is not echoed); where the sink keeps what was sent
+                    f"CCHC_IMAP_URL={self.shown_imap_url()}",
+                    *([] if self.smtp_url else [f"CCHC_MAIL_DIR={self.dir / 'mail'}"]),
                 ]
             )
         )
+
+    def shown_imap_url(self) -> str:
+        u = urlsplit(self.office_imap_url())
+        if not self.imap_url or not u.password:
+            return self.office_imap_url()
+        return self.imap_url.replace(f":{u.password}@", ":***@", 1)
 
     def down(self, grace: float = 30) -> list[str]:
         """Stop every recorded process group, PostgreSQL, and whatever still carries the marker."""
         names = [p.stem for p in self.run_dir.glob("*.pid")] if self.run_dir.exists() else []
         # Workers first (a warm shutdown lets a running task finish), the api-server and redis last.
-        order = sorted(names, key=lambda n: (n.startswith("api") or n in ("redis", "mailsink"), n))
+        order = sorted(names, key=lambda n: (n.startswith("api") or n in ("redis", "mailsink", "imap"), n))
         pids = {n: self.pid_of(n) for n in order}
         for pid in pids.values():
             if pid:
@@ -573,8 +644,8 @@ trigger_log_server_port = {self.log_port + 1}
         return True
 
     def leftovers(self) -> list[tuple[int, str]]:
-        """Processes still running from this stack: its marker in their environment, or PostgreSQL on
-        its data folder."""
+        """Processes still running from this stack: its marker in their environment, PostgreSQL on
+        its data folder, or the office mailbox's Dovecot (which clears its children's environment)."""
         marker = f"{MARKER}={self.dir}".encode()
         pg_data = str(self.pg_dir / "data")
         found = []
@@ -589,6 +660,8 @@ trigger_log_server_port = {self.log_port + 1}
                 continue
             if state != "Z" and (marker in environ.split(b"\0") or pg_data in cmdline):
                 found.append((int(proc.name), f"{proc.name} {cmdline.strip()}"))
+        seen = {pid for pid, _ in found}
+        found += [(pid, f"{pid} {cmd}") for pid, cmd in dovecot_processes(self.imap_dir) if pid not in seen]
         return found
 
     def status(self) -> int:

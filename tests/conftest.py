@@ -40,6 +40,7 @@ SLOW = (
     "tests/test_corpus.py",
     "tests/test_crash.py",
     "tests/test_datadocs.py",  # headless chromium
+    "tests/test_mailbox.py",  # a Dovecot and 253 e-mails
     "tests/test_delivery_order.py",
     "tests/test_draft.py",
     "tests/test_landing.py",

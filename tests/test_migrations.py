@@ -33,13 +33,27 @@ from conftest import GOLDEN, ROOT, copy_files, pg_database
 from sqlalchemy import create_engine, inspect, text
 
 RELEASE = ROOT / "tests" / "data" / "release_557d508"
-HEAD = "0002"
+HEAD = "0003"
 # What revision 0002 adds to the previous release's schema: (table, index, columns).
 NEW_INDEXES = {
     ("submissions", "ix_submissions_period", ("period_code", "status")),
     ("file_receipts", "ix_file_receipts_run", ("run_id",)),
     ("landing_deliveries", "ix_landing_deliveries_checksum", ("checksum",)),
 }
+# What revision 0003 adds: the office mailbox's tables (sql/schema/011_mailbox.sql).
+NEW_TABLES = {"mail_messages", "mail_attachments", "sender_holds"}
+# ... and its views (sql/marts/0003/035_report_status.sql): v_report_status says `held`, the rates
+# count held units in a new column `held`.
+HELD_RATES = ("v_completeness", "v_commune_completeness")
+
+
+def without_held(view: str, columns: list, rows: list) -> list:
+    """A rates view's rows as before 0003: its `held` column (0 everywhere: nothing held yet) taken out."""
+    i = columns.index("held")
+    assert {r[i] for r in rows} <= {0}, view
+    return sorted((r[:i] + r[i + 1 :] for r in rows), key=repr)
+
+
 PERIOD = "2024-H1"
 
 
@@ -148,10 +162,18 @@ def test_a_fresh_warehouse_at_head_is_the_previous_release_plus_the_new_revision
     new = shape(engine)
 
     version = new["tables"].pop("alembic_version")
+    assert {t: new["tables"].pop(t) for t in NEW_TABLES}.keys() == NEW_TABLES
     assert (version["columns"][0][0], version["pk"]) == ("version_num", ["version_num"])
     for table, name, columns in NEW_INDEXES:
         assert (name, columns, False) in new["tables"][table]["indexes"]
         new["tables"][table]["indexes"].discard((name, columns, False))
+    for view in HELD_RATES:
+        new["views"][view] = [c for c in new["views"][view] if c[0] != "held"]
+    if "descriptions" in new:  # v_report_status's words (status `held`) and the new column's: changed by 0003
+        status = {r[1]: r[2] for r in new["descriptions"] if r[0] == "v_report_status"}["status"]
+        assert "held" in status and {r[1] for r in new["descriptions"] if r[0] in HELD_RATES} >= {"held"}
+        for side in (new, old):
+            side["descriptions"] = [r for r in side["descriptions"] if r[0] != "v_report_status" and r[1] != "held"]
     assert new == old
 
 
@@ -162,15 +184,23 @@ def test_a_previous_release_warehouse_with_data_upgrades_and_loses_nothing(fresh
     from cchc.figures.consolidate import consolidate_period, store
     from cchc.loading.ingest import ingest_files, summary
     from cchc.warehouse.engine import get_engine, load_reference_tables, revision, upgrade
+    from cchc.warehouse.migrations import run_script
 
     url = fresh("deployed")
     previous_release(url)
     engine = get_engine(url)
     load_reference_tables(engine, ref)  # the old release's tables, filled by the pipeline as it was then
+    # Today's loader asks where files came from (mail_attachments): for the filling only, the mailbox's
+    # tables exist, then go, so the warehouse is the old release's again when it is upgraded.
+    with engine.begin() as conn:
+        run_script(conn, ROOT / "sql" / "schema" / "011_mailbox.sql")
     files = copy_files(sorted((samples / "h1").glob("*.xlsx")), tmp_path / "in")
     assert summary(ingest_files(engine, ref, files))["accepted"] == 253
     store(engine, consolidate_period(engine, ref, PERIOD))
     approve(engine, ref, PERIOD, "Nguyễn Thị Hương", note="Báo cáo 6 tháng")
+    with engine.begin() as conn:
+        for table in ("sender_holds", "mail_attachments", "mail_messages"):
+            conn.execute(text(f"DROP TABLE {table}"))
     before = contents(engine)
     assert len(before["indicator_values"]) > 3_000 and len(before["approved_figures"]) > 73
     assert {r[0] for r in before["warehouse_state"]} == {"schema", "reference"}
@@ -178,9 +208,12 @@ def test_a_previous_release_warehouse_with_data_upgrades_and_loses_nothing(fresh
     with caplog.at_level(logging.INFO, logger="cchc.warehouse.engine"):
         assert revision(engine) is None
         assert upgrade(engine) == HEAD == revision(engine)
-    assert "warehouse_state, no alembic_version" in caplog.text and "- → 0002" in caplog.text
+    assert "warehouse_state, no alembic_version" in caplog.text and "- → 0003" in caplog.text
 
     after = contents(engine)
+    assert {t: after.pop(t) for t in NEW_TABLES} == dict.fromkeys(NEW_TABLES, [])  # new, empty
+    for view in HELD_RATES:
+        after[view] = without_held(view, [c["name"] for c in inspect(engine).get_columns(view)], after[view])
     assert {t: len(r) for t, r in after.items()} == {t: len(r) for t, r in before.items()}
     assert after == before  # every row of every table and view, the old schema checksum included
 
@@ -298,6 +331,7 @@ def test_processes_upgrading_at_once_migrate_once(fresh, tmp_path, previous):
     assert [out.strip() for out, _ in outs] == [HEAD] * n
     logs = "".join(err for _, err in outs)
     assert logs.count("Running upgrade  -> 0001") == 1 and logs.count("Running upgrade 0001 -> 0002") == 1
+    assert logs.count("Running upgrade 0002 -> 0003") == 1
     assert logs.count("warehouse_state, no alembic_version") == (1 if previous else 0)
     engine = get_engine(url)
     with engine.connect() as conn:
@@ -321,9 +355,9 @@ def test_cchc_init_upgrades_and_says_the_revision(fresh):
         assert out.returncode == 0, out.stderr[-3000:]
         return out.stdout
 
-    assert "Lược đồ kho dữ liệu: phiên bản 0002 (trước đó: -) / Warehouse schema: revision 0002 (before: -)" in init()
+    assert "Lược đồ kho dữ liệu: phiên bản 0003 (trước đó: -) / Warehouse schema: revision 0003 (before: -)" in init()
     again = init()
-    assert "phiên bản 0002 (trước đó: 0002)" in again and "ref_units: " in again
+    assert "phiên bản 0003 (trước đó: 0003)" in again and "ref_units: " in again
 
 
 # A revision as a maintainer would write it after `alembic revision`: a column, and a view showing it
@@ -340,7 +374,7 @@ def downgrade() -> None:
     op.drop_column("submissions", "channel")
     recreate_views(down_revision)
 """
-QUARANTINE_0003 = """-- v_quarantine with the channel each refused file came by.
+QUARANTINE_0004 = """-- v_quarantine with the channel each refused file came by.
 DROP VIEW IF EXISTS v_quarantine;
 CREATE VIEW v_quarantine AS
 SELECT s.submission_id AS checksum, r.first_name AS file_name, s.channel
@@ -369,7 +403,7 @@ def test_a_revision_written_with_the_documented_command_upgrades_and_downgrades(
             str(location / "alembic.ini"),
             "revision",
             "--rev-id",
-            "0003",
+            "0004",
             "-m",
             "submissions channel",
         ],
@@ -378,18 +412,18 @@ def test_a_revision_written_with_the_documented_command_upgrades_and_downgrades(
         cwd=ROOT,
     )
     assert out.returncode == 0, out.stderr
-    new = location / "versions" / "0003_submissions_channel.py"
+    new = location / "versions" / "0004_submissions_channel.py"
     body = new.read_text(encoding="utf-8")
-    assert 'revision = "0003"' in body.replace("'", '"') and 'down_revision = "0002"' in body.replace("'", '"')
+    assert 'revision = "0004"' in body.replace("'", '"') and 'down_revision = "0003"' in body.replace("'", '"')
     head, _, _ = body.partition("\ndef upgrade()")
     new.write_text(
         head.replace("import recreate_views", "import drop_views, recreate_views") + REVISION_BODY, encoding="utf-8"
     )
-    (home / "sql" / "marts" / "0003").mkdir()
-    (home / "sql" / "marts" / "0003" / "030_quarantine.sql").write_text(QUARANTINE_0003, encoding="utf-8")
+    (home / "sql" / "marts" / "0004").mkdir()
+    (home / "sql" / "marts" / "0004" / "030_quarantine.sql").write_text(QUARANTINE_0004, encoding="utf-8")
 
     engine = get_engine(fresh("revision"))
-    upgrade(engine)  # the project's head, 0002
+    upgrade(engine)  # the project's head, 0003
 
     def run(step, target: str) -> None:
         with writing(engine) as conn:
@@ -402,12 +436,16 @@ def test_a_revision_written_with_the_documented_command_upgrades_and_downgrades(
     assert "channel" in [c["name"] for c in inspect(engine).get_columns("submissions")]
     assert columns("v_quarantine") == ["checksum", "file_name", "channel"]
     assert "channel" in columns("v_latest_submission")  # `s.*`: re-created, so PostgreSQL sees the column too
-    run(command.downgrade, "0002")
+    run(command.downgrade, "0003")
     assert "channel" not in [c["name"] for c in inspect(engine).get_columns("submissions")]
     assert columns("v_quarantine")[:3] == ["checksum", "file_name", "archive_path"]
-    # 0002 itself: its indexes go and come back.
+    # 0003 and 0002 themselves: the mailbox's tables and the indexes go and come back.
     run(command.downgrade, "0001")
     assert "ix_submissions_period" not in {i["name"] for i in inspect(engine).get_indexes("submissions")}
+    assert not NEW_TABLES & set(inspect(engine).get_table_names())
+    run(command.upgrade, "0003")
+    assert set(inspect(engine).get_table_names()) >= NEW_TABLES
+    run(command.downgrade, "0001")
     run(command.upgrade, "0002")
     assert "ix_submissions_period" in {i["name"] for i in inspect(engine).get_indexes("submissions")}
     with pytest.raises(NotImplementedError):  # the baseline would drop every table: refused
@@ -440,7 +478,7 @@ def test_views_as_of_a_revision_overlay_the_marts_folders(tmp_path, monkeypatch)
     assert [f.relative_to(home / "sql" / "marts").as_posix() for f in files][1:] == [
         "0002/020_unit_figures.sql",
         "030_quarantine.sql",
-        "035_report_status.sql",
+        "0003/035_report_status.sql",
         "040_analysts.sql",
         "050_provenance.sql",
         "060_approvals.sql",

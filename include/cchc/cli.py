@@ -6,6 +6,10 @@
                                                                  (--take: empty it as the DAG does;
                                                                  --received-on: a past period's files,
                                                                  their day of receipt declared)
+    cchc mailbox [--url URL] [--json] [--no-reply]               take the office mailbox (IMAP), load, answer
+                                                                 each message in its thread
+    cchc held    [--period P] [--all] [--json]                   workbooks held: sender not registered
+    cchc confirm RECEIPT [--by NAME] | cchc reject RECEIPT [--by NAME]   decide a held workbook
     cchc quarantine                                              refused files kept as received
     cchc reprocess CHECKSUM... | --all [--json]                  re-check them after a reference fix
     cchc report  --period 2024-H1 [--format csv|table] [--out DIR] [--compare golden.csv]
@@ -28,6 +32,7 @@ golden comparison differs, 2 on a usage error, 3 when the pipeline itself failed
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -136,6 +141,74 @@ def cmd_ingest(args) -> int:
         return 3 if taken.failed else 0
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     _print_outcomes(ingest_files(engine, ref, files, run_id, declared_on=declared, declared_by=by), args.json)
+    return 0
+
+
+def cmd_mailbox(args) -> int:
+    from cchc.loading.mailbox import connect, ingest_mailbox
+    from cchc.ops.replies import answer_messages
+
+    url = args.url or os.environ.get("CCHC_IMAP_URL", "")
+    if not url:
+        print(f"{message('cli.error')}: {message('cli.no_mailbox')}", file=sys.stderr)
+        return 2
+    engine, ref = _engine(args)
+    run_id = f"cli-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    try:
+        client = connect(url)
+    except (OSError, ValueError) as exc:
+        print(f"{message('cli.error')}: {message('cli.mailbox_unreachable', error=exc)}", file=sys.stderr)
+        return 3
+    try:
+        outcomes, pulled = ingest_mailbox(engine, ref, client, run_id)
+    finally:
+        with contextlib.suppress(Exception):
+            client.logout()
+    _print_outcomes(outcomes, args.json)
+    for line in pulled.lines():
+        print(line, file=sys.stderr)
+    if not args.no_reply:
+        answer_messages(engine, ref)
+    return 3 if pulled.failed else 0
+
+
+def cmd_held(args) -> int:
+    from cchc.loading.holds import holds
+
+    engine, _ = _engine(args)
+    found = holds(engine, args.period, undecided=not args.all)
+    for h in found:
+        if args.json:
+            print(json.dumps(h.to_dict(), ensure_ascii=False))
+        else:
+            decided = f"{h.decision} ({h.decided_by}, {h.decided_at:%Y-%m-%d %H:%M})" if h.decision else "-"
+            print(
+                f"{h.checksum[:12]}\t{h.unit_code}\t{h.period_code}\tv{h.version}\t{h.sender}\t{h.reason}\t{h.file_name}\t{decided}"
+            )
+    if not args.json:
+        print(message("cli.held_count", n=len(found)), file=sys.stderr)
+    return 0
+
+
+def cmd_decide(args) -> int:
+    from cchc.loading.holds import CONFIRMED, REFUSED, HoldError, decide
+
+    engine, _ = _engine(args)
+    by = args.by or os.environ.get("USER") or ""
+    try:
+        hold = decide(engine, args.receipt, CONFIRMED if args.command == "confirm" else REFUSED, by)
+    except HoldError as exc:
+        print(f"{message('cli.error')}: {exc}", file=sys.stderr)
+        return 2
+    print(
+        message(
+            f"cli.hold_{hold.decision}",
+            receipt=hold.checksum[:12],
+            unit=hold.unit_code,
+            period=hold.period_code,
+            by=hold.decided_by,
+        )
+    )
     return 0
 
 
@@ -458,6 +531,24 @@ def _data_commands(sub) -> None:
         "declared; timeliness is judged on it instead of the files' arrival)",
     )
     i.set_defaults(fn=cmd_ingest)
+    mb = sub.add_parser("mailbox", help="take the office mailbox (IMAP) as the DAG does, load, answer each message")
+    mb.add_argument("--url", help="imap://USER:PASSWORD@HOST:PORT or imaps://… (default: $CCHC_IMAP_URL)")
+    mb.add_argument("--json", action="store_true", help="one JSON object per file")
+    mb.add_argument("--no-reply", action="store_true", help="take and load only; the DAG's next run answers")
+    mb.set_defaults(fn=cmd_mailbox)
+    hd = sub.add_parser("held", help="workbooks held until ops confirm their sender")
+    hd.add_argument("--period", help="only this period")
+    hd.add_argument("--all", action="store_true", help="decided ones too")
+    hd.add_argument("--json", action="store_true", help="one JSON object per workbook")
+    hd.set_defaults(fn=cmd_held)
+    for name, what in (
+        ("confirm", "count a held workbook (its sender confirmed)"),
+        ("reject", "refuse a held workbook"),
+    ):
+        dc = sub.add_parser(name, help=what)
+        dc.add_argument("receipt", help="the receipt (first characters of the file's SHA-256)")
+        dc.add_argument("--by", help="who decides (default: $USER); recorded")
+        dc.set_defaults(fn=cmd_decide)
     q = sub.add_parser("quarantine", help="list refused files kept in quarantine")
     q.set_defaults(fn=cmd_quarantine)
     rp = sub.add_parser("reprocess", help="re-check quarantined files against today's reference data")

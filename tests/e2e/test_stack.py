@@ -10,10 +10,18 @@ triggered by hand: files are copied into the landing folder and the watcher star
   middle: the run still completes (the task is retried on the other worker), every file has one
   receipt and one verdict, and the warehouse gives the 73 golden figures;
 - `make down`: no process of the stack left, its ports closed; the data stays.
+- the office mailbox: `make up` prints CCHC_IMAP_URL (a LOGIN to it works; every Airflow process has
+  it as the connection cchc_imap) and CCHC_MAIL_DIR; after `make down` no Dovecot left, its port closed;
+- e-mails: a refused workbook sent 10 times from a unit's registered address, seconds from the APPEND
+  to the answer in the message's thread (p50, p95 printed; p95 under 60 s); then 253 messages at
+  once, one per unit: every one answered, every message out of the inbox, still 73/73.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import imaplib
+import io
 import json
 import os
 import re
@@ -26,10 +34,14 @@ import sys
 import tempfile
 import time
 import urllib.request
+import zipfile
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pytest
 from helpers import edit, set_figure
+
+from cchc.ops.imapserver import dovecot_processes
 
 pytestmark = pytest.mark.e2e
 
@@ -39,6 +51,7 @@ from stack import free_ports  # noqa: E402
 
 GOLDEN = ROOT.parent / "shared" / "domain" / "golden_h1_2024.csv"
 DROPS = 10
+MESSAGES = 10  # e-mails to the office mailbox, one at a time, for the answer latency
 
 
 def port_open(port: int) -> bool:
@@ -106,7 +119,7 @@ def ops(samples, request):
     # PostgreSQL runs as `postgres` when the tests run as root: the data folder must be traversable.
     data = Path(tempfile.mkdtemp(prefix="cchc-stack-", dir="/tmp")) / "data"
     data.parent.chmod(0o755)
-    api, pg, redis, smtp, logs = free_ports(5)
+    api, pg, redis, smtp, logs, imap = free_ports(6)
     env = {
         **os.environ,
         "CCHC_DATA_DIR": str(data),
@@ -115,10 +128,18 @@ def ops(samples, request):
         "CCHC_STACK_REDIS_PORT": str(redis),
         "CCHC_STACK_SMTP_PORT": str(smtp),
         "CCHC_STACK_LOG_PORT": str(logs),
+        "CCHC_STACK_IMAP_PORT": str(imap),
         # The 253-file drop read on reader processes inside the Celery task, as a national drop is.
         "CCHC_POOL_MIN_FILES": "100",
     }
-    for key in ("CCHC_WAREHOUSE_URL", "CCHC_LANDING_URL", "CCHC_ARCHIVE_DIR", "CCHC_OUTPUT_DIR", "CCHC_SMTP_URL"):
+    for key in (
+        "CCHC_WAREHOUSE_URL",
+        "CCHC_LANDING_URL",
+        "CCHC_ARCHIVE_DIR",
+        "CCHC_OUTPUT_DIR",
+        "CCHC_SMTP_URL",
+        "CCHC_IMAP_URL",
+    ):
         env.pop(key, None)
     o = Ops(data, env)
     t = time.monotonic()
@@ -158,6 +179,7 @@ def test_up_prints_where_things_are(ops):
         "worker2",
         "redis",
         "mailsink",
+        "imap",
         "postgres",
     ):
         assert re.search(rf"^{name} +đang chạy / running$", status, re.M), status
@@ -179,8 +201,34 @@ def test_up_prints_where_things_are(ops):
     # The UI page sets Hanoi time as the default time zone (plugins/cchc_timezone.py).
     ui = urllib.request.urlopen(ops.api + "/", timeout=10).read().decode()
     assert 'localStorage.setItem("timezone","\\"Asia/Ho_Chi_Minh\\"")' in ui.replace("'", '"'), ui[:600]
+    # The office mailbox: a real IMAP server whose URL make up printed, and the mail sink's folder;
+    # every Airflow process has the mailbox as the connection cchc_imap.
+    imap_url = re.search(r"^CCHC_IMAP_URL=(imap://\S+)$", out, re.M).group(1)
+    u = urlsplit(imap_url)
+    assert (u.username, u.hostname, u.port) == ("vanphong", "127.0.0.1", int(ops.env["CCHC_STACK_IMAP_PORT"]))
+    client = imaplib.IMAP4(u.hostname, u.port, timeout=10)
+    client.login(u.username, unquote(u.password))
+    assert client.select("INBOX")[0] == "OK"
+    client.logout()
+    assert re.search(r"^CCHC_MAIL_DIR=(\S+)$", out, re.M).group(1) == str(ops.stack / "mail")
+    triggerer = int((ops.stack / "run" / "triggerer.pid").read_text())
+    environ = dict(v.split("=", 1) for v in Path(f"/proc/{triggerer}/environ").read_text().split("\0") if "=" in v)
+    conn = json.loads(environ["AIRFLOW_CONN_CCHC_IMAP"])
+    assert conn == {
+        "conn_type": "imap",
+        "host": "127.0.0.1",
+        "port": u.port,
+        "login": "vanphong",
+        "password": unquote(u.password),
+        "extra": {"use_ssl": False},
+    }
     # Everything listens on 127.0.0.1 only.
-    for port in (ops.env["CCHC_STACK_API_PORT"], ops.env["CCHC_STACK_PG_PORT"], ops.env["CCHC_STACK_REDIS_PORT"]):
+    for port in (
+        ops.env["CCHC_STACK_API_PORT"],
+        ops.env["CCHC_STACK_PG_PORT"],
+        ops.env["CCHC_STACK_REDIS_PORT"],
+        ops.env["CCHC_STACK_IMAP_PORT"],
+    ):
         listening = subprocess.run(["ss", "-ltnH", f"sport = :{port}"], capture_output=True, text=True).stdout
         assert listening and all("127.0.0.1:" in line for line in listening.splitlines()), listening
 
@@ -308,6 +356,121 @@ def test_253_files_with_a_worker_killed_mid_run(ops, samples):
     assert snv_refused == DROPS
 
 
+def _mailbox(ops):
+    """The office mailbox make up printed (CCHC_IMAP_URL), logged in, and the folder the sink keeps mail in."""
+    u = urlsplit(re.search(r"^CCHC_IMAP_URL=(imap://\S+)$", ops.up_output, re.M).group(1))
+    client = imaplib.IMAP4(u.hostname, u.port, timeout=30)
+    client.login(unquote(u.username), unquote(u.password))
+    return client, Path(re.search(r"^CCHC_MAIL_DIR=(\S+)$", ops.up_output, re.M).group(1))
+
+
+def _replies(mail_dir: Path) -> dict[str, object]:
+    """In-Reply-To → the answer, of every message the mail sink kept."""
+    from email import message_from_bytes, policy
+
+    out = {}
+    for p in sorted(mail_dir.glob("*.eml")):
+        m = message_from_bytes(p.read_bytes(), policy=policy.default)
+        if m["In-Reply-To"]:
+            out[str(m["In-Reply-To"]).strip()] = m
+    return out
+
+
+def test_a_message_is_answered_in_its_thread_within_a_minute(ops, samples, tmp_path):
+    """MESSAGES e-mails from SNV's registered address, each with a refused workbook (a different wrong
+    value each time): time from the message's APPEND to the office mailbox to the answer in its thread."""
+    from test_mailbox import letter, message_id
+
+    client, mail_dir = _mailbox(ops)
+    good = samples / "h1" / "SNV_2024-H1.xlsx"
+    seconds = []
+    for i in range(MESSAGES):
+        bad = edit(
+            good, tmp_path / f"SNV_2024-H1 ({i + 2}).xlsx", lambda wb, i=i: set_figure(wb, "pakn.resolved", f"? {i}")
+        )
+        raw = letter("cchc.snv@haiphong.gov.vn", f"Báo cáo CCHC 6 tháng (lần {i + 1})", [(bad.name, bad.read_bytes())])
+        t = time.monotonic()
+        assert client.append("INBOX", None, imaplib.Time2Internaldate(time.time()), raw)[0] == "OK"
+        while message_id(raw) not in _replies(mail_dir):
+            assert time.monotonic() - t < 300, f"no answer to message {i} after 300 s"
+            time.sleep(0.2)
+        seconds.append(time.monotonic() - t)
+        reply = _replies(mail_dir)[message_id(raw)]
+        assert str(reply["Subject"]).startswith("Re: Báo cáo CCHC 6 tháng") and message_id(raw) in reply["References"]
+        attached = [a for a in reply.iter_attachments() if a.get_filename().endswith(".xlsx")]
+        assert len(attached) == 1 and attached[0].get_content()[:2] == b"PK"  # the feedback workbook
+        ops.wait_idle(300)
+    client.logout()
+    p50 = statistics.median(seconds)
+    p95 = statistics.quantiles(seconds, n=20, method="inclusive")[18]
+    print(
+        f"\nmessage → answer in its thread over {MESSAGES} messages: p50 {p50:.1f} s, p95 {p95:.1f} s, "
+        f"min {min(seconds):.1f} s, max {max(seconds):.1f} s: {', '.join(f'{s:.1f}' for s in seconds)}"
+    )
+    assert p95 < 60
+
+
+def test_253_messages_at_once_one_per_unit(ops, samples, tmp_path):
+    """Every unit e-mails its H1-2024 workbook at once (from its registered address; the bytes differ from
+    the files dropped before by the zip's comment only, so each is a new version with the same figures):
+    every message answered in its thread, and the warehouse still gives the 73 golden figures."""
+    from test_mailbox import letter, message_id
+
+    from cchc.reference.registry import load_reference
+
+    ref = load_reference()
+    today = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=7)).date()  # whose addresses count: today's, in Hanoi
+    client, mail_dir = _mailbox(ops)
+    sent = []
+    t = time.monotonic()
+    for f in sorted((samples / "h1").glob("*.xlsx")):
+        data = io.BytesIO()
+        with zipfile.ZipFile(f) as src, zipfile.ZipFile(data, "w", zipfile.ZIP_DEFLATED) as dst:
+            for item in src.infolist():
+                dst.writestr(item, src.read(item))
+            dst.comment = b"gui qua thu"
+        unit = f.name.split("_")[0]
+        raw = letter(ref.emails_on(unit, today)[0], f"Báo cáo 6 tháng - {unit}", [(f.name, data.getvalue())])
+        assert client.append("INBOX", None, imaplib.Time2Internaldate(time.time()), raw)[0] == "OK"
+        sent.append(message_id(raw))
+    appended = time.monotonic() - t
+    while not set(sent) <= set(_replies(mail_dir)):
+        assert time.monotonic() - t < 900, f"{len(set(sent) - set(_replies(mail_dir)))} messages unanswered after 900 s"
+        time.sleep(1)
+    answered = time.monotonic() - t
+    runs = ops.wait_idle(300)
+    print(
+        f"\n253 messages appended in {appended:.0f} s; all answered {answered:.0f} s after the first; runs: {len(runs)}"
+    )
+    assert all(r["state"] == "success" for r in runs), runs
+    verdicts = [str(_replies(mail_dir)[m]["Subject"]) for m in sent]
+    assert len(verdicts) == 253
+    client.select("INBOX", readonly=True)
+    assert client.uid("SEARCH", None, "ALL")[1][0].split() == []  # every message moved out of the inbox
+    client.logout()
+
+    url = re.search(r"^CCHC_WAREHOUSE_URL=(\S+)$", ops.up_output, re.M).group(1)
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("cchc")), "report", "--period", "2024-H1", "--compare", str(GOLDEN)],
+        env={**ops.env, "CCHC_WAREHOUSE_URL": url},
+        capture_output=True,
+        text=True,
+    )
+    assert "73/73" in out.stdout, out.stdout[-3000:] + out.stderr[-2000:]
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as c:
+        by_mail = c.execute(
+            text(
+                "SELECT count(*) FROM v_latest_submission s JOIN mail_attachments a ON a.checksum = s.submission_id "
+                "WHERE s.period_code = '2024-H1'"
+            )
+        ).scalar_one()
+    engine.dispose()
+    assert by_mail == 253  # each unit's counted version is the one it e-mailed
+
+
 def test_down_leaves_no_process(ops):
     marker = f"CCHC_STACK_DIR={ops.stack}".encode()
     out = ops.make("down", timeout=180)
@@ -325,8 +488,15 @@ def test_down_leaves_no_process(ops):
         if state != "Z" and (marker in environ or str(ops.stack / "pg") in cmd):
             left.append(f"{proc.name} {cmd}")
     assert left == []
+    assert dovecot_processes(ops.stack / "imap") == []  # Dovecot clears its children's environment
     assert "force-stopped" not in out, out  # stopped by pid, not by the last-resort sweep
-    for key in ("CCHC_STACK_API_PORT", "CCHC_STACK_PG_PORT", "CCHC_STACK_REDIS_PORT", "CCHC_STACK_SMTP_PORT"):
+    for key in (
+        "CCHC_STACK_API_PORT",
+        "CCHC_STACK_PG_PORT",
+        "CCHC_STACK_REDIS_PORT",
+        "CCHC_STACK_SMTP_PORT",
+        "CCHC_STACK_IMAP_PORT",
+    ):
         assert not port_open(int(ops.env[key])), key
     assert (ops.stack / "pg" / "data" / "PG_VERSION").exists()  # the data stays
     assert not list((ops.stack / "run").glob("*.pid"))

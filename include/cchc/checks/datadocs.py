@@ -25,7 +25,7 @@ import html
 import json
 import logging
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import astuple, dataclass
 from pathlib import Path
 
@@ -90,9 +90,11 @@ class Validation:
     page: str  # relative to the index
 
 
-def build_data_docs(results_dir: Path, out_dir: Path, title: str = "") -> Path | None:
+def build_data_docs(results_dir: Path, out_dir: Path, title: str = "", messages: Sequence[dict] = ()) -> Path | None:
     """Build the Data Docs of the validation results kept in `results_dir` into `out_dir`; the
-    path of its index.html, or None when the run validated nothing (e.g. only repeated files)."""
+    path of its index.html, or None when the run validated nothing (e.g. only repeated files).
+    `messages`: the e-mails the run took its files from (cchc.loading.mailbox.run_messages), named
+    on the index."""
     if not results_dir.is_dir() or not any(results_dir.rglob("*.json")):
         return None
     import great_expectations as gx
@@ -107,17 +109,17 @@ def build_data_docs(results_dir: Path, out_dir: Path, title: str = "") -> Path |
     validations = _validations(context, out_dir)
     prune_static(out_dir)
     index = out_dir / "index.html"
-    index.write_text(index_page(validations, title), encoding="utf-8")
+    index.write_text(index_page(validations, title, messages), encoding="utf-8")
     return index
 
 
-def build_run_docs(run_id: str) -> Path | None:
+def build_run_docs(run_id: str, messages: Sequence[dict] = ()) -> Path | None:
     """The DAG's summarise step: the Data Docs of what the run's read_and_validate kept in its staging
     folder (cchc.checks.datadocs.results_dir), or None if there is nothing to show. A failure to build them is
     logged, not raised: the docs are for reading; the run's data is already loaded."""
 
     try:
-        return build_data_docs(results_dir(staging_dir(run_id)), docs_dir(run_id), title=run_id)
+        return build_data_docs(results_dir(staging_dir(run_id)), docs_dir(run_id), title=run_id, messages=messages)
     except Exception:  # noqa: BLE001 - e.g. a GX rendering error: say so in the log, keep the run green
         log.exception("%s", message("reading.datadocs_failed", run_id=run_id))
         return None
@@ -174,8 +176,27 @@ def prune_static(out_dir: Path) -> None:
             shutil.rmtree(item) if item.is_dir() else item.unlink()
 
 
-def index_page(validations: list[Validation], title: str = "") -> str:
-    """The run's index: every validation, pass or fail, and how many rows failed; no script, no CDN."""
+def messages_table(messages: Sequence[dict]) -> str:
+    """The e-mails the run's files came in: Message-ID, sender, subject, time received, files."""
+    e = html.escape
+    if not messages:
+        return ""
+    rows = "".join(
+        f"<tr><td><code>{e(m['message_id'])}</code></td><td>{e(m['sender'])}</td><td>{e(m['subject'])}</td>"
+        f"<td>{e(m['received'])}</td><td>{'<br>'.join(e(f) for f in m['files']) or '-'}</td></tr>"
+        for m in messages
+    )
+    return (
+        f"<h2>Thư lấy từ hộp thư / messages taken from the mailbox ({len(messages)})</h2>"
+        "<table><thead><tr><th>Message-ID</th><th>Người gửi / sender</th><th>Tiêu đề / subject</th>"
+        "<th>Nhận lúc / received (giờ Việt Nam)</th><th>Tệp / files</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def index_page(validations: list[Validation], title: str = "", messages: Sequence[dict] = ()) -> str:
+    """The run's index: every validation, pass or fail, and how many rows failed, and the e-mails its
+    files came in; no script, no CDN."""
     e = html.escape
     rows = []
     for v in validations:
@@ -200,6 +221,7 @@ hoặc lưu ý; xem tệp phản hồi của đơn vị / each failing row is a 
 <table><thead><tr><th>Bộ kiểm tra / suite</th><th>Thời điểm / validated at</th><th>Kết quả / result</th>
 <th>Kỳ vọng đạt / expectations met</th><th>Dòng không đạt / failing rows</th></tr></thead>
 <tbody>{"".join(rows)}</tbody></table>
+{messages_table(messages)}
 <p><small>Tạo bởi / built by Great Expectations Data Docs; trang không tải gì từ Internet / pages load nothing from the internet.</small></p>
 </body></html>
 """

@@ -17,15 +17,17 @@ from cchc.common.messages import text as message
 from cchc.common.periods import Period
 from cchc.warehouse.engine import as_date
 
-STATUSES = ("on_time", "late", "refused", "missing")
-CHASE = ("late", "refused", "missing")
+STATUSES = ("on_time", "late", "refused", "held", "missing")
+# held: the latest file was mailed from an address not registered for the unit (cchc.loading.holds);
+# ops confirm or reject it on the status page.
+CHASE = ("late", "refused", "held", "missing")
 # Each status in Vietnamese, and what ops should do about it for sheets and alerts ("Vietnamese /
 # English"): messages/completeness.yml (status_<status>, action_<status>).
 STATUS_VI: Mapping[str, str] = Labels({s: f"completeness.status_{s}" for s in STATUSES}, vi)
 ACTION: Mapping[str, str] = Labels({s: f"completeness.action_{s}" for s in CHASE}, lambda key: str(message(key)))
 # What the weekly alert chases: units with no accepted report. A late but accepted report is shown
 # on the roll-up's sheet (with its reminder) but nobody is chased for it.
-ALERT = ("missing", "refused")
+ALERT = ("missing", "refused", "held")
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,7 @@ class UnitStatus:
     unit_type: str
     parent_code: str
     due_on: dt.date
-    status: str  # on_time | late | refused | missing
+    status: str  # on_time | late | refused | held | missing
     n_versions: int
     accepted_sent_on: dt.date | None
 

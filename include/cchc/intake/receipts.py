@@ -15,6 +15,9 @@ import unicodedata
 from dataclasses import dataclass
 
 DUPLICATE = "duplicate"
+# A workbook by e-mail from an address not registered for its unit: loaded, not counted until ops
+# confirm it (cchc.loading.holds).
+HELD = "held"
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from cchc.common.messages import text as message
 from cchc.common.periods import parse_period
 from cchc.common.vn import format_date
 from cchc.intake.read import Submission, TaskRow, ValueRow, read_workbook
-from cchc.intake.receipts import DUPLICATE, Received, mtime_arrival
+from cchc.intake.receipts import DUPLICATE, HELD, Received, mtime_arrival
 from cchc.loading.load import load_many
 from cchc.loading.receive import (
     RECEIVE_CHUNK,
@@ -56,7 +56,7 @@ VALIDATE_BATCH = 4000
 LOAD_CHUNK = 500  # submissions per load transaction
 MAX_IN_FLIGHT = 2 * VALIDATE_BATCH  # files handed to the readers and not yet gathered back
 
-OUTCOMES = ("accepted", "accepted_with_warnings", "rejected", "duplicate")
+OUTCOMES = ("accepted", "accepted_with_warnings", "held", "rejected", "duplicate")
 # Each outcome in Vietnamese, from messages/loading.yml (outcome_<outcome>).
 OUTCOME_VI: Mapping[str, str] = Labels({k: f"loading.outcome_{k}" for k in OUTCOMES}, vi)
 
@@ -67,7 +67,7 @@ class Outcome:
     checksum: str
     unit_code: str
     period_code: str
-    outcome: str  # accepted | accepted_with_warnings | rejected | duplicate
+    outcome: str  # accepted | accepted_with_warnings | held | rejected | duplicate
     version: int | None = None
     findings: list[str] = field(default_factory=list)
     feedback: str = ""
@@ -185,7 +185,7 @@ def load_verdicts(
         o = Outcome(
             r.file_name, r.checksum, sub.unit_code, sub.period_code, status, version, [f.code for f in verdict.findings]
         )
-        if status not in (ACCEPTED, DUPLICATE):
+        if status not in (ACCEPTED, DUPLICATE, HELD) or (status == HELD and verdict.findings):
             o.feedback = str(feedback_path(verdict, version))
         return o
 

@@ -21,9 +21,9 @@ from sqlalchemy import Connection, Engine, bindparam, text
 
 from cchc.checks.validate import REJECTED
 from cchc.common.batching import chunks
-from cchc.common.clock import now
+from cchc.common.clock import VN_TIME, now
 from cchc.common.findings import ERROR
-from cchc.intake.receipts import DUPLICATE
+from cchc.intake.receipts import DUPLICATE, HELD
 from cchc.warehouse.bulk import insert_rows, select_in
 from cchc.warehouse.engine import as_datetime, writing
 
@@ -153,7 +153,7 @@ def _stored_outcomes(conn: Connection, run_id: str, keys: list[str]) -> dict[str
     }
 
 
-def _submission_row(v, version: int, at: dt.datetime) -> tuple:
+def _submission_row(v, version: int, at: dt.datetime, status: str) -> tuple:
     """The `submissions` row of a verdict (SUBMISSION_COLS), text cut to its column's width."""
     sub = v.submission
     n_err = sum(f.severity == ERROR for f in v.findings)
@@ -162,7 +162,7 @@ def _submission_row(v, version: int, at: dt.datetime) -> tuple:
         sub.unit_code[:16],
         sub.period_code,
         version,
-        v.status,
+        status,
         sub.as_of,
         sub.sent_on,
         sub.file_name,
@@ -183,6 +183,79 @@ def _clear_suspects(conn: Connection, done: set[str]) -> None:
             text("DELETE FROM read_attempts WHERE checksum IN :keys").bindparams(bindparam("keys", expanding=True)),
             {"keys": part},
         )
+
+
+_MAIL_ORIGIN_SQL = (
+    "SELECT a.checksum, m.message_key, m.sender, m.auth_failed, m.received_at FROM mail_attachments a "
+    "JOIN mail_messages m ON m.message_key = a.message_key WHERE a.checksum IN :keys"
+)
+_CONTACTS_SQL = (
+    "SELECT unit_code, LOWER(email), valid_from, valid_to FROM ref_unit_contacts WHERE LOWER(email) IN :keys"
+)
+
+
+def _holds(conn: Connection, verdicts: list, at: dt.datetime) -> set[str]:
+    """Keys of the new, countable submissions that arrived only by e-mail from senders not registered
+    for their unit on the day received (or whose mail failed the server's SPF/DKIM/DMARC check): held,
+    each with its `sender_holds` row, in the load's transaction. A file also sent from a registered
+    address, or dropped in the landing folder by the office, is not held."""
+    countable = {v.key: v for v in verdicts if v.status != REJECTED}
+    if not countable:
+        return set()
+    origins: dict[str, list[tuple]] = {}
+    for key, message, sender, auth_failed, received in select_in(conn, _MAIL_ORIGIN_SQL, sorted(countable)):
+        origins.setdefault(key, []).append((message, sender, int(auth_failed or 0), as_datetime(received)))
+    if not origins:
+        return set()
+    senders = sorted({o[1] for os_ in origins.values() for o in os_ if o[1]})
+    contacts: dict[str, list[tuple]] = {}
+    for unit, email, start, end in select_in(conn, _CONTACTS_SQL, senders) if senders else []:
+        contacts.setdefault(email.lower(), []).append((unit, start, end))
+    landed = {
+        k
+        for (k,) in select_in(
+            conn, "SELECT DISTINCT checksum FROM landing_deliveries WHERE checksum IN :keys", sorted(origins)
+        )
+    }
+    holds, rows = set(), []
+    for key, deliveries in origins.items():
+        v = countable[key]
+        unit = v.submission.unit_code[:16]
+        if key in landed or any(
+            not failed and _registered(contacts.get(s, ()), unit, r) for _, s, failed, r in deliveries
+        ):
+            continue
+        message, sender, failed, _ = deliveries[0]
+        holds.add(key)
+        rows.append(
+            (
+                key,
+                message,
+                sender[:254],
+                unit,
+                v.submission.period_code,
+                v.status,
+                "auth_failed" if failed else "unregistered",
+                at,
+            )
+        )
+    insert_rows(
+        conn,
+        "sender_holds",
+        ("checksum", "message_key", "sender", "unit_code", "period_code", "verdict_status", "reason", "held_at"),
+        rows,
+    )
+    return holds
+
+
+def _registered(rows, unit: str, received: dt.datetime) -> bool:
+    """Whether one of a sender's contact rows (unit, valid from, valid to) is `unit`'s on the day received."""
+    day = (received + VN_TIME).date()
+    return any(u == unit and _day(start) <= day and (end is None or day <= _day(end)) for u, start, end in rows)
+
+
+def _day(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
 def load_many(
@@ -222,6 +295,7 @@ def load_many(
                     _set_aside(conn, v.key, old, v.status)
                     del rows[v.key]
         versions = _number_versions(conn, verdicts, set(rows))
+        holds = _holds(conn, [v for v in verdicts if v.key not in rows and v.key not in before], at)
         done: set[str] = set()
         for v in verdicts:
             key = v.key
@@ -238,7 +312,8 @@ def load_many(
                 )
                 continue
             done.add(key)
-            subs.append(_submission_row(v, versions[key], at))
+            status = HELD if key in holds else v.status
+            subs.append(_submission_row(v, versions[key], at, status))
             if v.status != REJECTED:
                 values += [(key, r.code, r.value, r.raw[:100], r.sheet, r.cell) for r in v.submission.values]
                 tasks += [
@@ -249,7 +324,7 @@ def load_many(
                 (key, i, f.code, f.severity, f.sheet[:100], f.cell[:16], f.message_vi[:2000], f.message_en[:2000])
                 for i, f in enumerate(v.findings, start=1)
             ]
-            out.append((v.status, versions[key]))
+            out.append((status, versions[key]))
         for table, cols, rows_ in (
             ("submissions", SUBMISSION_COLS, subs),
             ("indicator_values", VALUE_COLS, values),

@@ -57,11 +57,12 @@ def _archive(target: str, data: bytes) -> None:
 def receive_many(
     engine: Engine, items: Iterable[tuple], run_id: str = "", screen=None, declared_on=None, declared_by: str = ""
 ):
-    """Archive and record every (file name, bytes[, arrived_at]); a `Received` per item, in order.
+    """Archive and record every (file name, bytes[, arrived_at[, source]]); a `Received` per item, in order.
 
     Items are consumed lazily, RECEIVE_CHUNK at a time, so memory stays bounded; the caller gives
     them in delivery order. `arrived_at` (naive UTC: the file's modification time as it landed)
-    is when the office got the file, capped at now; without it, the receipt time. Bytes seen for
+    is when the office got the file, capped at now (`source` says whence: "mtime" for a landing file,
+    "mail" for the mailbox's receipt time); without it, the receipt time. Bytes seen for
     the first time get their arrival recorded (`file_arrivals`); `declared_on` (a date) records a
     declared day of receipt instead, for a past period's files imported now.
     `screen(conn, [(checksum, name), ...])`, if given, runs first in each chunk's transaction and says per item
@@ -110,9 +111,10 @@ def _hashed(chunk: list[tuple], at: dt.datetime, root: str) -> list[tuple]:
     for item in chunk:
         file_name, data = item[0], item[1]
         arrived = item[2] if len(item) > 2 else None
+        source = item[3] if len(item) > 3 else "mtime"
         checksum = hashlib.sha256(data).hexdigest()
         name = safe_name(file_name)
-        arrival = (min(arrived, cap), "mtime") if arrived is not None else (at, "receipt")
+        arrival = (min(arrived, cap), source) if arrived is not None else (at, "receipt")
         rows.append((checksum, name, _archive_target(checksum, name, root), data, arrival))
     return rows
 

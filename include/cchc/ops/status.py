@@ -1,20 +1,25 @@
 """Each unit's reporting status for a period, as the ops page "Tình hình báo cáo" shows it.
 
-The rules (who is expected, which date meets the deadline, on time / late / refused / missing)
-stay in the view v_report_status (sql/marts/035_report_status.sql); this module adds what a person
-needs to act on a row: the latest version received and when, why it was refused (finding codes with
-their Vietnamese and English messages), the feedback workbook sent back, and the unit's group —
-its district for a commune, the district itself, or the departments. The Airflow plugin
-(plugins/cchc_status.py) only renders what `status_page` returns.
+The rules (who is expected, which date meets the deadline, on time / late / refused / held /
+missing) stay in the view v_report_status (sql/marts/0003/035_report_status.sql since revision
+0003); this module adds what a person needs to act on a row: the latest version received and when,
+why it was refused (finding codes with their Vietnamese and English messages), the feedback
+workbook sent back, and the unit's group — its district for a commune, the district itself, or the
+departments. Also how the latest file reached the office (the mailbox: sender, subject, receipt
+time and the answer sent in its thread; or the landing folder), and the workbooks held because
+their sender is not registered for the unit (cchc.loading.holds): who sent them and why they are
+held, or who confirmed or rejected them and when. Ops decide through `decide_hold`. The Airflow
+plugin (plugins/cchc_status.py) only wires these to HTTP and renders what `status_page` returns.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from sqlalchemy import Engine, text
 
@@ -24,11 +29,20 @@ from cchc.common.messages import Labels, vi
 from cchc.common.messages import render as render_template
 from cchc.common.messages import text as message
 from cchc.common.vn import format_date
+from cchc.intake.receipts import HELD
+from cchc.loading.holds import CONFIRMED, REFUSED, Hold, HoldError, decide, find, holds
 from cchc.loading.ingest import feedback_file
+from cchc.ops.unit_mail import RECEIPT_CHARS
 from cchc.warehouse.engine import as_date, as_datetime
 
 DEPARTMENTS = "department"  # the filter value of the departments' group
-STATUSES = ("on_time", "late", "refused", "missing")  # in the order the page counts them
+# In the order the page counts them; `held` (v_report_status): the latest file waits for ops to
+# confirm its sender, and nothing of the unit counts yet.
+STATUSES = ("on_time", "late", "refused", HELD, "missing")
+MAILBOX, FOLDER = "mailbox", "folder"  # how a file reached the office
+DECISIONS = {"confirm": CONFIRMED, "reject": REFUSED}  # the page's buttons → cchc.loading.holds
+_RECEIPT = re.compile(f"[0-9a-f]{{{RECEIPT_CHARS},64}}")  # a receipt as the page links it: no shorter prefix
+REPLY_OUTCOMES = ("sent", "logged", "automatic", "no_sender")  # mail_messages.reply_outcome (cchc.ops.replies)
 # (Vietnamese, English) of each status, from the catalogue (messages/status.yml: status_<status>)
 STATUS_LABELS: Mapping[str, tuple[str, str]] = Labels(
     {k: f"status.status_{k}" for k in STATUSES}, lambda key: astuple(message(key))
@@ -46,23 +60,80 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class Channel:
+    """How a file reached the office: the mailbox (the message that brought it and the answer in its
+    thread) or the landing folder."""
+
+    kind: str  # MAILBOX | FOLDER
+    sender: str = ""
+    sender_name: str = ""
+    subject: str = ""
+    received_at: dt.datetime | None = None  # Asia/Ho_Chi_Minh: when the mailbox got it
+    replied_at: dt.datetime | None = None  # Asia/Ho_Chi_Minh; None until its answer went out
+    reply_outcome: str = ""  # sent | logged | automatic | no_sender ('' until answered)
+
+
+@dataclass(frozen=True)
+class HeldFile:
+    """A workbook held until ops confirm who sent it (a `sender_holds` row), as the page shows it."""
+
+    receipt: str  # the first RECEIPT_CHARS of its checksum, as the sender's answer gives it
+    unit_code: str
+    version: int
+    file_name: str
+    sender: str
+    reason: str  # unregistered | auth_failed
+    held_at: dt.datetime  # Asia/Ho_Chi_Minh
+    decision: str | None = None  # None while held; confirmed | rejected
+    decided_by: str | None = None
+    decided_at: dt.datetime | None = None  # Asia/Ho_Chi_Minh
+
+    @property
+    def pending(self) -> bool:
+        return self.decision is None
+
+    @classmethod
+    def of(cls, h: Hold) -> HeldFile:
+        return cls(
+            h.checksum[:RECEIPT_CHARS],
+            h.unit_code,
+            int(h.version),
+            h.file_name,
+            h.sender,
+            h.reason,
+            h.held_at + VN_TIME,
+            h.decision,
+            h.decided_by,
+            h.decided_at + VN_TIME if h.decided_at else None,
+        )
+
+
+@dataclass(frozen=True)
 class UnitRow:
     unit_code: str
     unit_name_vi: str
     unit_type: str  # department | district | commune
     group_code: str  # the district (for a district and its communes), or DEPARTMENTS
     due_on: dt.date
-    status: str  # on_time | late | refused | missing
+    status: str  # on_time | late | refused | held | missing
     n_versions: int
     accepted_version: int | None
     accepted_sent_on: dt.date | None
     latest_version: int | None
-    latest_status: str | None  # accepted | accepted_with_warnings | rejected
+    latest_status: str | None  # accepted | accepted_with_warnings | rejected | held
     latest_received_at: dt.datetime | None  # Asia/Ho_Chi_Minh
     findings: tuple[Problem, ...] = ()  # of the latest version, when it was refused or flagged
     feedback: str = ""  # the latest version's feedback workbook, relative to the feedback folder
     accepted_received_on: dt.date | None = None  # the day it counts as received (on time if <= due_on)
     received_basis: str = ""  # arrival | declared (a past period imported with its day of receipt declared)
+    latest_file_name: str = ""
+    channel: Channel | None = None  # how the latest version arrived (None: nothing received)
+    holds: tuple[HeldFile, ...] = ()  # the unit's held workbooks of the period, decided or not, by version
+
+    @property
+    def awaiting(self) -> bool:
+        """A workbook of the unit waits for ops to confirm or reject its sender."""
+        return any(h.pending for h in self.holds)
 
     @property
     def typed_date_gap(self) -> int:
@@ -83,7 +154,9 @@ class StatusPage:
     groups: list[tuple[str, str]]  # (filter value, Vietnamese name): departments, then each district
     group: str  # the filter applied, "" for all
     rows: list[UnitRow]
-    counts: dict[str, int] = field(default_factory=dict)  # by status, over the rows shown, and "total"
+    counts: dict[str, int] = field(default_factory=dict)  # by status over the group's units, "total", "held_files"
+    status: str = ""  # the status filter applied ("" for all); `held` also shows units with a held correction
+    names: dict[str, str] = field(default_factory=dict)  # every expected unit's name, shown or not
 
 
 def feedback_dir() -> Path:
@@ -111,10 +184,11 @@ GROUP BY p.period_code, p.name_vi
 _STATUS = text("""
 SELECT r.unit_code, r.unit_name_vi, r.unit_type, r.parent_code, r.due_on, r.status, r.n_versions,
        r.accepted_version, r.accepted_sent_on, l.version, l.status, l.arrived_at, r.accepted_received_on,
-       r.received_basis
+       r.received_basis, l.file_name, l.source
 FROM v_report_status r
 LEFT JOIN (
-    SELECT s.unit_code, s.version, s.status, COALESCE(a.arrived_at, f.first_seen_at) AS arrived_at
+    SELECT s.unit_code, s.version, s.status, COALESCE(a.arrived_at, f.first_seen_at) AS arrived_at,
+           s.file_name, a.source
     FROM submissions s JOIN received_files f ON f.checksum = s.submission_id
     LEFT JOIN file_arrivals a ON a.checksum = s.submission_id
     WHERE s.period_code = :p
@@ -132,6 +206,20 @@ WHERE s.period_code = :p AND s.status <> 'accepted'
   AND NOT EXISTS (SELECT 1 FROM submissions o WHERE o.unit_code = s.unit_code
                   AND o.period_code = s.period_code AND o.version > s.version)
 ORDER BY s.unit_code, fi.seq
+""")
+
+# The message that brought each unit's latest version, when it came by mail (file_arrivals.source
+# 'mail', cchc.loading.mailbox): the one whose attachment first brought these bytes, else the first.
+_MAIL = text("""
+SELECT s.unit_code, m.sender, m.sender_name, m.subject, m.received_at, m.replied_at, m.reply_outcome
+FROM submissions s
+JOIN file_arrivals a ON a.checksum = s.submission_id AND a.source = 'mail'
+JOIN mail_attachments ma ON ma.checksum = s.submission_id
+JOIN mail_messages m ON m.message_key = ma.message_key
+WHERE s.period_code = :p
+  AND NOT EXISTS (SELECT 1 FROM submissions o WHERE o.unit_code = s.unit_code
+                  AND o.period_code = s.period_code AND o.version > s.version)
+ORDER BY s.unit_code, ma.first_seen DESC, m.received_at, m.message_key
 """)
 
 
@@ -158,6 +246,22 @@ def current_period(
     return max(halves, key=lambda p: p[2])[0] if halves else None
 
 
+def _local(t) -> dt.datetime | None:
+    return as_datetime(t) + VN_TIME if t is not None else None
+
+
+def channels(engine: Engine, period_code: str) -> dict[str, Channel]:
+    """How each unit's latest version of the period came by mail: the message and its answer."""
+    out: dict[str, Channel] = {}
+    with engine.connect() as conn:
+        for unit, sender, name, subject, received, replied, outcome in conn.execute(_MAIL, {"p": period_code}):
+            if unit not in out:
+                out[unit] = Channel(
+                    MAILBOX, sender or "", name or "", subject or "", _local(received), _local(replied), outcome or ""
+                )
+    return out
+
+
 def unit_rows(engine: Engine, period_code: str) -> list[UnitRow]:
     """Every unit expected to report for the period with its status and what to do about it."""
     with engine.connect() as conn:
@@ -166,6 +270,10 @@ def unit_rows(engine: Engine, period_code: str) -> list[UnitRow]:
     problems: dict[str, list[Problem]] = {}
     for unit, *rest in found:
         problems.setdefault(unit, []).append(Problem(*(x or "" for x in rest)))
+    by_mail = channels(engine, period_code)
+    held: dict[str, list[HeldFile]] = {}
+    for h in holds(engine, period_code):
+        held.setdefault(h.unit_code, []).append(HeldFile.of(h))
     out = []
     for (
         unit,
@@ -182,7 +290,12 @@ def unit_rows(engine: Engine, period_code: str) -> list[UnitRow]:
         last_seen,
         received_on,
         basis,
+        last_name,
+        source,
     ) in rows:
+        channel = None
+        if last_version is not None:
+            channel = by_mail.get(unit, Channel(MAILBOX)) if source == "mail" else Channel(FOLDER)
         feedback = ""
         if last_version is not None and last_status != "accepted":
             path = feedback_file(unit, period_code, int(last_version))
@@ -206,6 +319,9 @@ def unit_rows(engine: Engine, period_code: str) -> list[UnitRow]:
                 feedback,
                 as_date(received_on),
                 basis or "",
+                last_name or "",
+                channel,
+                tuple(sorted(held.get(unit, ()), key=lambda h: h.version)),
             )
         )
     order = {"department": 0, "district": 1, "commune": 2}
@@ -215,19 +331,28 @@ def unit_rows(engine: Engine, period_code: str) -> list[UnitRow]:
 
 
 def counts(rows: list[UnitRow]) -> dict[str, int]:
+    """Units by status (they add up to "total"), and "held_files": workbooks waiting for a decision
+    on their sender, a held correction of a unit whose earlier version counts included."""
     out = dict.fromkeys(STATUSES, 0)
     for r in rows:
         out[r.status] = out.get(r.status, 0) + 1
     out["total"] = len(rows)
+    out["held_files"] = sum(h.pending for r in rows for h in r.holds)
     return out
 
 
+def shows(row: UnitRow, status: str) -> bool:
+    """Whether the status filter keeps the row: `held` keeps every unit with a file to decide on."""
+    return not status or row.status == status or (status == HELD and row.awaiting)
+
+
 def status_page(
-    engine: Engine, period_code: str | None = None, group: str = "", today: dt.date | None = None
+    engine: Engine, period_code: str | None = None, group: str = "", today: dt.date | None = None, status: str = ""
 ) -> StatusPage:
     """What the page shows: the period (the current one unless asked), its units filtered by group
-    (a district's code: the district and its communes; DEPARTMENTS; "" for all) and their counts.
-    An unknown period or group is a ValueError naming it (Vietnamese / English)."""
+    (a district's code: the district and its communes; DEPARTMENTS; "" for all) and by status, and
+    the group's counts. An unknown period, group or status is a ValueError naming it (Vietnamese /
+    English)."""
     known = periods(engine)
     names = {p[0]: p for p in known}
     period_code = period_code or current_period(known, today)
@@ -242,6 +367,8 @@ def status_page(
     ) + districts
     if group and group not in {g for g, _ in groups}:
         raise ValueError(str(message("status.unknown_group", group=group)))
+    if status and status not in STATUSES:
+        raise ValueError(str(message("status.unknown_status", status=status)))
     rows = [r for r in every if not group or r.group_code == group]
     # Offered periods: those that received files, and the one shown; newest deadline first.
     offered = sorted((p for p in known if p[3] is not None or p[0] == period_code), key=lambda p: p[2], reverse=True)
@@ -252,9 +379,51 @@ def status_page(
         [(p[0], p[1]) for p in offered],
         groups,
         group,
-        rows,
+        [r for r in rows if shows(r, status)],
         counts(rows),
+        status,
+        {r.unit_code: r.unit_name_vi for r in every},
     )
+
+
+# --- ops decide on a held workbook (the page's buttons) ---
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What the page says after a decision: the held file as it now stands, and whether it had been
+    decided before (by someone else, or a second click) rather than by this request."""
+
+    held: HeldFile
+    before: bool = False
+
+
+def decide_hold(engine: Engine, receipt: str, action: str, by: str) -> Decided:
+    """Confirm (`confirm`: it counts, as the verdict it was given) or reject (`reject`) the held
+    workbook of that receipt, recorded as decided by `by`. A file decided before is not decided
+    again: the answer says who did. Anything else is a HoldError (Vietnamese / English)."""
+    if action not in DECISIONS:
+        raise HoldError(str(message("loading.holds_bad_decision", decision=action)))
+    if not _RECEIPT.fullmatch(receipt):
+        raise HoldError(str(message("loading.holds_not_found", receipt=receipt[:64])))
+    try:
+        return Decided(HeldFile.of(decide(engine, receipt, DECISIONS[action], by)))
+    except HoldError:
+        hold = find(engine, receipt)  # not found or ambiguous: its own HoldError
+        if hold.decision is None:
+            raise
+        return Decided(HeldFile.of(hold), before=True)
+
+
+def decided(engine: Engine, receipt: str, before: bool = False) -> Decided | None:
+    """The decision on a held workbook, for the page shown after it (None if none such)."""
+    if not _RECEIPT.fullmatch(receipt):
+        return None
+    try:
+        hold = find(engine, receipt)
+    except HoldError:
+        return None
+    return Decided(HeldFile.of(hold), before) if hold.decision else None
 
 
 # --- the page: include/cchc/templates/status.html (autoescaped), its words from messages/status.yml ---
@@ -264,12 +433,26 @@ def _fmt_time(t: dt.datetime | None) -> str:
     return t.strftime("%d/%m/%Y %H:%M") if t else ""
 
 
-def render(page: StatusPage, user_name: str = "", feedback_href: str = "feedback/") -> str:
-    """The page for a period: counts, the filters, one row per unit (Vietnamese first, English alongside)."""
+def render(
+    page: StatusPage,
+    user_name: str = "",
+    feedback_href: str = "feedback/",
+    *,
+    can_decide: bool = False,
+    notice: Decided | None = None,
+) -> str:
+    """The page for a period: counts, the filters, one row per unit (Vietnamese first, English
+    alongside). With `can_decide`, each held workbook waiting for a decision has the buttons that
+    POST to `holds/<receipt>/confirm` and `…/reject` (the plugin checks who may, and where from);
+    `notice`: the decision just taken, shown above the table."""
     group_names = dict(page.groups)
 
     def group_name(r: UnitRow) -> str:
         return vi("status.departments") if r.group_code == DEPARTMENTS else group_names.get(r.group_code, r.group_code)
+
+    def filter_href(status: str) -> str:
+        query = {"period": page.period_code, "group": page.group, "status": status}
+        return "?" + urlencode({k: v for k, v in query.items() if v})
 
     return render_template(
         "status.html",
@@ -278,11 +461,17 @@ def render(page: StatusPage, user_name: str = "", feedback_href: str = "feedback
         feedback_href=feedback_href,
         statuses=STATUSES,
         group_name=group_name,
+        filter_href=filter_href,
+        reply_outcomes=REPLY_OUTCOMES,
+        can_decide=can_decide,
+        notice=notice,
+        unit_names=page.names,
         fmt_time=_fmt_time,
         format_date=format_date,
         quote=quote,
     )
 
 
-def error_page(message: str) -> str:
-    return render_template("status_error.html", message=message)
+def error_page(message: str, home: str = "status") -> str:
+    """The page saying why it cannot show what was asked; `home`: the link back to the status page."""
+    return render_template("status_error.html", message=message, home=home)

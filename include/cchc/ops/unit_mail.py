@@ -47,7 +47,7 @@ RECEIPT_CHARS = 12  # of the SHA-256: enough to tell files apart, short enough t
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 # Worst first: the e-mail's subject follows the worst outcome among the unit's files.
-_ORDER = ("rejected", "accepted_with_warnings", "accepted", "duplicate")
+_ORDER = ("rejected", "accepted_with_warnings", "held", "accepted", "duplicate")
 _TOLD = ("rejected", "accepted_with_warnings")  # outcomes whose feedback workbook is attached
 
 
@@ -107,7 +107,7 @@ def attachment_name(o: dict) -> str:
     )
 
 
-def _warehouse_facts(engine, checksums: list[str]) -> tuple[dict, dict]:
+def warehouse_facts(engine, checksums: list[str]) -> tuple[dict, dict]:
     """(checksum → latest receipt time, checksum → findings rows) from the warehouse."""
     received, findings = {}, {}
     if engine is None or not checksums:
@@ -133,12 +133,13 @@ def _where(sheet: str | None, cell: str | None) -> str:
     return ", ".join(parts) or str(text("mail.whole_file"))
 
 
-def _file_view(o: dict, received_at, findings: list) -> dict:
+def file_view(o: dict, received_at, findings: list) -> dict:
     """What the template says about one file (templates/unit_mail.txt)."""
     outcome = o.get("outcome", "")
     feedback = Path(o["feedback"]) if o.get("feedback") else None
     return {
         "file_name": o.get("file_name"),
+        "unit": o.get("unit_code") or _unknown(),
         "outcome": outcome,
         "version": o.get("version"),
         "note": o.get("note"),
@@ -171,7 +172,7 @@ def _unit_mail(
     count = f" ({text('mail.subject_files', n=len(files))})" if len(files) > 1 else ""
     views, attachments = [], []
     for o in files:
-        view = _file_view(o, received.get(o.get("checksum", "")), findings.get(o.get("checksum", ""), []))
+        view = file_view(o, received.get(o.get("checksum", "")), findings.get(o.get("checksum", ""), []))
         views.append(view)
         if o.get("feedback") and o.get("outcome") in _TOLD:
             if view["not_attached"]:  # said in the e-mail and the log; the findings still say what to fix
@@ -193,7 +194,7 @@ def unit_mails(
     by_unit: dict[str, list[dict]] = {}
     for o in outcomes:
         by_unit.setdefault(o.get("unit_code") or "", []).append(o)
-    received, findings = _warehouse_facts(engine, [o["checksum"] for o in outcomes if o.get("checksum")])
+    received, findings = warehouse_facts(engine, [o["checksum"] for o in outcomes if o.get("checksum")])
     mails, no_address = [], []
     for code in sorted(by_unit):
         recipients = ref.emails_on(code, on) if code else []
@@ -310,7 +311,7 @@ def tell_run(engine, ref, run_id: str, *, conn_id: str = SMTP_CONN_ID) -> dict:
     """E-mail each unit about its files of a run, from the outcomes the run stored (`run_outcomes`):
     the units whose chunks loaded hear back even when another chunk failed, and a unit already told
     about a file (a retried task) is not told again; each unit's rows are marked told once its mail
-    is sent."""
+    is sent. Files that came by e-mail are left to the answer in their message's thread."""
     with engine.connect() as conn:
         told = {
             (c, n)
@@ -319,7 +320,22 @@ def tell_run(engine, ref, run_id: str, *, conn_id: str = SMTP_CONN_ID) -> dict:
                 {"run": run_id},
             )
         }
-    outcomes = [o.to_dict() for o in run_outcomes(engine, run_id) if (o.checksum, o.file_name[:300]) not in told]
+        # A file that came by e-mail is answered in its message's thread (cchc.ops.replies), not here.
+        by_mail = {
+            c
+            for (c,) in conn.execute(
+                sql(
+                    "SELECT DISTINCT a.checksum FROM mail_attachments a JOIN run_outcomes o ON o.checksum = a.checksum "
+                    "WHERE o.run_id = :run"
+                ),
+                {"run": run_id},
+            )
+        }
+    outcomes = [
+        o.to_dict()
+        for o in run_outcomes(engine, run_id)
+        if (o.checksum, o.file_name[:300]) not in told and o.checksum not in by_mail
+    ]
 
     def mark(unit_code: str) -> None:
         with writing(engine) as conn:

@@ -4,10 +4,12 @@ Airflow context and returns what the task returns (its XCom). What each logs is 
 from __future__ import annotations
 
 import dataclasses
+import imaplib
 import os
 import shutil
 
-from airflow.sdk import ObjectStoragePath
+from airflow.sdk import BaseHook, ObjectStoragePath
+from airflow.sdk.exceptions import AirflowNotFoundException
 
 from cchc.checks.datadocs import build_run_docs
 from cchc.common.config import landing_url, staging_dir
@@ -15,7 +17,9 @@ from cchc.common.messages import text, vi
 from cchc.intake.receipts import Received
 from cchc.loading.ingest import complete_run_outcomes, run_outcomes, summary
 from cchc.loading.landing import take, unprocessed
+from cchc.loading.mailbox import pull, run_messages
 from cchc.ops.notify import Message, alert, refused_files_message, subject
+from cchc.ops.replies import answer_messages
 from cchc.ops.unit_mail import tell_run
 from cchc.orchestration.mapped import load_chunk as load
 from cchc.orchestration.mapped import outcome_label, print_outcomes, stage_chunks
@@ -36,6 +40,7 @@ def receive(context) -> list[dict]:
         declared_on=declared_on,
         declared_by=declared_by,
     )
+    take_mailbox(engine, context["run_id"])
     fresh = [dataclasses.asdict(r) for r in unprocessed(engine)]
     now_taken = {r.checksum for r in taken.received}
     left = sum(r["checksum"] not in now_taken for r in fresh)
@@ -45,6 +50,32 @@ def receive(context) -> list[dict]:
         print("\n".join(lines))
         alert(Message(subject("dags.not_archived_subject", n=len(lines)), "\n".join(lines)))
     return fresh
+
+
+MAILBOX_CONN_ID = "cchc_imap"
+
+
+def take_mailbox(engine, run_id: str) -> None:
+    """Take the office mailbox's messages (cchc.loading.mailbox) through Airflow's IMAP hook. A mailbox
+    that cannot be read is alerted and left for the next run: the landing folder is still taken."""
+    from airflow.providers.imap.hooks.imap import ImapHook  # deferred: only this task needs the provider
+
+    try:
+        BaseHook.get_connection(MAILBOX_CONN_ID)
+    except AirflowNotFoundException:
+        print(text("dags.mailbox_none", conn_id=MAILBOX_CONN_ID))
+        return
+    try:
+        with ImapHook(imap_conn_id=MAILBOX_CONN_ID) as hook:
+            pulled = pull(engine, hook.mail_client, run_id)
+    except (OSError, imaplib.IMAP4.error) as exc:
+        said = text("dags.mailbox_unreachable", conn_id=MAILBOX_CONN_ID, error=f"{type(exc).__name__}: {exc}")
+        print(said)
+        alert(Message(subject("dags.mailbox_unreachable_subject"), str(said)))
+        return
+    print("\n".join(pulled.lines()))
+    if pulled.failed:
+        alert(Message(subject("dags.mailbox_unreachable_subject"), "\n".join(pulled.lines())))
 
 
 def read_and_validate(context, received: list[dict]) -> list[dict]:
@@ -78,7 +109,13 @@ def summarise(context) -> dict:
     waiting = unprocessed(engine)
     if waiting:
         print(f"{text('dags.without_verdict', n=len(waiting))}: " + ", ".join(r.file_name for r in waiting[:50]))
-    docs = build_run_docs(run_id)
+    messages = run_messages(engine, run_id)
+    for m in messages:  # the e-mails this run's files came in
+        files = ", ".join(m["files"]) or "-"
+        print(
+            f"{text('dags.message_taken')}: {m['message_id']}\t{m['sender']}\t{m['subject']}\t{m['received']}\t{files}"
+        )
+    docs = build_run_docs(run_id, messages)
     print(f"Data Docs ({text('dags.datadocs')}): {docs or text('dags.datadocs_none')}")
     return {**counts, "without_verdict": len(waiting)}
 
@@ -98,3 +135,9 @@ def tell_units(context) -> dict:
     """E-mail each unit about its files of this run (cchc.ops.unit_mail)."""
     engine, ref = warehouse_engine()
     return tell_run(engine, ref, context["run_id"])
+
+
+def answer_mail(context) -> dict:
+    """Answer each message taken from the mailbox, in its thread (cchc.ops.replies)."""
+    engine, ref = warehouse_engine()
+    return answer_messages(engine, ref)

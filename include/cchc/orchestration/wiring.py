@@ -30,13 +30,14 @@ OWNER = "cchc-ops"
 # 2 h. A task that overruns fails, is retried (its retries) and, failing for good, alerts ops.
 MINUTES = {
     "cchc_ingest": {
-        "receive": 20,  # national 21 s (hashing, archive writes); a slow object store
+        "receive": 30,  # national 21 s (hashing, archive writes); a slow object store; the mailbox's messages
         "read_and_validate": 45,  # national 92 s, one core inside a Celery task
         "load_chunk": 20,  # a chunk is ≤ 1/64 of the run: national ≈ 6 s
         "summarise": 30,  # national 42 s (Data Docs of 15,939 validations ≈ 35 s)
         "clean_staging": 10,
         "alert_refused": 10,  # one e-mail
         "tell_units": 60,  # one e-mail per unit of the run; a retry does not resend
+        "answer_mail": 60,  # one reply per message taken; 253 messages at once ≈ 253 e-mails
         "all_loaded": 5,
     },
     "cchc_period_report": {
