@@ -180,6 +180,6 @@ def test_assets_declared_once():
         assert not calls, f"{path.name} declares an Asset"
 
 
-def test_ingest_starts_on_a_drop_and_hourly(bag):
-    assert bag["dags"]["cchc_ingest"]["assets"] == ["cchc_landing"]
+def test_ingest_starts_on_a_drop_a_message_and_hourly(bag):
+    assert bag["dags"]["cchc_ingest"]["assets"] == ["cchc_landing", "cchc_mailbox"]
     assert bag["dags"]["cchc_weekly_rollup"]["assets"] == ["cchc_warehouse"]
