@@ -105,5 +105,5 @@ def test_the_same_bytes_twice_in_one_run_get_one_verdict_each(samples, ref, ware
     ]
     assert out[1].findings == out[0].findings == ["VALUE_NEGATIVE"]
     assert out[1].feedback == out[0].feedback and out[0].note == "" and "phiên bản 1" in out[1].note
-    assert summary(out) == {"accepted": 1, "accepted_with_warnings": 0, "rejected": 2, "duplicate": 1}
+    assert summary(out) == {"accepted": 1, "accepted_with_warnings": 0, "held": 0, "rejected": 2, "duplicate": 1}
     assert counts(engine) == (4, 2, 2)
