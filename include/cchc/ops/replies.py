@@ -170,7 +170,6 @@ def build_reply(message: tuple, rows: list, ref, *, engine, folder: Path) -> Rep
         views.append(view)
         if o["feedback"] and not view["not_attached"]:
             attachments.append((attachment_name(o), Path(o["feedback"])))
-    day = (received_at + VN_TIME).date()
     form = None if workbooks else blank_form(ref, sender, (now() + VN_TIME).date(), folder)
     if form:
         attachments.append(form)
@@ -184,7 +183,6 @@ def build_reply(message: tuple, rows: list, ref, *, engine, folder: Path) -> Rep
         skipped=[_skipped_view(r) for r in rows if not r[4]],
         form=form[0] if form else "",
         receipt_chars=RECEIPT_CHARS,
-        day=f"{day:%d/%m/%Y}",
     )
     refs = " ".join(x for x in (references, message_id) if x)
     return Reply(
