@@ -181,6 +181,13 @@ def format_date(d: dt.date) -> str:
     return f"{d.day:02d}/{d.month:02d}/{d.year}"
 
 
+def admin_date(d: dt.date) -> str:
+    """Dates as Nghị định 30/2020 writes them: a zero before days under 10 and months 1 and 2 (15/6/2024,
+    29/01/2024, 02/9/2021)."""
+    month = f"{d.month:02d}" if d.month < 3 else str(d.month)
+    return f"{d.day:02d}/{month}/{d.year}"
+
+
 def plain(x: float | Decimal) -> str:
     """A number as typed, with no grouping (12.5, not 12.500000001; 100, not 1E+2): for messages."""
     return f"{(x if isinstance(x, Decimal) else Decimal(repr(x))).normalize():f}"

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from cchc.common.config import project_dir
 from cchc.common.periods import Period, parse_period
-from cchc.common.vn import format_number
+from cchc.common.vn import admin_date, format_number
 from cchc.figures.approval import report_state
 from cchc.figures.consolidate import consolidate_week, display, store
 from cchc.figures.provenance import period_sources
@@ -129,13 +129,6 @@ def _next_name(period: Period) -> str:
         m = int(tail[1:])
         return f"tháng {m % 12 + 1} năm {y + (m == 12)}"
     return f"tuần {int(tail[1:]) + 1} năm {y}"
-
-
-def admin_date(d: dt.date) -> str:
-    """Dates as Nghị định 30/2020 writes them: a zero before days under 10 and months 1 and 2 (15/6/2024,
-    29/01/2024, 02/9/2021)."""
-    month = f"{d.month:02d}" if d.month < 3 else str(d.month)
-    return f"{d.day:02d}/{month}/{d.year}"
 
 
 def period_words(period: Period, as_of: dt.date) -> dict[str, str]:
