@@ -57,6 +57,19 @@ def test_sample_h1_consolidates_to_the_golden_figures(samples, ref, warehouse_ur
     f = {c: x.value for c, x in result.figures.items()}
     assert f["pakn.total"] == f["pakn.resolved"] + f["pakn.in_progress"]
     assert f["dossier.received"] == f["dossier.resolved"] + f["dossier.in_progress"]
+    # Biểu 06's received count includes the files carried over; the report says both.
+    assert f["dossier.received_in_period"] == f["dossier.received"] - f["dossier.carried_over"]
+    # Sở Tài chính's figures stand at its own cut-off, as its workbook says; the others at 15/6.
+    with engine.connect() as conn:
+        stc_as_of = conn.execute(
+            text("SELECT as_of FROM submissions WHERE unit_code = 'STC' AND period_code = '2024-H1'")
+        ).scalar_one()
+    stc_as_of = dt.date.fromisoformat(str(stc_as_of)[:10])
+    assert stc_as_of < result.as_of
+    invest = [x for c, x in result.figures.items() if c.startswith("fin.invest_") and x.value is not None]
+    assert "fin.invest_disbursed_bn" in {x.code for x in invest}
+    assert {x.as_of for x in invest} == {stc_as_of}
+    assert result.figures["dossier.received"].as_of is None
     # And what was stored is what was computed.
     with engine.connect() as conn:
         stored = dict(

@@ -78,3 +78,30 @@ def test_registry_counts_follow_the_dated_registry(ref):
     assert figures["egov.tthc_system_agencies_expected"].value == 35
     assert figures["pakn.received_new"].value is None  # nobody reported: no figure, not 0
     assert figures["pakn.received_new"].text == "chưa có số liệu"
+
+
+def test_a_figure_carries_the_as_of_date_of_the_data_it_was_made_from(ref):
+    """Sở Tài chính closes public investment at the month's end (31/5) while the report counts to
+    15/6: its figures, and the rates made from them, say 31/5; a sum with any unit at 15/6 says 15/6."""
+    may31, jun10 = dt.date(2024, 5, 31), dt.date(2024, 6, 10)
+    where = ("Số liệu", "E9")
+    inputs = _Inputs(
+        {
+            "STC": {"fin.invest_disbursed_bn": Decimal("40.5"), "fin.invest_plan_pm_bn": Decimal(162)},
+            "SYT": {"comms.media_items": Decimal(10)},
+            "HBA": {"comms.media_items": Decimal(5), "pakn.resolved": Decimal(3)},
+        },
+        {},
+        cells={
+            "STC": {"fin.invest_disbursed_bn": ("s-stc", *where), "fin.invest_plan_pm_bn": ("s-stc", *where)},
+            "SYT": {"comms.media_items": ("s-syt", *where)},
+            "HBA": {"comms.media_items": ("s-hba", *where), "pakn.resolved": ("s-hba", *where)},
+        },
+        as_of={"s-stc": may31, "s-syt": DAY, "s-hba": jun10},
+    )
+    figures, _ = compute(ref, inputs, DAY)
+    assert figures["fin.invest_disbursed_bn"].as_of == may31
+    assert figures["fin.invest_disbursed_pct_pm"].value == Decimal("25.00")  # 100 * 40.5 / 162
+    assert figures["fin.invest_disbursed_pct_pm"].as_of == may31
+    assert figures["comms.media_items"].as_of is None  # SYT's data stands at the report's own date
+    assert figures["pakn.resolved"].as_of == jun10  # only HBA reported it

@@ -55,6 +55,7 @@ class Figure:
     n_units: int
     text: str  # as the report prints it
     inputs: tuple[Input, ...] = ()
+    as_of: dt.date | None = None  # when its data stands, if not the consolidation's own as-of date
 
 
 @dataclass
@@ -75,6 +76,7 @@ class _Inputs:
     cells: dict[str, dict[str, tuple[str, str, str]]] = field(default_factory=dict)
     # unit -> indicator -> its `cell` Input, made once while fetching (shared by every sum over it)
     made: dict[str, dict[str, Input]] = field(default_factory=dict)
+    as_of: dict[str, dt.date] = field(default_factory=dict)  # submission -> its "Ngày chốt số liệu"
 
     def source(self, unit: str, code: str) -> dict:
         sub, sheet, cell = self.cells.get(unit, {}).get(code, ("", "", ""))
@@ -133,8 +135,12 @@ def _fetch(engine: Engine, base_sql: str, params: dict) -> _Inputs:
         ):
             inputs.statuses.setdefault(unit, {})[task] = (status, as_date(done))
             inputs.cells.setdefault(unit, {})[task] = (sub, sheet, cell)
-        for (unit,) in _rows(conn, f"SELECT l.unit_code FROM ({base_sql}) l", params):
+        for unit, sub, as_of in _rows(
+            conn, f"SELECT l.unit_code, l.submission_id, l.as_of FROM ({base_sql}) l", params
+        ):
             inputs.values.setdefault(unit, {})
+            if as_of is not None:
+                inputs.as_of[sub] = as_date(as_of)
     return inputs
 
 
@@ -164,7 +170,26 @@ def compute(ref: Reference, inputs: _Inputs, day: dt.date) -> tuple[dict[str, Fi
     _add_ratios(figures, [i for i in indicators if i.method == "ratio"])
     by_code = {i.code: i for i in indicators}
     figures = {c: dataclasses.replace(f, text=display(by_code[c], f.value, figures)) for c, f in figures.items()}
-    return figures, unreported
+    return dated(figures, inputs.as_of, day), unreported
+
+
+def dated(figures: dict[str, Figure], as_of: dict[str, dt.date], day: dt.date) -> dict[str, Figure]:
+    """Each figure with its own as-of date when all its data stands before `day`: the latest "Ngày chốt
+    số liệu" of the submissions it was made from (the finance department's disbursement closes at the
+    month's end, 31/5, while the report counts to 15/6), and a formula's the latest of its parts'.
+    `figures` must be in catalogue order, parts before the formulas that use them."""
+    out: dict[str, Figure] = {}
+    for code, f in figures.items():
+        dates = set()
+        for i in f.inputs:
+            if i.kind == "figure":
+                part = out.get(i.code)
+                dates.add(part.as_of or day if part is not None else day)
+            elif i.submission_id:
+                dates.add(as_of.get(i.submission_id, day))
+        latest = max(dates, default=day)
+        out[code] = dataclasses.replace(f, as_of=latest) if latest < day else f
+    return out
 
 
 def _direct_figures(
@@ -328,7 +353,9 @@ def write_figures(conn, result: Consolidation, table: str = "consolidated_figure
 
     key, date_col = ("period_code", "as_of") if table == "consolidated_figures" else ("week_code", "week_end")
     at = now()
-    rows = [(result.label, f.code, f.value, f.text, f.n_units, result.as_of, at) for f in result.figures.values()]
+    rows = [
+        (result.label, f.code, f.value, f.text, f.n_units, f.as_of or result.as_of, at) for f in result.figures.values()
+    ]
     # Provenance in bulk: one tuple per input, straight to the driver (executemany / COPY), in the
     # primary key's order (figure code, seq) so the index only ever grows at its end.
     ordered = sorted(result.figures.values(), key=lambda f: f.code)

@@ -41,6 +41,9 @@ from cchc.reference.registry import Reference, Unit, codes_in, load_reference
 SEED = 20240615
 PERIOD = "2024-H1"
 AS_OF = dt.date(2024, 6, 15)  # the report counts plan progress "as of 15/6/2024"
+# Units whose data close earlier than the report's cut-off: the finance department reports public
+# investment as the State Treasury closes it, at the month's end ("Tính đến hết ngày 31/5/2024").
+CLOSES_EARLY = {"STC": dt.date(2024, 5, 31)}
 
 # Figures typed by one authoritative unit (seed report sections I-II). Totals of these parts are
 # not here: derive_totals sums them (78 = 37 + 41 + 0, 17 = 6 + 11, 87 = 66 + 1 + 20, 44 = 38 + 6,
@@ -398,7 +401,8 @@ def generate(
     selected = [c for c in figures if units is None or c in units]
     written = []
     for index, code in enumerate(selected):
-        written.append(write_unit_file(out_dir / "h1", ref, index, figures[code], period, AS_OF, 1.0, plan, rng))
+        as_of = CLOSES_EARLY.get(code, AS_OF)
+        written.append(write_unit_file(out_dir / "h1", ref, index, figures[code], period, as_of, 1.0, plan, rng))
     if weeks:
         window = (period.end - period.start).days
         for w in range(1, 25):
