@@ -353,8 +353,10 @@ def write_figures(conn, result: Consolidation, table: str = "consolidated_figure
 
     key, date_col = ("period_code", "as_of") if table == "consolidated_figures" else ("week_code", "week_end")
     at = now()
+    own = table == "consolidated_figures"  # a period's row says when its figure stands; a week's, the week's end
     rows = [
-        (result.label, f.code, f.value, f.text, f.n_units, f.as_of or result.as_of, at) for f in result.figures.values()
+        (result.label, f.code, f.value, f.text, f.n_units, (own and f.as_of) or result.as_of, at)
+        for f in result.figures.values()
     ]
     # Provenance in bulk: one tuple per input, straight to the driver (executemany / COPY), in the
     # primary key's order (figure code, seq) so the index only ever grows at its end.
