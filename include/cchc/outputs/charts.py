@@ -3,13 +3,18 @@
 `chart_data` reads what each chart shows from the consolidation (and, for reporting completeness,
 from the warehouse's views) into plain Python structures; `render_charts` draws them with
 matplotlib and `cchc.outputs.publish` draws the same data as native Excel charts, so the draft's images and
-the annex's charts cannot disagree. Numbers are written the Vietnamese way (`1.317`, `23,79%`).
-Labels use DejaVu Sans, bundled with matplotlib and complete for Vietnamese (the platform's default
-sans may lack the stacked diacritics: `ặ`, `ễ`).
+the annex's charts cannot disagree. Numbers are written the Vietnamese way (`1.317`, `23,79%`), dates the
+report's way (15/6/2024): each caption gives the date its own figures stand at.
+Labels are in the document's typeface family: Liberation Serif, the metric twin of Times New Roman, from
+Debian's fonts-liberation2 (2.x has every Vietnamese letter; 1.x, fonts-liberation, lacks `ơ`, `ư` and the
+stacked diacritics `ặ`, `ễ`), with DejaVu Serif (bundled with matplotlib) letter by letter for whatever
+the Liberation Serif found lacks.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -17,14 +22,16 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from cchc.common.periods import Period, parse_period
-from cchc.common.vn import fold, format_date
+from cchc.common.vn import admin_date, fold
 from cchc.common.vn import (
     format_number as vn,  # `1.317`, `23,79`: short, as labels use it everywhere
 )
 from cchc.figures.consolidate import Consolidation, consolidate_week
 from cchc.reference.registry import Reference
 
-FONT = "DejaVu Sans"
+# Matplotlib draws each letter with the first of these that has it (per glyph, matplotlib >= 3.6).
+FONTS = ("Liberation Serif", "DejaVu Serif")
+LIBERATION2 = Path("/usr/share/fonts/truetype/liberation2")  # Debian's fonts-liberation2
 WIDTH_CM = 16.0  # an A4 text column (210 mm less 30 + 20 mm margins)
 DPI = 180
 
@@ -72,6 +79,7 @@ class ChartData:
     unit_vi: str
     decimals: int = 0
     notes_vi: tuple[str, ...] = field(default_factory=tuple)  # printed under the chart (percentages…)
+    as_of: dt.date | None = None  # the date its figures stand at (the caption says it)
 
     def as_dict(self) -> dict:
         return {
@@ -84,6 +92,7 @@ class ChartData:
             "decimals": self.decimals,
             "series": [{"name": n, "values": list(v)} for n, v in self.series],
             "notes_vi": list(self.notes_vi),
+            "as_of": self.as_of.isoformat() if self.as_of else None,
         }
 
 
@@ -100,12 +109,19 @@ def _values(result: Consolidation, *codes: str) -> list[Decimal] | None:
     return [f.value for f in figures]
 
 
-def _when(result: Consolidation) -> str:
+def _as_of(result: Consolidation, *codes: str) -> dt.date:
+    """The date the figures' data stand at: their own where they carry one (the investment figures stand
+    at the end of the month before the cut-off), else the consolidation's; the earliest if they differ."""
+    dates = [f.as_of for c in codes if (f := result.figures.get(c)) is not None and f.as_of is not None]
+    return min(dates, default=result.as_of)
+
+
+def _when(result: Consolidation, as_of: dt.date) -> str:
     try:
         name = parse_period(result.label).name_vi.lower()
     except ValueError:
         name = result.label
-    return f"{name}, số liệu tính đến ngày {format_date(result.as_of)}"
+    return f"{name}, số liệu tính đến ngày {admin_date(as_of)}"
 
 
 def plan_tasks(ref: Reference, result: Consolidation) -> ChartData | None:
@@ -140,22 +156,23 @@ def plan_tasks(ref: Reference, result: Consolidation) -> ChartData | None:
     )
     done = sum(c[0] for c in counts.values())
     year = tasks[0].valid_from.year
+    as_of = _as_of(result, "plan.tasks_done")
     return ChartData(
         "plan_tasks",
         "stacked_bar",
         f"Nhiệm vụ Kế hoạch CCHC năm {year} theo lĩnh vực",
         f"Tiến độ thực hiện {len(tasks)} nhiệm vụ Kế hoạch cải cách hành chính năm {year} theo lĩnh vực "
-        f"({_when(result)}): đã hoàn thành {done:02d}/{len(tasks):02d} nhiệm vụ",
+        f"({_when(result, as_of)}): đã hoàn thành {done:02d}/{len(tasks):02d} nhiệm vụ",
         tuple(TASK_GROUPS_VI.get(g, g) for g in groups),
         series,
         "nhiệm vụ",
+        as_of=as_of,
     )
 
 
 def feedback_funnel(result: Consolidation) -> ChartData | None:
     """PAKN: to handle (new + carried over) → resolved → in progress on time / overdue."""
-    v = _values(
-        result,
+    codes = (
         "pakn.received_new",
         "pakn.carried_over",
         "pakn.total",
@@ -163,15 +180,18 @@ def feedback_funnel(result: Consolidation) -> ChartData | None:
         "pakn.in_progress_on_time",
         "pakn.in_progress_overdue",
     )
+    v = _values(result, *codes)
     if v is None:
         return None
+    as_of = _as_of(result, *codes)
     new, carried, total, resolved, on_time, overdue = v
     share = f"đã giải quyết {vn(resolved)}/{vn(total)} ({vn(100 * resolved / total, 2)}%)" if total else ""
     return ChartData(
         "feedback_funnel",
         "funnel",
         "Xử lý phản ánh, kiến nghị (PAKN)",
-        f"Kết quả xử lý phản ánh, kiến nghị về quy định hành chính ({_when(result)})" + (f": {share}" if share else ""),
+        f"Kết quả xử lý phản ánh, kiến nghị về quy định hành chính ({_when(result, as_of)})"
+        + (f": {share}" if share else ""),
         (
             "Tiếp nhận mới",
             "Kỳ trước chuyển sang",
@@ -182,50 +202,56 @@ def feedback_funnel(result: Consolidation) -> ChartData | None:
         ),
         (("Số PAKN", tuple(float(x) for x in (new, carried, total, resolved, on_time, overdue))),),
         "PAKN",
+        as_of=as_of,
     )
 
 
 def online_services(result: Consolidation) -> ChartData | None:
-    v = _values(result, "egov.online_services_full", "egov.online_services_partial")
+    codes = ("egov.online_services_full", "egov.online_services_partial")
+    v = _values(result, *codes)
     if v is None or not sum(v):
         return None
     full, partial = v
+    as_of = _as_of(result, *codes)
     pct = vn(100 * full / (full + partial), 2)
     return ChartData(
         "online_services",
         "pie",
         "Dịch vụ công trực tuyến",
-        f"Dịch vụ công trực tuyến toàn trình và một phần ({_when(result)}): {vn(full)} dịch vụ toàn trình "
+        f"Dịch vụ công trực tuyến toàn trình và một phần ({_when(result, as_of)}): {vn(full)} dịch vụ toàn trình "
         f"({pct}%), {vn(partial)} dịch vụ một phần",
         ("Toàn trình", "Một phần"),
         (("Số dịch vụ", (float(full), float(partial))),),
         "dịch vụ",
+        as_of=as_of,
     )
 
 
 def disbursement(result: Consolidation) -> ChartData | None:
-    v = _values(
-        result,
+    codes = (
         "fin.invest_disbursed_bn",
         "fin.invest_plan_pm_bn",
         "fin.invest_plan_city_bn",
         "fin.invest_disbursed_pct_pm",
         "fin.invest_disbursed_pct_city",
     )
+    v = _values(result, *codes)
     if v is None:
         return None
     done, plan_pm, plan_city, pct_pm, pct_city = v
+    as_of = _as_of(result, *codes)  # the text says "Tính đến hết ngày 31/5/2024": so must the caption
     return ChartData(
         "disbursement",
         "bullet",
         "Giải ngân vốn đầu tư công so với kế hoạch",
-        f"Giải ngân vốn đầu tư công so với kế hoạch ({_when(result)}): {vn(done, 3)} tỷ đồng, đạt "
+        f"Giải ngân vốn đầu tư công so với kế hoạch ({_when(result, as_of)}): {vn(done, 3)} tỷ đồng, đạt "
         f"{vn(pct_pm, 2)}% kế hoạch Thủ tướng Chính phủ giao và {vn(pct_city, 2)}% kế hoạch thành phố giao",
         ("Kế hoạch Thủ tướng giao", "Kế hoạch thành phố giao"),
         (("Kế hoạch", (float(plan_pm), float(plan_city))), ("Đã giải ngân", (float(done), float(done)))),
         "tỷ đồng",
         3,
         (f"{vn(pct_pm, 2)}%", f"{vn(pct_city, 2)}%"),
+        as_of=as_of,
     )
 
 
@@ -266,11 +292,12 @@ def completeness(engine: Engine | None, result: Consolidation) -> ChartData | No
         "completeness",
         "stacked_bar",
         "Tình hình báo cáo của cấp xã theo quận, huyện",
-        f"Tình hình gửi báo cáo của {vn(expected)} xã, phường, thị trấn theo quận, huyện ({_when(result)}): "
+        f"Tình hình gửi báo cáo của {vn(expected)} xã, phường, thị trấn theo quận, huyện ({_when(result, result.as_of)}): "
         f"{vn(on_time)} đơn vị gửi đúng hạn",
         cats,
         series,
         "đơn vị",
+        as_of=result.as_of,
     )
 
 
@@ -316,7 +343,7 @@ def weekly_trend(
         cats,
         series,
         "",
-        notes_vi=tuple(format_date(w.end) for w, _ in rows),
+        notes_vi=tuple(admin_date(w.end) for w, _ in rows),
     )  # notes: each week's last day
 
 
@@ -350,15 +377,20 @@ def _count_axis(ax, axis: str = "x", decimals: int = 0) -> None:
 
 
 def _draw_stacked(c: ChartData):
+    """Each number once: a bar's total after it, a segment's count inside it only when the bar has two or
+    more segments (and it fits); series with nothing to draw get no bar and no legend entry."""
     n = len(c.categories)
     fig, ax = _figure(max(6.5, 2.6 + 0.62 * n))
     ys = list(range(n))[::-1]  # first category on top
     left = [0.0] * n
     total = [sum(v[i] for _, v in c.series) for i in range(n)]
-    for (name, values), colour in zip(c.series, COLOURS, strict=False):
+    # Colours go by the series' place (same state, same colour) before the empty ones are left out.
+    drawn = [(name, values, colour) for (name, values), colour in zip(c.series, COLOURS, strict=False) if any(values)]
+    segments = [sum(1 for _, values, _ in drawn if values[i]) for i in range(n)]
+    for name, values, colour in drawn:
         bars = ax.barh(ys, values, left=left, color=colour, label=name, height=0.62, edgecolor="white", linewidth=0.5)
-        for bar, v in zip(bars, values, strict=True):
-            if v and v / max(max(total), 1) >= 0.035:  # a label only where it fits
+        for bar, v, k in zip(bars, values, segments, strict=True):
+            if v and k > 1 and v / max(max(total), 1) >= 0.035:  # a label only where it fits
                 ax.text(
                     bar.get_x() + bar.get_width() / 2,
                     bar.get_y() + bar.get_height() / 2,
@@ -375,7 +407,7 @@ def _draw_stacked(c: ChartData):
     ax.set_xlim(0, max(total) * 1.08 if max(total) else 1)
     _count_axis(ax)
     ax.set_xlabel(f"Số {c.unit_vi}", fontsize=8)
-    _style(ax, c.title_vi, len(c.series))
+    _style(ax, c.title_vi, len(drawn))
     return fig
 
 
@@ -389,12 +421,13 @@ def _draw_funnel(c: ChartData):
         ("Đang xử lý, quá hạn", [(overdue, COLOURS[2], "")]),
     ]
     width = max(total, 1)
+    both = bool(new and carried)  # otherwise the one part is the total, which is written after the bar
     for y, (_label, parts) in zip(range(len(stages) - 1, -1, -1), stages, strict=True):
         size = sum(p[0] for p in parts)
         x = (width - size) / 2  # centred: a funnel
         for v, colour, part_label in parts:
             ax.barh(y, v, left=x, color=colour, height=0.7, edgecolor="white", linewidth=0.8)
-            if part_label and v / width > 0.12:
+            if part_label and both and v / width > 0.12:
                 ax.text(x + v / 2, y, f"{vn(v)} {part_label}", ha="center", va="center", fontsize=7.5, color="black")
             x += v
         share = f" ({vn(100 * size / total, 2)}%)" if total and y < len(stages) - 1 else ""
@@ -405,8 +438,13 @@ def _draw_funnel(c: ChartData):
     ax.spines["bottom"].set_visible(False)
     _style(ax, c.title_vi)
     fig.supxlabel(
-        f"Tổng số phải xử lý {vn(total)} = {vn(new)} tiếp nhận mới (màu vàng) + {vn(carried)} kỳ trước "
-        "chuyển sang (màu nâu).\nTỷ lệ (%) so với tổng số phải xử lý.",
+        (
+            f"Tổng số phải xử lý {vn(total)} = {vn(new)} tiếp nhận mới (màu vàng) + {vn(carried)} kỳ trước "
+            "chuyển sang (màu nâu).\n"
+            if both
+            else ""
+        )
+        + "Tỷ lệ (%) so với tổng số phải xử lý.",
         fontsize=7,
         color="#444444",
     )
@@ -425,8 +463,15 @@ def _draw_pie(c: ChartData):
         wedgeprops={"width": 0.42, "edgecolor": "white"},
     )
     ax.text(0, 0, f"{vn(total)}\n{c.unit_vi}", ha="center", va="center", fontsize=10, fontweight="bold")
-    labels = [f"{name}: {vn(v)} ({vn(100 * v / total, 2)}%)" for name, v in zip(c.categories, values, strict=True)]
-    ax.legend(wedges, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=9, frameon=False)
+    shown = [(w, name, v) for w, name, v in zip(wedges, c.categories, values, strict=True) if v]  # no empty wedge
+    ax.legend(
+        [w for w, _, _ in shown],
+        [f"{name}: {vn(v)} ({vn(100 * v / total, 2)}%)" for _, name, v in shown],
+        loc="center left",
+        bbox_to_anchor=(1.0, 0.5),
+        fontsize=9,
+        frameon=False,
+    )
     ax.figure.suptitle(c.title_vi, fontsize=10, fontweight="bold")
     ax.set_aspect("equal")
     return fig
@@ -436,12 +481,14 @@ def _draw_bullet(c: ChartData):
     (plan_name, plans), (done_name, dones) = c.series
     fig, ax = _figure(6.0)
     ys = list(range(len(c.categories)))[::-1]
-    ax.barh(ys, plans, color=PLAN_COLOUR, height=0.6, label=f"{plan_name} ({c.unit_vi})")
-    ax.barh(ys, dones, color=DONE_COLOUR, height=0.3, label=f"{done_name} ({c.unit_vi})")
+    top = max(*plans, *dones, 1)
+    # A series with nothing to draw has no legend entry ("_" hides it); its numbers are still written.
+    ax.barh(ys, plans, color=PLAN_COLOUR, height=0.6, label=f"{plan_name} ({c.unit_vi})" if any(plans) else "_")
+    ax.barh(ys, dones, color=DONE_COLOUR, height=0.3, label=f"{done_name} ({c.unit_vi})" if any(dones) else "_")
     for y, p, d, pct in zip(ys, plans, dones, c.notes_vi, strict=True):
-        ax.text(p + max(plans) * 0.01, y, vn(p, c.decimals), va="center", fontsize=8)
+        ax.text(p + top * 0.01, y, vn(p, c.decimals), va="center", fontsize=8)
         ax.text(
-            d + max(plans) * 0.01,
+            d + top * 0.01,
             y - 0.27,
             f"{vn(d, c.decimals)} (đạt {pct})",
             va="center",
@@ -450,10 +497,10 @@ def _draw_bullet(c: ChartData):
             color=DONE_COLOUR,
         )
     ax.set_yticks(ys, c.categories)
-    ax.set_xlim(0, max(plans) * 1.22)
+    ax.set_xlim(0, top * 1.22)
     _count_axis(ax)
     ax.set_xlabel(c.unit_vi, fontsize=8)
-    _style(ax, c.title_vi, 2)
+    _style(ax, c.title_vi, bool(any(plans)) + bool(any(dones)))
     return fig
 
 
@@ -497,11 +544,29 @@ def render_charts(engine, ref, result, out_dir: Path) -> list[ChartImage]:
     ]
 
 
+@functools.cache
+def load_fonts() -> None:
+    """Liberation Serif 2.x, by path, when the machine has it: 1.x and 2.x both call themselves "Liberation
+    Serif" and score alike, and matplotlib takes whichever its font list (cached on disk, perhaps from
+    before 2.x was installed) names first. So every "Liberation Serif" it knows is replaced by 2.x's.
+    Without 2.x, "Liberation Serif" is 1.x (or absent) and DejaVu Serif draws the letters it lacks."""
+    from matplotlib import font_manager
+
+    files = sorted(LIBERATION2.glob("LiberationSerif-*.ttf"))
+    if not files:
+        return
+    fm = font_manager.fontManager
+    fm.ttflist[:] = [f for f in fm.ttflist if f.name != FONTS[0]]
+    for f in files:
+        fm.addfont(f)  # also empties matplotlib's cache of font look-ups
+
+
 def render_chart(c: ChartData, path: Path) -> Path:
-    """One chart's PNG (e.g. the weekly trend)."""
+    """One chart's picture (e.g. the weekly trend): PNG, or PDF if path says so."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display on workers; the OO API above never touches pyplot's state
-    with matplotlib.rc_context({"font.family": FONT, "axes.unicode_minus": False}):
+    load_fonts()
+    with matplotlib.rc_context({"font.family": list(FONTS), "axes.unicode_minus": False}):
         DRAW[c.kind](c).savefig(path, dpi=DPI, facecolor="white", metadata={"Title": c.title_vi})
     return path
