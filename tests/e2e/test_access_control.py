@@ -154,7 +154,7 @@ def test_compose_file_holds_no_secret():
     assert defaults == []
     # The login-free all-admins mode is off, and .env cannot switch it on.
     assert raw["x-airflow-common"]["environment"]["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] == "false"
-    assert "SimpleAuthManager" in raw["x-airflow-common"]["environment"]["AIRFLOW__CORE__AUTH_MANAGER"]
+    assert "CchcAuthManager" in raw["x-airflow-common"]["environment"]["AIRFLOW__CORE__AUTH_MANAGER"]
 
 
 def test_env_example_holds_only_placeholders():
@@ -401,3 +401,29 @@ def test_operator_triggers_and_may_answer_required_actions(production):
     assert _status(lambda: stack.request("GET", "/api/v2/connections", user=ops)) == 403
     assert _status(lambda: stack.request("GET", "/api/v2/variables", user=ops)) == 403
     stack.request("GET", "/api/v2/connections", user=admin)
+
+
+@pytest.mark.e2e
+def test_operator_clears_tasks_but_only_the_admin_deletes(production):
+    """Least privilege (cchc.orchestration.access.CchcAuthManager): ops clear tasks and re-run, but a
+    run is the record of which files were taken and what units were told — only the admin deletes."""
+    stack, users = production
+    ops, admin = _user_with(users, "user"), _user_with(users, "admin")
+    run = stack.request("POST", "/api/v2/dags/cchc_ingest/dagRuns", _trigger_body("cchc_ingest"), user=ops)
+    run_id = quote(run["dag_run_id"], safe="")
+    cleared = stack.request(
+        "POST",
+        "/api/v2/dags/cchc_ingest/clearTaskInstances",
+        {"dry_run": True, "dag_run_id": run["dag_run_id"], "only_failed": False},
+        user=ops,
+    )
+    assert "task_instances" in cleared
+    for path in (
+        f"/api/v2/dags/cchc_ingest/dagRuns/{run_id}",
+        f"/api/v2/dags/cchc_ingest/dagRuns/{run_id}/taskInstances/receive",
+        "/api/v2/dags/cchc_ingest",
+    ):
+        assert _status(lambda: stack.request("DELETE", path, user=ops)) == 403, path
+    assert stack.request("GET", f"/api/v2/dags/cchc_ingest/dagRuns/{run_id}", user=ops)["state"] == "queued"
+    stack.request("DELETE", f"/api/v2/dags/cchc_ingest/dagRuns/{run_id}", user=admin, raw=True)
+    assert _status(lambda: stack.request("GET", f"/api/v2/dags/cchc_ingest/dagRuns/{run_id}", user=admin)) == 404
