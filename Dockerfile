@@ -18,11 +18,17 @@ ENV CCHC_HOME=/opt/airflow \
 #    the `imap` service runs (python -m cchc.ops.imapserver: a Dovecot instance
 #    of its own in /opt/airflow/imap; the package's system service is not
 #    used). That folder belongs to `airflow`, so the service's named volume
-#    starts out writable by it.
+#    starts out writable by it. LibreOffice (Writer, no GUI), poppler-utils and
+#    the DejaVu fonts draw the draft's first pages for the approval request
+#    (cchc.outputs.preview: soffice → PDF → pdftoppm → PNG).
+#    fonts-liberation2: Liberation Serif with every Vietnamese letter, in which
+#    the charts are drawn (Times New Roman's metrics, like the report's text).
 # ---------------------------------------------------------------------------
 USER root
 RUN apt-get update \
     && apt-get install -y --no-install-recommends dovecot-imapd \
+        libreoffice-writer-nogui poppler-utils fonts-dejavu-core \
+        fonts-liberation fonts-liberation2 \
     && apt-get clean \
     && rm -rf /var/lib/apt/lists/* \
     && install -d -o airflow -g 0 -m 0770 /opt/airflow/imap

@@ -9,7 +9,9 @@ For a reporting period (param `period`, e.g. `2024-H1`, `2024-Y`):
 2. `draft` — the narrative report as a Word draft (`cchc.outputs.draft`), with its charts; the log shows
    its path and key figures.
 3. `request_approval` — a person decides on the UI's **Required actions** page (Airflow's
-   human-in-the-loop `HITLOperator`): the request shows the draft's path and key figures. Only the
+   human-in-the-loop `HITLOperator`): the request links to the draft, its annex and charts (served at
+   `/cchc/outputs/…`), shows the draft's first two pages as images (`cchc.outputs.preview`), the key
+   figures and those changed since the last approval. Only the
    users the Airflow Variable `cchc_approvers` names (comma-separated, read when the request is made;
    e.g. AIRFLOW_VAR_CCHC_APPROVERS) may answer it, and they are e-mailed the request (`cchc_smtp`);
    with none configured the task fails at once saying so, and nothing is locked

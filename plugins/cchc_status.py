@@ -1,7 +1,8 @@
 """Airflow UI page "Tình hình báo cáo" (reporting status): a FastAPI app mounted by the api-server.
 
 Wiring only: the status of each unit and the page's HTML come from cchc.ops.status. The app lives
-at /cchc/ (`/cchc/status`, `/cchc/feedback/<file>`, and the held workbooks' decisions, POST
+at /cchc/ (`/cchc/status`, `/cchc/feedback/<file>`, `/cchc/outputs/<name>` — a period's draft, annex,
+charts and page images, which the approval request links — and the held workbooks' decisions, POST
 `/cchc/holds/<receipt>/confirm` and `/reject`); the UI's navigation gets an entry that shows the
 page inside Airflow (an external view with a url_route: an iframe at /plugin/cchc-status).
 
@@ -180,6 +181,24 @@ def feedback(name: str, _user=Depends(signed_in)):
         raise HTTPException(404, "Không có tệp phản hồi này / no such feedback workbook")
     return FileResponse(
         path, filename=path.name, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+
+
+@app.get("/outputs/{name:path}")
+def outputs(name: str, _user=Depends(signed_in)):
+    """A period's output (the approval request links them): the draft, the annex, a chart, a page image."""
+    from cchc.ops.status import output_download
+
+    got = output_download(name)
+    if got is None:
+        raise HTTPException(404, "Không có tệp kết quả này / no such output file")
+    return FileResponse(
+        got.path,
+        filename=got.path.name,
+        media_type=got.media_type,
+        content_disposition_type="inline" if got.inline else "attachment",
+        # Redrafting writes the same names again: the browser asks each time (a 304 if unchanged).
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
     )
 
 

@@ -30,6 +30,8 @@ LIBREOFFICE = (
     "tests/test_print.py",
     "tests/test_draft.py::test_libreoffice_prints_the_draft_on_a4_with_diacritics",
     "tests/test_error_cells.py::test_errors_saved_by_libreoffice_in_a_figure_a_date_and_an_info_cell",
+    "tests/test_preview.py",
+    "tests/test_approval.py::test_the_request_links_the_outputs_shows_the_first_pages_and_what_changed",
     "tests/test_scenario_other_city.py",  # its module fixture re-saves a unit's file with LibreOffice
     "tests/unit/test_reading_checks.py::test_a_libreoffice_file_with_all_three_is_accepted_flagged_and_fed_back",
 )

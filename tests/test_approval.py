@@ -59,6 +59,7 @@ def test_approve_lock_correction_reopen_approve_again(samples, ref, warehouse_ur
     from openpyxl import load_workbook
 
     from cchc.figures.approval import approve, changes, history, reopen, report_state
+    from cchc.figures.consolidate import consolidate_period
     from cchc.loading.ingest import ingest_files, summary
     from cchc.warehouse.engine import prepare
 
@@ -133,6 +134,10 @@ def test_approve_lock_correction_reopen_approve_again(samples, ref, warehouse_ur
     assert state.result.units_missing == [] and len(state.result.units_reported) == 253
     lch_inputs = [i for i in state.result.figures["pakn.received_new"].inputs if i.unit_code == UNIT]
     assert [i.value for i in lch_inputs] == [before["pakn.received_new"]]  # the inputs as approved
+    # Each figure's own as-of date comes back with the approved state (the final draft says 31/5 too).
+    fresh = consolidate_period(engine, ref, PERIOD).figures
+    assert state.result.figures["fin.invest_disbursed_bn"].as_of == fresh["fin.invest_disbursed_bn"].as_of
+    assert fresh["fin.invest_disbursed_bn"].as_of < state.result.as_of
     out = tmp_path / "out"
     assert (
         main(["--warehouse", warehouse_url, "report", "--period", PERIOD, "--out", str(out), "--compare", str(GOLDEN)])
@@ -146,7 +151,9 @@ def test_approve_lock_correction_reopen_approve_again(samples, ref, warehouse_ur
         "Đã phê duyệt phiên bản 1 bởi Nguyễn Thị Hương" in t and "1 bản sửa đang chờ từ các đơn vị: LCH" in t
         for t in heading
     )
-    workbook_values = {r[1].value: r[5].value for r in sheet.iter_rows() if r[1].value in golden}
+    workbook_values = {
+        r[1].value: r[5].value for r in sheet.parent["Số liệu tổng hợp"].iter_rows() if r[1].value in golden
+    }
     assert workbook_values["pakn.received_new"] == float(golden["pakn.received_new"])
     published = csv.DictReader(io.StringIO((out / f"{PERIOD}_tong_hop.csv").read_text(encoding="utf-8-sig")))
     assert {r["code"]: r["value"] for r in published} == approved
@@ -378,3 +385,103 @@ def test_the_approval_request_shows_the_draft_its_figures_and_what_each_option_d
     )
     assert lines[-2].startswith("- **Phê duyệt (Approve)**: khóa số liệu kỳ 2024-H1")
     assert lines[-1].startswith("- **Từ chối (Reject)**: không khóa")
+
+
+def _vn(n: int) -> str:
+    """A count as the report writes it: 1.317."""
+    return f"{n:,}".replace(",", ".")
+
+
+def test_the_request_links_the_outputs_shows_the_first_pages_and_what_changed_since_the_last_approval(
+    samples, ref, warehouse_url, tmp_path, monkeypatch
+):
+    """The draft task as cchc_period_report runs it (cchc.orchestration.report_tasks.draft): the request
+    links the draft, the draft annex and the charts where the ops page serves them, shows the draft's
+    first two pages as images (LibreOffice; without it, says so and still asks), and lists the figures
+    that changed since the last approval: none to compare with at first; after a correction of ours
+    and a reopening, each changed figure as `label: old → new`, the numbers the city's report's plus ours."""
+    import re
+    from urllib.parse import unquote
+
+    from helpers import column_of, edit, row_of, set_figure, sheet
+    from openpyxl import load_workbook
+
+    from cchc.figures.approval import approve, changes, reopen, report_state, review_summary
+    from cchc.loading.ingest import ingest_files, summary
+    from cchc.ops.status import output_download
+    from cchc.orchestration import report_tasks
+    from cchc.warehouse.engine import prepare
+
+    engine, delta, codes = prepare(warehouse_url, ref), 7, ("pakn.received_new", "pakn.resolved")
+    files = copy_files(sorted((samples / "h1").glob("*.xlsx")), tmp_path / "in")
+    assert summary(ingest_files(engine, ref, files))["accepted"] == 253  # a draft needs every figure
+    monkeypatch.setenv("CCHC_WAREHOUSE_URL", warehouse_url)  # what the task's connection would give
+    monkeypatch.delenv("AIRFLOW__API__BASE_URL", raising=False)
+    no_tools = tmp_path / "bin"
+    no_tools.mkdir()
+
+    def draft(path: str | None = None) -> tuple[dict, str]:
+        with monkeypatch.context() as m:
+            if path is not None:
+                m.setenv("PATH", path)
+            drafted = report_tasks.draft(review_summary(report_state(engine, ref, PERIOD)))
+        return drafted, drafted["request"]
+
+    def links(body: str) -> dict[str, str]:
+        """Each link's text → the file the ops page serves for it (every link must open)."""
+        out = {}
+        for label, href in re.findall(r"\[([^\]]*?)\]\((/cchc/outputs/[^)\s]+)\)", body):
+            got = output_download(unquote(href.removeprefix("/cchc/outputs/")))
+            assert got is not None, href
+            out[label] = got
+        return out
+
+    # The first request, on a server without LibreOffice: the files linked, no pages and why, nothing to compare.
+    drafted, body = draft(str(no_tools))
+    served = links(body)
+    draft_path, annex = Path(drafted["path"]), Path(drafted["annex"])
+    assert served[draft_path.name].path == draft_path.resolve() and draft_path.suffix == ".docx"
+    assert served[draft_path.name].media_type.endswith("wordprocessingml.document")
+    assert annex.name == f"{PERIOD}_tong_hop_du_thao.xlsx" and served[annex.name].path == annex.resolve()
+    assert load_workbook(annex).worksheets[0].max_row > 20  # the annex's figures, as it will be published
+    charts = [Path(c) for c in drafted["charts"]]
+    assert charts and all(served[c.name].path == c.resolve() and served[c.name].inline for c in charts)
+    assert "![" not in body and drafted["preview"] == []
+    assert "máy chủ chưa cài LibreOffice" in body and "LibreOffice (soffice) is not installed" in body
+    assert "chưa được phê duyệt lần nào" in body and "never approved" in body
+
+    # Approved (version 1). Our edit: STP sends a correction, DELTA more feedback received and resolved.
+    approve(engine, ref, PERIOD, APPROVER)
+    before = {c: int(v) for c, v in _golden().items() if c in codes}  # approved: the city's report's figures
+    stp = samples / "h1" / "STP_2024-H1.xlsx"
+    ws = sheet(load_workbook(stp, data_only=True), "Số liệu")
+    own = {c: int(str(ws.cell(row_of(ws, c), column_of(ws, "Số liệu")).value)) for c in codes}
+    fixed = edit(stp, tmp_path / "late" / stp.name, lambda wb: [set_figure(wb, c, own[c] + delta) for c in codes])
+    assert [o.outcome for o in ingest_files(engine, ref, [fixed])] == ["accepted"]
+    reopen(engine, PERIOD, REOPENER, "Sở Tư pháp gửi bản sửa / a correction")
+
+    # The request after the reopening, with LibreOffice: the first two pages, the changed figures.
+    drafted, body = draft()
+    served = links(body)
+    pages = re.findall(r"\[!\[([^\]]*)\]\((/cchc/outputs/[^)\s]+)\)\]\(\2\)", body)  # each image opens itself
+    assert [label for label, _ in pages] == ["Trang 1 / page 1", "Trang 2 / page 2"]
+    assert [Path(p).name for p in drafted["preview"]] == [f"{PERIOD}_xem_truoc-1.png", f"{PERIOD}_xem_truoc-2.png"]
+    for _, href in pages:
+        png = output_download(unquote(href.removeprefix("/cchc/outputs/")))
+        assert png.media_type == "image/png" and png.path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Số liệu thay đổi so với lần phê duyệt trước (phiên bản 1," in body
+    listed = re.findall(r"^- (.+): (.+) → (.+)$", body, flags=re.M)
+    for code in codes:
+        line = (ref.indicator(code).label_vi, _vn(before[code]), _vn(before[code] + delta))
+        assert line in listed, (line, listed)
+    # What the request listed is what the second approval changes, no more, no less.
+    assert approve(engine, ref, PERIOD, APPROVER).version == 2
+    assert sorted((o, n) for _, o, n in listed) == sorted(
+        (c.old_text, c.new_text) for c in changes(engine, PERIOD, 1, 2)
+    )
+
+    # Approved again without a change since: the next request says nothing changed.
+    reopen(engine, PERIOD, REOPENER, "Xem lại / review")
+    _, body = draft(str(no_tools))
+    assert "Không có số liệu nào thay đổi so với lần phê duyệt trước (phiên bản 2," in body
+    assert "no figure changed since the last approval (version 2," in body

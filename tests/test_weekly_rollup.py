@@ -356,3 +356,26 @@ def test_a_roll_up_asked_for_before_the_deadline_does_not_stand_for_the_one_afte
     assert {(r.unit_code, r.status) for r in sent.rows} == {(REFUSED, "refused"), (MISSING, "missing")}
     plan, summary, sent = _run(engine, ref, vn(2024, 6, 20, 10, 0), out, "thursday")
     assert plan.week == W24 and not plan.run and len(MESSAGES) == 1
+
+
+def test_a_week_without_files_rolls_up_empty_says_so_and_runs_once(ref, warehouse_url, tmp_path):
+    """No unit has sent anything this year (a new warehouse, 2026-W49): the roll-up, its workbook and
+    the leaders' flash report are made and say so — nothing fails, nothing retries — and the next run
+    with nothing new is skipped."""
+    import docx
+
+    from cchc.ops.weekly import plan_run
+    from cchc.outputs.draft import write_draft
+    from cchc.warehouse.engine import prepare
+
+    engine = prepare(warehouse_url, ref)
+    at = vn(2026, 12, 9, 6, 0)  # Wednesday: week 49 (30/11–6/12) was due by the end of Tuesday 8/12
+    plan, summary, _ = _run(engine, ref, at, tmp_path / "out", "w49")
+    assert plan.week == "2026-W49" and summary["units_reported"] == 0
+    assert Path(summary["workbook"]).is_file()
+    draft = write_draft(engine, ref, plan.week, tmp_path / "out")
+    body = "\n".join(p.text for p in docx.Document(str(draft.path)).paragraphs)
+    assert "Tính đến hết 06/12/2026, chưa có cơ quan, đơn vị nào gửi báo cáo" in body, body
+    assert "{{" not in body and "None" not in body
+    again = plan_run(engine, ref, at + dt.timedelta(hours=1))
+    assert again.week == "2026-W49" and not again.run

@@ -1,7 +1,7 @@
 """Made the first version of the report templates from the city's H1-2024 report; kept for the record.
 
 The .docx files beside this script are now the source: the office edits them in Word. Run this
-only to start over from the seed report (it overwrites both templates):
+only to start over from the seed report (it overwrites the templates):
 
     .venv/bin/python include/templates/make_templates.py --seed ../shared/seeds/report_H1_2024_haiphong.txt
 
@@ -9,7 +9,10 @@ It keeps the seed's prose and puts a placeholder wherever the report states a fi
 holds (`{{ pakn.received_new }}`), the period's words where the report names its period
 (`{{ period.name }}`), and a chart where one helps (`{{ chart.feedback_funnel }}`). Every substitution
 must match the seed exactly once, so a changed seed fails here rather than yielding a template with
-a stale number in it. Layout follows Nghị định 30/2020/NĐ-CP (see `cchc.outputs.docstyle`).
+a stale number in it. The seed's structure stays paragraph by paragraph: each heading (`I.`, `1.`),
+lettered sub-heading (`a)`) and bullet (`- `) is its own paragraph, and the seed's notes (¹…⁵) are
+Word footnotes at the foot of the page (they hold no figure: a draft checks only the body's
+placeholders). Layout follows Nghị định 30/2020/NĐ-CP (see `cchc.outputs.docstyle`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[0]))  # include/: run as a script without installing
 
+from cchc.common.sheets import SIGNER, SIGNER_NAME  # noqa: E402  (shared with the annex workbook)
 from cchc.outputs import docstyle  # noqa: E402
 
 # (text of the seed, text of the template): each must occur exactly once in the seed's body.
@@ -70,10 +74,6 @@ FIGURES = [
         "- Không có nhiệm vụ quá hạn.",
         "- {% if gov.tasks_overdue.value == 0 %}Không có nhiệm vụ quá hạn"
         "{% else %}Quá hạn {{ gov.tasks_overdue|pad2 }} nhiệm vụ{% endif %}.",
-    ),
-    (
-        "năm 2023, trong đó có nhiều sáng kiến về cải cách hành chính như:",
-        "năm 2023, trong đó có {{ innovation.initiatives_recognised|pad2 }} sáng kiến về cải cách hành chính như:",
     ),
     ("gồm 05 văn bản.", "gồm {{ inst.vbqppl_detail_list|pad2 }} văn bản."),
     ("đã phê duyệt 12 đề nghị", "đã phê duyệt {{ inst.vbqppl_proposals_approved|pad2 }} đề nghị"),
@@ -139,6 +139,8 @@ FIGURES = [
         "trong đơn vị sự nghiệp công lập là 32.584 người",
         "trong đơn vị sự nghiệp công lập là {{ cs.public_employee_quota }} người",
     ),
+    # the disbursement's own as-of date (the end of the month before the period's), not the report's
+    ("Tính đến hết ngày 31/5/2024,", "Tính đến hết ngày {{ fin.invest_disbursed_bn.as_of }},"),
     (
         "của thành phố Hải Phòng đạt 4.048,546 tỷ đồng, bằng 23,79% kế hoạch Thủ tướng Chính phủ giao "
         "(17.019,198 tỷ đồng), bằng 20,27% kế hoạch thành phố giao (19.972,741 tỷ đồng). Trong đó: vốn cân đối "
@@ -181,15 +183,18 @@ PERIOD_WORDS = [
     ("Nhiệm vụ 6 tháng cuối năm 2024", "Nhiệm vụ {{ period.next_name }}"),
     ("6 tháng đầu năm 2024", "{{ period.name }}"),
 ]
-# Added after the PAKN sentence: the seed states no dossier figures, the warehouse holds them.
+# Added after the PAKN sentence: the seed states no dossier figures, the warehouse holds them. Biểu 06's
+# "received" counts the files carried over from the period before: the sentence says so, and its parts
+# add up (received = carried over + received in the period; in the period = online + direct).
 DOSSIERS = (
     "- Về giải quyết hồ sơ thủ tục hành chính (Biểu 06/VPCP/KSTT): các cơ quan, đơn vị đã tiếp nhận "
-    "{{ dossier.received }} hồ sơ (trực tuyến {{ dossier.received_online }}, trực tiếp và qua dịch vụ bưu "
-    "chính {{ dossier.received_direct }}), kỳ trước chuyển sang {{ dossier.carried_over }} hồ sơ; đã giải "
-    "quyết {{ dossier.resolved }} hồ sơ (trước hạn {{ dossier.resolved_early }}, đúng hạn "
-    "{{ dossier.resolved_on_time }}, quá hạn {{ dossier.resolved_late }}), đạt tỷ lệ giải quyết trước và "
-    "đúng hạn {{ dossier.resolved_on_time_pct }}; đang giải quyết {{ dossier.in_progress }} hồ sơ (trong "
-    "hạn {{ dossier.in_progress_on_time }}, quá hạn {{ dossier.in_progress_overdue }})."
+    "{{ dossier.received }} hồ sơ (kỳ trước chuyển sang {{ dossier.carried_over }}; tiếp nhận trong kỳ "
+    "{{ dossier.received_in_period }}, trong đó trực tuyến {{ dossier.received_online }}, trực tiếp và qua "
+    "dịch vụ bưu chính {{ dossier.received_direct }}); đã giải quyết {{ dossier.resolved }} hồ sơ (trước "
+    "hạn {{ dossier.resolved_early }}, đúng hạn {{ dossier.resolved_on_time }}, quá hạn "
+    "{{ dossier.resolved_late }}), đạt tỷ lệ giải quyết trước và đúng hạn {{ dossier.resolved_on_time_pct }}; "
+    "đang giải quyết {{ dossier.in_progress }} hồ sơ (trong hạn {{ dossier.in_progress_on_time }}, quá hạn "
+    "{{ dossier.in_progress_overdue }})."
 )
 # A chart after the paragraph that starts with this text.
 CHARTS_AFTER = [
@@ -199,36 +204,49 @@ CHARTS_AFTER = [
     ("- Hệ thống Thông tin giải quyết thủ tục hành chính thành phố", "online_services"),
 ]
 # Blocks of the scanned seed that continue the paragraph before them though they start upper-case.
-CONTINUES = ("Phòng năm 2024-2025.", "Thương binh và Xã hội; (7)")
-FOOTNOTE_MARKS = "¹²³⁴⁵⁶⁷⁸⁹"
+CONTINUES = ("Phòng năm 2024-2025.",)
+# The tail of footnote 2, printed on the next page after the first bullet of II.5.
+NOTE_TAIL = "Thương binh và Xã hội; (7)"
+LETTERED = re.compile(r"^[a-dđ]\) ")
+FOOTNOTE_MARKS = docstyle.FOOTNOTE_MARKS
+
+
+def _blocks(body: str) -> list[str]:
+    """The body's blocks (between blank lines), one line each; a block of bullets lines ("- …" with
+    no blank line between them, as I.5's three) gives one block per bullet."""
+    blocks = []
+    for block in re.split(r"\n\s*\n", body):
+        lines = [line.strip() for line in block.split("\n") if line.strip()]
+        if len(lines) > 1 and all(line.startswith("- ") for line in lines):
+            blocks += lines
+        elif lines:
+            blocks.append(" ".join(lines))
+    return blocks
 
 
 def seed_paragraphs(seed: str) -> list[tuple[str, list[str]]]:
     """The seed's body (after 'Kính gửi', up to the closing sentence) as (paragraph, its footnotes).
 
     The seed is text taken from a printed PDF: paragraphs broken at page ends continue in the next
-    block (lower-case start, or a page-break list above), and footnotes sit where the page ended.
+    block (lower-case start, but not a lettered sub-heading "a) …"; or a page-break list above), and
+    footnotes sit where the page ended, a long one broken over two pages like the text.
     """
     body = seed.split("Kính gửi: Bộ Nội vụ", 1)[1].split("Nơi nhận:", 1)[0]
-    blocks = [b.strip().replace("\n", " ") for b in re.split(r"\n\s*\n", body) if b.strip()]
     paras: list[list] = []  # [text, footnotes]
-    last_note = False
-    for b in blocks:
+    for b in _blocks(body):
         if b[0] in FOOTNOTE_MARKS:
             owner = next(p for p in reversed(paras) if b[0] in p[0])
             owner[1].append(b)
-            last_note = True
             continue
-        if b.startswith(CONTINUES) and last_note and b.startswith("Thương"):
+        if b.startswith(NOTE_TAIL):  # the last note seen so far is the one broken at the page end
             note_owner = next(p for p in reversed(paras) if p[1])
             note_owner[1][-1] += " " + b
             continue
-        continues = b[0].islower() or re.match(r"\d+/\d{4}", b) or b.startswith(CONTINUES)
+        continues = (b[0].islower() and not LETTERED.match(b)) or re.match(r"\d+/\d{4}", b) or b.startswith(CONTINUES)
         if continues and paras:
             paras[-1][0] += " " + b
         else:
             paras.append([b, []])
-        last_note = False
     return [(t, n) for t, n in paras]
 
 
@@ -263,10 +281,12 @@ def city_document(
     addressee: str,
     issuer=("ỦY BAN NHÂN DÂN", "THÀNH PHỐ HẢI PHÒNG"),
     number: str = "Số:        /BC-UBND",
+    author: str = "",
 ):
     """A new document of the city (its People's Committee, or the Committee's office): heading block,
-    kind, subject, addressee."""
-    doc = docstyle.new_document()
+    kind, subject, addressee; `author` (the issuer, as the document's properties name it) is kept by
+    every draft rendered from it."""
+    doc = docstyle.new_document(author or docstyle.issuer_name())
     docstyle.heading_block(
         doc, issuer=issuer, number=number, place_date="Hải Phòng, ngày      tháng      năm {{ period.year }}"
     )
@@ -284,9 +304,7 @@ def period_template(seed: str, out: Path) -> None:
     )
     charts = dict(CHARTS_AFTER)
     for text, notes in substitute(seed_paragraphs(seed)):
-        docstyle.paragraph(doc, text, heading_level(text))
-        for note in notes:
-            docstyle.footnote(doc, note)
+        docstyle.paragraph(doc, text, heading_level(text), notes)
         if text.startswith("Tổng số phản ánh, kiến nghị phải xử lý"):
             docstyle.paragraph(doc, DOSSIERS)
         for start, key in charts.items():
@@ -304,12 +322,12 @@ def period_template(seed: str, out: Path) -> None:
             "Các Phòng: KSTTHC, HCTC;",
             "Lưu: VT, KSTTHC1.",
         ],
-        signer=["TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"],
-        name="Hoàng Minh Cường",
+        signer=list(SIGNER),
+        name=SIGNER_NAME,
     )
     docstyle.annex(
         doc,
-        "Phụ lục",
+        "Phụ lục II",
         "TÌNH HÌNH GỬI BÁO CÁO CỦA CÁC CƠ QUAN, ĐƠN VỊ {{ period.name|upper }}",
         "Số liệu trong báo cáo được tổng hợp từ báo cáo của {{ report.units_reported }}/"
         "{{ report.units_expected }} cơ quan, đơn vị phải báo cáo (số liệu tính đến {{ period.as_of }}).",
@@ -318,15 +336,44 @@ def period_template(seed: str, out: Path) -> None:
     doc.save(out)
 
 
-def week_template(out: Path) -> None:
-    """The leaders' weekly flash report: one page, the year-to-date figures of the roll-up."""
-    doc = city_document(
+def _week_document():
+    return city_document(
         "BÁO CÁO NHANH",
         "Tình hình thực hiện cải cách hành chính {{ period.name }} (từ {{ period.start }} đến {{ period.end }})",
         "Kính gửi: Chủ tịch Ủy ban nhân dân thành phố",
         issuer=("UBND THÀNH PHỐ HẢI PHÒNG", "VĂN PHÒNG"),
         number="Số:        /BC-VP",
+        author=f"Văn phòng {docstyle.issuer_name()}",
     )
+
+
+def _week_signature(doc) -> None:
+    docstyle.signature_block(
+        doc,
+        recipients=["Như trên;", "Lưu: VT, KSTTHC."],
+        signer=["KT. CHÁNH VĂN PHÒNG", "PHÓ CHÁNH VĂN PHÒNG"],
+        name="",
+    )
+
+
+def empty_week_template(out: Path) -> None:
+    """The flash report of a week for which no unit has sent anything yet this year: it says so (a
+    week without files is news for the leaders, not a fault of the pipeline)."""
+    doc = _week_document()
+    for text in [
+        "Tính đến hết {{ period.end }}, chưa có cơ quan, đơn vị nào gửi báo cáo cải cách hành chính năm "
+        "{{ period.year }}, nên {{ period.name }} không có số liệu lũy kế để tổng hợp.",
+        "Văn phòng Ủy ban nhân dân thành phố tiếp tục đôn đốc các cơ quan, đơn vị gửi báo cáo và sẽ báo cáo "
+        "nhanh khi có số liệu.",
+    ]:
+        docstyle.paragraph(doc, text, heading_level(text))
+    _week_signature(doc)
+    doc.save(out)
+
+
+def week_template(out: Path) -> None:
+    """The leaders' weekly flash report: one page, the year-to-date figures of the roll-up."""
+    doc = _week_document()
     for text in [
         "Văn phòng Ủy ban nhân dân thành phố báo cáo nhanh tình hình thực hiện cải cách hành chính lũy kế từ đầu "
         "năm đến hết {{ period.name }} (số liệu của {{ report.units_reported }} cơ quan, đơn vị) như sau:",
@@ -336,17 +383,13 @@ def week_template(out: Path) -> None:
         "2. Tiếp nhận, xử lý phản ánh, kiến nghị",
         "Tiếp nhận mới {{ pakn.received_new }} phản ánh, kiến nghị; đã hoàn thành {{ pakn.resolved }}.",
         "3. Giải quyết hồ sơ thủ tục hành chính",
-        "Tiếp nhận {{ dossier.received }} hồ sơ; đã giải quyết {{ dossier.resolved }} hồ sơ.",
+        "Tiếp nhận {{ dossier.received }} hồ sơ (kể cả {{ dossier.carried_over }} hồ sơ kỳ trước chuyển sang); "
+        "đã giải quyết {{ dossier.resolved }} hồ sơ.",
         "4. Đề xuất",
         "(Văn phòng Ủy ban nhân dân thành phố ghi đề xuất, kiến nghị của tuần.)",
     ]:
         docstyle.paragraph(doc, text, heading_level(text))
-    docstyle.signature_block(
-        doc,
-        recipients=["Như trên;", "Lưu: VT, KSTTHC."],
-        signer=["KT. CHÁNH VĂN PHÒNG", "PHÓ CHÁNH VĂN PHÒNG"],
-        name="",
-    )
+    _week_signature(doc)
     doc.save(out)
 
 
@@ -357,7 +400,8 @@ def main() -> None:
     seed = args.seed.read_text(encoding="utf-8")
     period_template(seed, HERE / "bao_cao_ky.docx")
     week_template(HERE / "bao_cao_nhanh_tuan.docx")
-    print(f"Đã ghi / wrote {HERE / 'bao_cao_ky.docx'}, {HERE / 'bao_cao_nhanh_tuan.docx'}")
+    empty_week_template(HERE / "bao_cao_nhanh_tuan_chua_co_so_lieu.docx")
+    print(f"Đã ghi / wrote {HERE / 'bao_cao_ky.docx'}, {HERE / 'bao_cao_nhanh_tuan.docx'}, …_chua_co_so_lieu.docx")
 
 
 if __name__ == "__main__":

@@ -94,7 +94,7 @@ def test_ingest_report_and_weekly_rollup(airflow_env, samples):
         wb = load_workbook(data / "outputs" / "weekly" / f"{week}_bao_cao_tuan.xlsx")
         flash = data / "outputs" / "weekly" / f"{week}_bao_cao_du_thao.docx"  # the leaders' flash report
         assert f"Flash report: {flash}" in log and flash.stat().st_size > 10000
-        rolled[week] = {r[1]: r[5] for r in wb.active.iter_rows(min_row=6, values_only=True) if r[1]}
+        rolled[week] = {r[1]: r[5] for r in wb["Số liệu tổng hợp"].iter_rows(min_row=6, values_only=True) if r[1]}
         sheet = wb["Tình hình báo cáo"].iter_rows(values_only=True)
         chased = [r for r in sheet if r[0] == week and isinstance(r[4], str)]  # unit rows, not rate rows
         # Every department and district sent its snapshot; those received after the Tuesday are

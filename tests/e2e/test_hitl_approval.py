@@ -9,11 +9,15 @@ as a person would through the UI:
 0. with no approvers configured (the Airflow Variable `cchc_approvers` unset), a run fails at its
    approval step, at once and without retries, saying what to set; nothing is locked. The admin
    then names two approvers in the Variable, through the REST API as the UI does;
-1. a run of cchc_period_report waits on its Required actions request, which shows the draft's
-   path and key figures and is assigned to those two; a viewer may not answer it, nor may an
+1. a run of cchc_period_report waits on its Required actions request, which links the draft, the
+   draft annex and the charts where the ops page serves them (each link opens with the UI's session
+   cookie, not without one; path tricks get a 404), shows the draft's first two pages as images and
+   its key figures, and is assigned to those two (their e-mail, logged, has the links absolute); a viewer may not answer it, nor may an
    operator who is not an approver; an approver rejects it with a reason → the run ends, nothing
    is locked, the reason is in the task log;
-2. a second run is approved by the other approver → the period is locked (version 1, approved by
+2. a second run: an approver signs in with a browser (headless chromium) and sees the request in the
+   Airflow UI with the page images loaded (a screenshot; `CCHC_SHOTS=<folder>` keeps it), then
+   approves it → the period is locked (version 1, approved by
    that user), the final report and the annex (equal to the golden figures) are written;
 3. a third run finds the period locked: no request, the approved figures published again.
 At the end every process is stopped and `ps` must show none left.
@@ -24,10 +28,13 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
@@ -203,14 +210,63 @@ def _report_state(warehouse: str):
     return report_state(get_engine(warehouse), load_reference(), PERIOD)
 
 
+def _get(stack: AirflowStack, href: str, token: str | None) -> tuple[int, dict, bytes]:
+    """A link of the request opened as the browser does: this site, the UI's session cookie `_token`
+    (none: anonymous); redirects not followed."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    req = urllib.request.Request(stack.base_url + href, headers={"Cookie": f"_token={token}"} if token else {})
+    try:
+        with urllib.request.build_opener(NoRedirect).open(req, timeout=30) as resp:
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def _check_links(stack: AirflowStack, body: str, drafted: dict) -> None:
+    """Every file the request links opens, as written on the server, for a signed-in user only."""
+    links = dict(re.findall(r"(?<!!)\[([^\]!]+)\]\((/cchc/outputs/[^)\s]+)\)", body))  # not the images
+    draft_path, annex = Path(drafted["path"]), Path(drafted["annex"])
+    charts = [Path(c) for c in drafted["charts"]]
+    assert set(links) == {draft_path.name, annex.name, *(c.name for c in charts)}, links
+    token = stack.token(APPROVER)
+    for path, media in [(draft_path, "wordprocessingml.document"), (annex, "spreadsheetml.sheet")]:
+        status, headers, data = _get(stack, links[path.name], token)
+        assert status == 200 and media in headers["content-type"] and data == path.read_bytes(), path
+        assert headers["content-disposition"].startswith("attachment") and path.name in headers["content-disposition"]
+    status, headers, data = _get(stack, links[charts[0].name], token)
+    assert (status, headers["content-type"], data) == (200, "image/png", charts[0].read_bytes())
+    pages = re.findall(r"!\[(Trang \d / page \d)\]\((/cchc/outputs/[^)\s]+)\)", body)
+    assert [p for p, _ in pages] == ["Trang 1 / page 1", "Trang 2 / page 2"], body  # LibreOffice drew them
+    for _, href in pages:
+        status, headers, data = _get(stack, href, token)
+        assert status == 200 and headers["content-type"] == "image/png" and data[:4] == b"\x89PNG"
+    status, headers, _ = _get(stack, links[draft_path.name], None)  # anonymous: to the login page
+    assert status in (303, 307) and "/auth/login" in headers["location"]
+    assert _get(stack, links[draft_path.name], "not-a-jwt")[0] in (303, 307)
+    for trick in (
+        "..%2Fwarehouse.db",
+        "../warehouse.db",
+        f"{PERIOD}_bieu_do/..%2F..%2Fwarehouse.db",
+        "feedback/x.xlsx",
+    ):
+        assert _get(stack, f"/cchc/outputs/{trick}", token)[0] == 404, trick
+
+
 def _check_request(stack: AirflowStack, run_id: str, request: dict) -> dict:
-    """The request a person reads: the draft's path and its key figures, Vietnamese first."""
+    """The request a person reads: links to the draft, its annex and charts, its first pages, its key
+    figures, Vietnamese first."""
     drafted = _xcom(stack, run_id, "draft")
     draft_path = Path(drafted["path"])
     assert draft_path.suffix == ".docx" and draft_path.stat().st_size > 10_000
     assert PERIOD in request["subject"] and request["subject"].startswith("Phê duyệt báo cáo CCHC")
     body = request["body"]
-    assert str(draft_path) in body
+    assert f"[{draft_path.name}](/cchc/outputs/{draft_path.name})" in body and str(draft_path) not in body
+    _check_links(stack, body, drafted)
+    assert "chưa được phê duyệt lần nào" in body  # nothing approved yet to compare with
     assert "| Số nhiệm vụ Kế hoạch CCHC đã hoàn thành" in body and "| 08/57 |" in body  # golden: 8 of 57
     for code in (
         "plan.tasks_done",
@@ -232,7 +288,46 @@ def _golden() -> dict[str, Decimal]:
         return {r["code"]: Decimal(r["value"]) for r in csv.DictReader(fh)}
 
 
-def test_reject_then_approve_through_the_rest_api(deployment):
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def _see_in_the_ui(stack: AirflowStack, browser, run_id: str, shot: Path) -> None:
+    """An approver signs in and opens the request on the UI's Required actions page: the page images
+    load (the browser fetches them with its session) and the draft's link opens."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    page.goto(f"{stack.base_url}/cchc/status")  # the auth manager's login page, then back
+    page.wait_for_selector("input[type=password]", timeout=60_000)
+    page.locator("input:not([type=password])").first.fill(APPROVER)
+    page.fill("input[type=password]", stack.passwords[APPROVER])
+    page.locator("button[type=submit]").first.click()
+    page.wait_for_url(re.compile(r".*/cchc/status.*"), timeout=60_000)
+    page.goto(f"{stack.base_url}/dags/{DAG_ID}/runs/{run_id}/tasks/request_approval/required_actions")
+    images = page.locator("img[src*='/cchc/outputs/']")
+    images.first.wait_for(timeout=60_000)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll(\"img[src*='/cchc/outputs/']\")].every(i => i.complete)", timeout=30_000
+    )
+    widths = page.eval_on_selector_all("img[src*='/cchc/outputs/']", "all => all.map(i => i.naturalWidth)")
+    assert len(widths) == 2 and all(w > 400 for w in widths), widths  # A4 at 60 dpi: 497 px wide
+    link = page.locator(f"a[href='/cchc/outputs/{PERIOD}_bao_cao_du_thao.docx']")
+    assert link.count() == 1 and link.get_attribute("target") == "_blank"
+    assert context.request.get(stack.base_url + link.get_attribute("href")).status == 200  # its cookie
+    page.screenshot(path=str(shot), full_page=True)
+    if os.environ.get("CCHC_SHOTS"):
+        Path(os.environ["CCHC_SHOTS"]).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(os.environ["CCHC_SHOTS"]) / shot.name)
+    context.close()
+
+
+def test_reject_then_approve_through_the_rest_api(deployment, browser, tmp_path):
     stack, data, warehouse = deployment
 
     # 0. No approvers configured: the approval step fails at once, saying what to set; nothing locked.
@@ -262,6 +357,7 @@ def test_reject_then_approve_through_the_rest_api(deployment):
     assert "is not a respondent" in str(refused.value)
     log = _task_log(stack, run_id, "request_approval")  # the approvers were told (no cchc_smtp: the log)
     assert f"{REJECTER}, {APPROVER}" in log and "Trả lời tại / answer at" in log
+    assert f"({stack.base_url}/cchc/outputs/{PERIOD}_bao_cao_du_thao.docx)" in log  # absolute in the e-mail
     reason = "Số liệu giải ngân của Sở Tài chính chưa khớp với báo cáo quý"
     _settled(stack, run_id)
     answered = _answer(stack, run_id, REJECTER, "Từ chối (Reject)", reason)
@@ -281,6 +377,7 @@ def test_reject_then_approve_through_the_rest_api(deployment):
     run_id = _trigger(stack, {"period": PERIOD})
     request = _wait_for_request(stack, run_id)
     _check_request(stack, run_id, request)
+    _see_in_the_ui(stack, browser, run_id, tmp_path / "approval_request.png")
     _settled(stack, run_id)
     t = time.perf_counter()
     _answer(stack, run_id, APPROVER, "Phê duyệt (Approve)", "Đồng ý gửi Bộ Nội vụ")

@@ -126,4 +126,12 @@ def grid(ws, first_row: int, last_row: int, n_cols: int) -> None:
             c.border = Border(top=thin, bottom=thin, left=thin, right=thin)
 
 
+# The issuing body, as the city's documents head it, and how its documents name it in running text
+# ("Kèm theo Báo cáo số …/BC-UBND … của Ủy ban nhân dân thành phố").
 ISSUER = "ỦY BAN NHÂN DÂN THÀNH PHỐ HẢI PHÒNG"
+ISSUER_IN_TEXT = "Ủy ban nhân dân thành phố"
+
+# Who signs the city's reports and their annexes (the seed report's signature block): shared by the
+# annex workbook (cchc.outputs.publish) and the report's template (include/templates/make_templates.py).
+SIGNER = ("TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH")
+SIGNER_NAME = "Hoàng Minh Cường"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine, text
 
@@ -32,6 +33,7 @@ from cchc.figures.consolidate import (
     Figure,
     Input,
     consolidate_period,
+    dated,
     quantize,
     write_figures,
 )
@@ -445,6 +447,14 @@ def _approved_state(conn: Connection, period_code: str, version: int) -> ReportS
         ),
         key,
     ).all()
+    submitted = conn.execute(
+        text(
+            "SELECT s.submission_id, s.as_of FROM approved_units u JOIN submissions s "
+            "ON s.submission_id = u.submission_id WHERE u.period_code = :p AND u.version = :v"
+        ),
+        key,
+    ).all()
+    figures = dated(figures, {sub: as_date(d) for sub, d in submitted if d is not None}, as_date(as_of))
     unreported = [
         i.code for f in figures.values() for i in f.inputs if i.kind == "task" and i.task_status == "unreported"
     ]
@@ -622,16 +632,100 @@ def indicator_label(ref: Reference, code: str) -> str:
     return f"{parent.label_vi} {ind.label_vi[1:]}" if parent else ind.label_vi[1:]
 
 
-def approval_request(summary: dict, draft, ref: Reference, options: tuple[str, str]) -> str:
+@dataclass(frozen=True)
+class SinceApproval:
+    """What changed between the last approved version of a period and the figures shown now."""
+
+    version: int | None  # the last approved version; None: the period was never approved
+    at: dt.datetime | None  # when it was approved (UTC)
+    changes: list[Change] = field(default_factory=list)  # label: the request's, old → new as printed
+
+    @property
+    def when(self) -> dict[str, str]:
+        return _when(self.at) if self.at else {}
+
+
+def since_last_approval(engine: Engine, ref: Reference, current: Consolidation) -> SinceApproval:
+    """The figures of `current` (e.g. `as_reviewed(summary)`) whose value or text differ from the
+    period's last approved version (after a reopening, what the new approval would change)."""
+    with engine.connect() as conn:
+        last = conn.execute(
+            text("SELECT MAX(version) FROM approvals WHERE period_code = :p"), {"p": current.label}
+        ).scalar()
+        if last is None:
+            return SinceApproval(None, None)
+        approved = _approved_state(conn, current.label, int(last))
+    old, new = approved.result.figures, current.figures
+    changes = []
+    for code in _differing(approved.result, current):
+        a, b = old.get(code), new.get(code)
+        changes.append(
+            Change(
+                code,
+                indicator_label(ref, code),
+                a.value if a else None,
+                b.value if b else None,
+                a.text if a else "",
+                b.text if b else "",
+            )
+        )
+    return SinceApproval(int(last), approved.approved_at, changes)
+
+
+def no_preview(problem: str, seconds: float) -> Text | None:
+    """Why the request has no page images (cchc.outputs.preview's problem codes), in both languages."""
+    said = {
+        "no_soffice": message("approval.preview_no_soffice"),
+        "no_pdftoppm": message("approval.preview_no_pdftoppm"),
+        "timeout": message("approval.preview_timeout", seconds=round(seconds)),
+        "failed": message("approval.preview_failed"),
+    }
+    return said.get(problem)
+
+
+def _request_files(draft, href, annex: Path | None, preview) -> dict:
+    """The request's links: (name, href) of the draft, the annex, each chart and each page image; and
+    why there are no page images, if there are none. Without `href`, the draft's path as before."""
+
+    def link(path: Path) -> tuple[str, str]:
+        return Path(path).name, href(Path(path))
+
+    if href is None:
+        return {"draft_link": None, "annex_link": None, "chart_links": [], "pages": [], "no_preview": None}
+    pages = [link(p) for p in preview.pages] if preview is not None else []
+    why = None if pages or preview is None else no_preview(preview.problem, preview.seconds)
+    return {
+        "draft_link": link(draft.path),
+        "annex_link": link(annex) if annex else None,
+        "chart_links": [link(c) for c in draft.charts],
+        "pages": pages,
+        "no_preview": why,
+    }
+
+
+def approval_request(
+    summary: dict,
+    draft,
+    ref: Reference,
+    options: tuple[str, str],
+    href=None,
+    annex: Path | None = None,
+    preview=None,
+    since: SinceApproval | None = None,
+) -> str:
     """The request on the Required actions page (Markdown, templates/approval_request.md), Vietnamese
-    first: the draft's path, its key figures, who reported, and what each of the two options
-    (approve, reject) does."""
+    first: links to the draft, the annex and the charts (`href(path)`: the URL the ops page serves a
+    file of the outputs folder at), the draft's first pages as images (`preview`: cchc.outputs.preview's
+    pages, or why there are none), the figures changed since the last approval (`since`), the key
+    figures, who reported, and what each of the two options (approve, reject) does."""
     approve_label, reject_label = options
     figures = [(indicator_label(ref, code), value) for code, value in draft.key_figures.items()]
     return render(
         "approval_request.md",
         period=summary["period"],
         draft=draft,
+        **_request_files(draft, href, annex, preview),
+        since=since,
         figures=figures,
         reported=summary["units_reported"],
         missing=summary["units_missing"],

@@ -8,8 +8,10 @@ workbook sent back, and the unit's group — its district for a commune, the dis
 departments. Also how the latest file reached the office (the mailbox: sender, subject, receipt
 time and the answer sent in its thread; or the landing folder), and the workbooks held because
 their sender is not registered for the unit (cchc.loading.holds): who sent them and why they are
-held, or who confirmed or rejected them and when. Ops decide through `decide_hold`. The Airflow
-plugin (plugins/cchc_status.py) only wires these to HTTP and renders what `status_page` returns.
+held, or who confirmed or rejected them and when. Ops decide through `decide_hold`. Which files the page
+serves: a unit's feedback workbook (`feedback_download`) and a period's outputs (`output_download`:
+draft, annex, charts, page images, which the approval request links). The Airflow plugin
+(plugins/cchc_status.py) only wires these to HTTP and renders what `status_page` returns.
 """
 
 from __future__ import annotations
@@ -171,6 +173,49 @@ def feedback_download(name: str) -> Path | None:
     folder = feedback_dir().resolve()
     path = (folder / name).resolve()
     return path if path.parent == folder and path.is_file() else None
+
+
+# A period's outputs a browser may fetch through the page (`/cchc/outputs/<name>`, the approval request's
+# links): the report (draft or final), the annex and its CSV (their drafts too), the weekly workbook, the
+# draft's charts and page images. Nothing else of the outputs folder (feedback, Data Docs) is served so.
+OUTPUTS_URL = "/cchc/outputs/"
+_PERIOD = r"\d{4}-(?:H1|9M|Y|Q[1-4]|M(?:0[1-9]|1[0-2])|W(?:0[1-9]|[1-4]\d|5[0-3]))"
+OUTPUT_NAME = re.compile(
+    rf"(?P<p>{_PERIOD})_(?:bao_cao(?:_du_thao)?\.docx|tong_hop(?:_du_thao)?\.(?:xlsx|csv)|bao_cao_tuan\.xlsx"
+    rf"|xem_truoc-[1-9]\d?\.png)"
+    rf"|(?P<c>{_PERIOD})_bieu_do/(?P=c)_[a-z][a-z0-9_]*\.png"
+)
+MEDIA_TYPES = {
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".csv": "text/csv; charset=utf-8",
+    ".png": "image/png",
+}
+
+
+@dataclass(frozen=True)
+class Download:
+    path: Path
+    media_type: str
+    inline: bool  # shown in the browser (a picture); else saved under its name (Word, Excel, CSV)
+
+
+def output_download(name: str) -> Download | None:
+    """The output file `name` (relative to the outputs folder, `/` between folders) if it is one of a
+    period's outputs by name and, resolved, that very file inside the folder: no `..`, no link out."""
+    if not name or not OUTPUT_NAME.fullmatch(name):
+        return None
+    folder = output_dir().resolve()
+    path = (folder / name).resolve()
+    if not path.is_relative_to(folder) or path.relative_to(folder).as_posix() != name or not path.is_file():
+        return None
+    return Download(path, MEDIA_TYPES[path.suffix], inline=path.suffix == ".png")
+
+
+def output_href(name: str, base: str = "") -> str:
+    """Where the page serves an output file: `/cchc/outputs/2024-H1_bao_cao_du_thao.docx`, after `base`
+    (an api-server under a path prefix, or an absolute `https://host`)."""
+    return f"{base.rstrip('/')}{OUTPUTS_URL}{quote(name)}"
 
 
 _PERIODS = text("""

@@ -7,13 +7,29 @@ their English label first: scripts and tests find the path after it.
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+from urllib.parse import urlsplit
+
 from cchc.common.config import output_dir
 from cchc.common.messages import text
-from cchc.figures.approval import approval_request, approve, as_reviewed, report_state, review_summary
+from cchc.figures.approval import (
+    annotate_workbook,
+    approval_request,
+    approve,
+    as_reviewed,
+    no_preview,
+    report_state,
+    review_summary,
+    since_last_approval,
+)
 from cchc.ops.notify import Message, alert, subject
+from cchc.ops.status import output_href
 from cchc.orchestration.runtime import prepared_engine, warehouse_engine
 from cchc.orchestration.wiring import APPROVE, REJECT
 from cchc.outputs.draft import write_draft
+from cchc.outputs.preview import page_preview, preview_stem
 from cchc.outputs.publish import publish_period
 
 KEY_FIGURES = ("plan.tasks_done", "pakn.total", "egov.online_services_full", "fin.invest_disbursed_bn")
@@ -51,20 +67,61 @@ def consolidate(context) -> dict:
     return review_summary(state)
 
 
+def _href(out: Path):
+    """A file of the outputs folder → its URL on the ops page, as the Airflow UI links it: a path on the
+    api-server's own site (under [api] base_url's path, if it has one); the e-mail makes it absolute."""
+    from airflow.configuration import conf
+
+    prefix = urlsplit(conf.get("api", "base_url", fallback="") or "").path
+    return lambda path: output_href(Path(path).relative_to(out).as_posix(), prefix)
+
+
+def _draft_annex(engine, ref, period: str, out: Path) -> Path:
+    """`<period>_tong_hop_du_thao.xlsx`: the annex as it will be published (publish_period), from the
+    figures being drafted and marked as not approved, so the approver can read it before deciding.
+    Written in a hidden folder and moved in place whole: a link never serves half a workbook."""
+    state = report_state(engine, ref, period)
+    target = out / f"{period}_tong_hop_du_thao.xlsx"
+    with tempfile.TemporaryDirectory(prefix=".annex-", dir=out) as work:
+        xlsx = publish_period(Path(work), state.result, ref, engine=engine)["xlsx"]
+        annotate_workbook(xlsx, state)
+        os.replace(xlsx, target)
+    return target
+
+
 def draft(summary: dict) -> dict:
-    """Write the Word draft and its charts; the approval request's text is made here."""
+    """Write the Word draft and its charts, a draft of the annex and page images of the draft's first
+    pages; the approval request's text is made here, with links to them and the figures changed since
+    the last approval. A period already approved is not asked again: no annex draft, no page images."""
+    period = summary["period"]
     engine, ref = warehouse_engine()
-    d = write_draft(engine, ref, summary["period"], output_dir())
+    out = output_dir()
+    d = write_draft(engine, ref, period, out)
     print(f"Draft: {d.path}  ({d.seconds:.1f} s)")
     for chart in d.charts:
         print(f"Chart: {chart}")
     for code, value in d.key_figures.items():
         print(f"  {code}: {value}")
+    annex = preview = None
+    if not summary["locked"]:
+        annex = _draft_annex(engine, ref, period, out)
+        print(f"Draft annex: {annex}")
+        preview = page_preview(d.path, out, preview_stem(period))  # best effort: never fails the draft
+        for page in preview.pages:
+            print(f"Preview: {page}  ({preview.seconds:.1f} s)")
+        if not preview.pages:
+            print(f"Preview: {no_preview(preview.problem, preview.seconds)} ({preview.seconds:.1f} s)")
+    since = since_last_approval(engine, ref, as_reviewed(summary))
+    request = approval_request(
+        summary, d, ref, (APPROVE, REJECT), href=_href(out), annex=annex, preview=preview, since=since
+    )
     return {
         "path": str(d.path),
         "charts": [str(c) for c in d.charts],
+        "annex": str(annex) if annex else None,
+        "preview": [str(p) for p in preview.pages] if preview else [],
         "key_figures": dict(d.key_figures),
-        "request": approval_request(summary, d, ref, (APPROVE, REJECT)),
+        "request": request,
     }
 
 

@@ -42,7 +42,7 @@ MINUTES = {
     },
     "cchc_period_report": {
         "consolidate": 15,  # national 4 s (bench: consolidation of 15,939 units)
-        "draft": 15,  # Word + charts: city ≈ 5 s
+        "draft": 15,  # Word + charts ≈ 5 s, draft annex 0.8 s, LibreOffice preview 2.5–8 s (its own 120 s cap)
         "route": 5,
         "request_approval": 10,  # writing the request and mailing it; the wait for a person is not timed
         "decide": 5,

@@ -11,10 +11,19 @@ the charts go in as pictures with numbered captions.
 What a template may use (generated list: include/templates/PLACEHOLDERS.md, `cchc placeholders`):
 - `{{ <indicator code> }}` — the figure as the report prints it (`08/57`, `1.317`, `25,6%`,
   `4.048,546 tỷ đồng`); filters `|pad2` (two digits: `04`), `|bare` (the number without its unit);
-  `.value` for a condition: `{% if gov.tasks_overdue.value == 0 %}…{% endif %}`;
+  `.value` for a condition: `{% if gov.tasks_overdue.value == 0 %}…{% endif %}`; `.as_of` the date
+  its data stands at, as the report writes dates (`Tính đến hết ngày {{ fin.invest_disbursed_bn.as_of }}`
+  → `31/5/2024`): the figure's own when its data has one, else the period's cut-off date;
 - `{{ period.name }}`, `next_name`, `as_of`, `start`, `end`, `year`, `code` (filters `|upper`, `|cap`);
 - `{{ report.units_reported }}`, `{{ report.units_expected }}`;
 - `{{ chart.<key> }}` alone in its paragraph: a chart, captioned "Biểu đồ N. …" below it.
+Placeholders go in the body, its tables, headers and footers, not in footnotes (a template with one
+there fails).
+
+The draft says who made it: its author (and last editor) is the template's author, the issuing
+body (`Ủy ban nhân dân thành phố Hải Phòng`; the weekly flash report: the Committee's office),
+created and modified at drafting time, in Vietnamese (vi-VN) throughout; the comments are signed
+by the consolidation system.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from cchc.common import clock
 from cchc.common.config import project_dir
 from cchc.common.periods import Period, parse_period
 from cchc.common.vn import admin_date, format_number
@@ -35,7 +45,14 @@ from cchc.figures.approval import report_state
 from cchc.figures.consolidate import consolidate_week, display, store
 from cchc.figures.provenance import period_sources
 from cchc.outputs.charts import render_charts
-from cchc.outputs.docstyle import caption_after, draft_mark
+from cchc.outputs.docstyle import (
+    caption_after,
+    comments_after_notes,
+    draft_mark,
+    footnote_texts,
+    identity,
+    issuer_name,
+)
 
 # Private-use characters around each figure while Jinja renders: afterwards they mark exactly the
 # run to split out and comment. They cannot come from a template or a unit's file unnoticed:
@@ -46,7 +63,8 @@ _TAG = re.compile(r"\{\{(.*?)\}\}|\{%(.*?)%\}", re.S)
 NAMESPACES_EXTRA = ("period", "report", "chart")
 PERIOD_FIELDS = ("name", "next_name", "as_of", "start", "end", "year", "code")
 REPORT_FIELDS = ("units_reported", "units_expected")
-AUTHOR = "Hệ thống tổng hợp CCHC"
+COMMENT_AUTHOR = "Hệ thống tổng hợp CCHC"  # the comments are the pipeline's, not the city's
+FIG_ATTRS = ("value", "as_of")  # what a template may read of a figure: `{{ code.as_of }}`
 # Words a filled document must never show: what a missing value prints as.
 FORBIDDEN = re.compile(r"\{\{|\}\}|\{%|%\}|\bNone\b|\bnan\b|\bNaN\b|chưa có số liệu")
 
@@ -80,8 +98,11 @@ def templates_dir() -> Path:
     return Path(env) if env else project_dir() / "include" / "templates"
 
 
-def template_for(period: Period) -> Path:
-    return templates_dir() / ("bao_cao_nhanh_tuan.docx" if period.kind == "week" else "bao_cao_ky.docx")
+def template_for(period: Period, empty: bool = False) -> Path:
+    """The period's template; a week no unit has reported yet has its own one-paragraph flash report."""
+    if period.kind != "week":
+        return templates_dir() / "bao_cao_ky.docx"
+    return templates_dir() / ("bao_cao_nhanh_tuan_chua_co_so_lieu.docx" if empty else "bao_cao_nhanh_tuan.docx")
 
 
 def output_name(period: Period, final: bool) -> str:
@@ -145,16 +166,17 @@ def period_words(period: Period, as_of: dt.date) -> dict[str, str]:
 
 
 class Fig:
-    """A figure as the template sees it: prints as the report writes it, between provenance marks."""
+    """A figure as the template sees it: prints as the report writes it, between provenance marks;
+    `as_of` is the date its data stands at, written the report's way (`31/5/2024`)."""
 
-    def __init__(self, code: str, text: str, value: Decimal | None, decimals: int):
-        self.code, self.text, self.value, self.decimals = code, text, value, decimals
+    def __init__(self, code: str, text: str, value: Decimal | None, decimals: int, as_of: str = ""):
+        self.code, self.text, self.value, self.decimals, self.as_of = code, text, value, decimals, as_of
 
     def __str__(self) -> str:
         return f"{_OPEN}{self.code}{_MID}{self.text}{_CLOSE}"
 
     def _with(self, text: str) -> Fig:
-        return Fig(self.code, text, self.value, self.decimals)
+        return Fig(self.code, text, self.value, self.decimals, self.as_of)
 
 
 def pad2(fig):
@@ -223,9 +245,11 @@ def _names(expression: str, statement: bool) -> list[str]:
             out.append(node.name)
         elif isinstance(node.node, nodes.Name):
             out.append(f"{node.node.name}.{node.attr}")
-    # a Getattr's own Name is found too: keep only the longest name of each base
-    dotted = {n.split(".")[0] for n in out if "." in n}
-    return [n for n in dict.fromkeys(out) if "." in n or n not in dotted]
+        elif isinstance(node.node, nodes.Getattr) and isinstance(node.node.node, nodes.Name):
+            out.append(f"{node.node.node.name}.{node.node.attr}.{node.attr}")  # a figure's `.as_of`
+    # a Getattr's own Name (or shorter Getattr) is found too: keep only the longest name of each
+    longer = {n.rsplit(".", 1)[0] for n in out if "." in n}
+    return [n for n in dict.fromkeys(out) if n not in longer]
 
 
 def placeholders(template: Path) -> list[Placeholder]:
@@ -234,7 +258,15 @@ def placeholders(template: Path) -> list[Placeholder]:
     from jinja2 import TemplateSyntaxError
 
     found: list[Placeholder] = []
-    for i, p in enumerate(paragraphs(docx.Document(str(template))), start=1):
+    doc = docx.Document(str(template))
+    # docxtpl would fill them, but nothing checks them nor comments their figures
+    in_notes = [t for t in footnote_texts(doc) if re.search(r"\{\{|\{%|%\}|\}\}", t)]
+    if in_notes:
+        raise TemplateError(
+            f"Chỗ điền đặt trong chú thích cuối trang: «{_quote(in_notes[0])}»; hãy đưa vào thân văn bản "
+            f"/ placeholders in a footnote are not filled: move them to the body"
+        )
+    for i, p in enumerate(paragraphs(doc), start=1):
         text = p.text
         for m in _TAG.finditer(text):
             expr, statement = (m.group(1), False) if m.group(1) is not None else (m.group(2), True)
@@ -275,12 +307,15 @@ def check(
     problems = []
     for ph in used:
         base, _, attr = ph.name.partition(".")
+        code, _, field = ph.name.rpartition(".") if ph.name.count(".") == 2 else (ph.name, "", "")
         if base == "chart" and attr in CHART_KEYS:
             ok, why = attr in extra[base], "kỳ này không có số liệu cho biểu đồ / no data for this chart this period"
         elif base in extra:
             ok, why = attr in extra[base], "không có / unknown placeholder"
-        elif ph.name in catalogue:
-            ok = ph.name in values and values[ph.name].value is not None
+        elif code in catalogue and field not in ("", *FIG_ATTRS):
+            ok, why = False, f"chỉ tiêu không có thuộc tính «{field}» / a figure has no `.{field}`"
+        elif code in catalogue:
+            ok = code in values and values[code].value is not None
             why = "không có số liệu cho kỳ này / no value for this period"
         else:
             ok, why = False, "không có trong danh mục chỉ tiêu / unknown placeholder"
@@ -410,7 +445,11 @@ def render(
     from docxtpl import DocxTemplate, InlineImage
 
     indicators = {i.code: i for i in ref.indicators_on(result.as_of)}
-    values = {c: Fig(c, f.text, f.value, indicators[c].decimals) for c, f in result.figures.items() if c in indicators}
+    values = {
+        c: Fig(c, f.text, f.value, indicators[c].decimals, admin_date(f.as_of or result.as_of))
+        for c, f in result.figures.items()
+        if c in indicators
+    }
     extra = {
         "period": period_words(period, result.as_of),
         "report": {
@@ -448,17 +487,19 @@ def render(
         lines = comment_lines(
             code, result.figures[code], indicators[code], inputs.get(code, []), period.code, result.as_of
         )
-        comment = doc.add_comment(run, text=lines[0], author=AUTHOR, initials="CCHC")
+        comment = doc.add_comment(run, text=lines[0], author=COMMENT_AUTHOR, initials="CCHC")
         for line in lines[1:]:
             comment.add_paragraph(line)
+    comments_after_notes(doc)
     leftovers = [p.text for p in paragraphs(doc) if FORBIDDEN.search(p.text) or _OPEN in p.text or _CLOSE in p.text]
     if leftovers:
         raise TemplateError(
             "Bản thảo còn chỗ chưa điền / the draft still shows unfilled text: "
             + " | ".join(_quote(t, 100) for t in leftovers[:5])
         )
+    author = doc.core_properties.author  # the template's: the issuer (python-docx's default names none)
+    identity(doc, author if author and author != "python-docx" else issuer_name(), clock.now())
     doc.core_properties.title = f"Báo cáo CCHC {period.name_vi}"
-    doc.core_properties.author = AUTHOR
     doc.save(str(out))
     return len(filled)
 
@@ -485,13 +526,14 @@ def write_draft(
                 f"kỳ {period.code} chưa được phê duyệt: chạy `cchc approve` trước "
                 f"/ {period.code} is not approved: approve it before writing the final report"
             )
-    if not result.units_reported:
+    empty = not result.units_reported
+    if empty and period.kind != "week":  # a report to the Ministry needs figures; a week's news may be none
         raise ValueError(
             f"chưa có báo cáo nào được tiếp nhận cho kỳ {period.code} / no accepted submission for {period.code}"
         )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    template = Path(template) if template else template_for(period)
+    template = Path(template) if template else template_for(period, empty)
     used = placeholders(template)
     wanted = {ph.name.split(".", 1)[1] for ph in used if ph.name.startswith("chart.")}
     charts = [
@@ -545,9 +587,11 @@ def placeholder_catalogue(ref) -> str:
         "Gõ trong Word đúng như cột «Chỗ điền», kể cả dấu ngoặc nhọn. Bộ lọc: `|pad2` viết số dưới 10 thành",
         "hai chữ số (`04`), `|bare` bỏ đơn vị tính (`4.048,546`), `|upper` viết hoa, `|cap` viết hoa chữ đầu.",
         "Điều kiện: `{% if gov.tasks_overdue.value == 0 %}Không có nhiệm vụ quá hạn{% else %}…{% endif %}`.",
+        "Ngày số liệu của một chỉ tiêu: `.as_of` (`Tính đến hết ngày {{ fin.invest_disbursed_bn.as_of }}` → `31/5/2024`),",
+        "ngày chốt số liệu riêng của chỉ tiêu nếu dữ liệu có, nếu không là ngày chốt số liệu của kỳ.",
         "Biểu đồ: `{{ chart.feedback_funnel }}` đứng riêng một đoạn; chú thích «Biểu đồ N.» được thêm khi lập",
         "bản thảo. Chỗ điền không có trong danh sách, hoặc không có số liệu trong kỳ, làm việc lập bản thảo",
-        "dừng lại và báo tên chỗ điền cùng đoạn văn chứa nó.",
+        "dừng lại và báo tên chỗ điền cùng đoạn văn chứa nó. Không đặt chỗ điền trong chú thích cuối trang.",
         "",
         "## Kỳ báo cáo và đơn vị / period and units",
         "",
