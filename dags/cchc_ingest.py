@@ -23,7 +23,7 @@ the archive cannot take (disk full) stays in landing, ops are alerted, and the n
 **Ops:** the load is mapped over at most 64 chunks (chunk size ceil(files / 64)), not one task per
 file: a national run of 16,000 files is 64 task instances, not 16,000. Per-unit status stays in the
 UI: each `load_chunk` map index is labelled with its units and outcome counts
-(`ADU01…VPUB (253 đơn vị): 252 accepted, 1 rejected`), its log has one line per file (name,
+(`ADU01…VPUB (253 đơn vị): 252 tiếp nhận; 1 từ chối`), its log has one line per file (name,
 outcome, unit, period, finding codes, feedback workbook), and the `summarise` log lists every file
 of the run the same way. Reading uses every core of the worker; validation runs in batches of
 2,000; each chunk loads in bulk, one transaction per 500 submissions. A refused file is an

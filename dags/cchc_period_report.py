@@ -19,7 +19,11 @@ For a reporting period (param `period`, e.g. `2024-H1`, `2024-Y`):
    (approved version 1, 2, …), the final report and the annex workbook + CSV are written from the
    approved figures — unless a file was accepted after the draft: then nothing is locked and the
    task fails saying so (run the DAG again). *Từ chối (Reject)* → `record_rejection`: nothing is
-   locked; who rejected and the reason (the form's note) go to the task log. On Airflow 3.3 the
+   locked; who rejected and the reason (the form's note) go to the task log and to ops. A decision is
+   not a fault: both end in `success` (no failure alert, no "Failed" run), and the run's note says
+   which — "Bị từ chối / Rejected: <reason> (<user>)" or "Đã phê duyệt / Approved: …" — written
+   through the REST API as the user of the connection `cchc_airflow_api` (without it: no note, the
+   log says so; `finalize` or `record_rejection` skipped still tells them apart). On Airflow 3.3 the
    waiting task (state `awaiting_input`) takes no worker or pool slot and needs no triggerer.
 
 Param `approval` (default true) — false skips the wait: the run drafts and publishes the annex from
@@ -54,9 +58,12 @@ DAG_ID = "cchc_period_report"
             "2024-H1",
             type="string",
             pattern=r"^\d{4}-(H1|9M|Y|Q[1-4]|M(0[1-9]|1[0-2]))$",
+            title=str(label("param_period_title")),
             description=str(label("param_period")),
         ),
-        "approval": Param(True, type="boolean", description=str(label("param_approval"))),
+        "approval": Param(
+            True, type="boolean", title=str(label("param_approval_title")), description=str(label("param_approval"))
+        ),
     },
     tags=["cchc", "report"],
     default_args=default_args(retries=1, retry_delay=dt.timedelta(minutes=5)),
@@ -109,14 +116,14 @@ def cchc_period_report():
         """Lock the period as approved by the responding user; write the final report and the annex."""
         from cchc.orchestration import report_tasks
 
-        return report_tasks.finalize(summary, response)
+        return report_tasks.finalize(get_current_context(), summary, response)
 
     @task(**task_args(DAG_ID, "record_rejection"))
     def record_rejection(summary: dict, response: dict) -> None:
         """Nothing is locked; who rejected and why goes to the log (and to ops)."""
         from cchc.orchestration import report_tasks
 
-        report_tasks.record_rejection(summary, response)
+        report_tasks.record_rejection(get_current_context(), summary, response)
 
     @task(**task_args(DAG_ID, "publish"))
     def publish(summary: dict) -> dict:

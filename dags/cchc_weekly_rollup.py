@@ -53,8 +53,16 @@ DAG_ID = "cchc_weekly_rollup"
     max_active_runs=1,
     doc_md=__doc__,
     params={
-        "week": Param(None, type=["null", "string"], pattern=r"^\d{4}-W\d{2}$", description=str(label("param_week"))),
-        "force": Param(False, type="boolean", description=str(label("param_force"))),
+        "week": Param(
+            None,
+            type=["null", "string"],
+            pattern=r"^\d{4}-W\d{2}$",
+            title=str(label("param_week_title")),
+            description=str(label("param_week")),
+        ),
+        "force": Param(
+            False, type="boolean", title=str(label("param_force_title")), description=str(label("param_force"))
+        ),
     },
     tags=["cchc", "report"],
     default_args=default_args(retries=2, retry_delay=dt.timedelta(minutes=5)),

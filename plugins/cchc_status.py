@@ -2,7 +2,8 @@
 
 Wiring only: the status of each unit and the page's HTML come from cchc.ops.status. The app lives
 at /cchc/ (`/cchc/status`, `/cchc/feedback/<file>`, `/cchc/outputs/<name>` — a period's draft, annex,
-charts and page images, which the approval request links — and the held workbooks' decisions, POST
+charts and page images, which the approval request links —, `/cchc/datadocs/<run>/<page>` — each run's
+Data Docs, which the status page links — and the held workbooks' decisions, POST
 `/cchc/holds/<receipt>/confirm` and `/reject`); the UI's navigation gets an entry that shows the
 page inside Airflow (an external view with a url_route: an iframe at /plugin/cchc-status).
 
@@ -199,6 +200,33 @@ def outputs(name: str, _user=Depends(signed_in)):
         content_disposition_type="inline" if got.inline else "attachment",
         # Redrafting writes the same names again: the browser asks each time (a 304 if unchanged).
         headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+# Data Docs are HTML made from what units typed: shown sandboxed, no script may run in them (none is
+# needed: cchc.checks.datadocs writes them script-free), nothing they say can act as the signed-in user.
+# Their index links the refused files' feedback workbooks (../../feedback/…, this app's /cchc/feedback/):
+# downloads stay allowed.
+DATADOCS_POLICY = (
+    "sandbox allow-same-origin allow-downloads allow-popups allow-popups-to-escape-sandbox; script-src 'none'; "
+    "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
+
+
+@app.get("/datadocs/{name:path}")
+def datadocs(name: str, _user=Depends(signed_in)):
+    """A run's Data Docs (the page links each run's index): its pages, stylesheets and pictures."""
+    from cchc.ops.status import datadocs_download
+
+    got = datadocs_download(name)
+    if got is None:
+        raise HTTPException(404, "Không có trang kết quả kiểm tra này / no such Data Docs page")
+    headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+    return FileResponse(
+        got.path,
+        media_type=got.media_type,
+        content_disposition_type="inline",
+        headers=headers | ({"Content-Security-Policy": DATADOCS_POLICY} if name.endswith(".html") else {}),
     )
 
 

@@ -54,7 +54,9 @@ ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 AIRFLOW = str(BIN / "airflow")
 WORKERS = 2
-USERS = {"admin": "admin", "ops": "user", "viewer": "viewer"}  # SimpleAuthManager roles, as in .env.example
+# SimpleAuthManager roles, as in .env.example; `pipeline`: the tasks' own API user, who writes a run's
+# note ("Bị từ chối / Rejected: …") through the connection cchc_airflow_api (cchc.orchestration.run_note).
+USERS = {"admin": "admin", "ops": "user", "viewer": "viewer", "pipeline": "user"}
 OFFICE_MAILBOX = "vanphong"  # the local IMAP server's user: the office's mailbox
 MARKER = "CCHC_STACK_DIR"  # every process we start carries it in its environment
 
@@ -105,8 +107,10 @@ class Stack:
         path = self.dir / "secrets.json"
         if path.exists():
             s = json.loads(path.read_text())
-            if "imap" not in s:  # a stack made before the office mailbox: its password, once
-                s["imap"] = secrets.token_urlsafe(18)
+            missing = [u for u in USERS if u not in s["users"]]
+            if "imap" not in s or missing:  # a stack made before the mailbox or a user: their passwords, once
+                s.setdefault("imap", secrets.token_urlsafe(18))
+                s["users"] |= {u: secrets.token_urlsafe(12) for u in missing}
                 write_private(path, json.dumps(s, indent=1))
             return s
         s = {
@@ -261,6 +265,15 @@ trigger_log_server_port = {self.log_port + 1}
                 "AIRFLOW_CONFIG": str(self.home / "airflow.cfg"),
                 "AIRFLOW_CONN_CCHC_SMTP": self.smtp_connection(),
                 "AIRFLOW_CONN_CCHC_IMAP": self.imap_connection(),
+                "AIRFLOW_CONN_CCHC_AIRFLOW_API": json.dumps(
+                    {
+                        "conn_type": "http",
+                        "host": "127.0.0.1",
+                        "port": self.api_port,
+                        "login": "pipeline",
+                        "password": self.secrets()["users"]["pipeline"],
+                    }
+                ),
                 # who may approve a report (the approval step is assigned to them alone): CCHC_APPROVERS, else admin
                 "AIRFLOW_VAR_CCHC_APPROVERS": os.environ.get("CCHC_APPROVERS") or "admin",
                 "CCHC_HOME": str(ROOT),

@@ -29,6 +29,7 @@ os.environ["FONTCONFIG_FILE"] = str(ROOT / "tests" / "fonts.conf")
 LIBREOFFICE = (
     "tests/test_print.py",
     "tests/test_draft.py::test_libreoffice_prints_the_draft_on_a4_with_diacritics",
+    "tests/test_draft.py::test_libreoffice_prints_each_note_whole_at_the_foot_of_the_page_that_cites_it",
     "tests/test_error_cells.py::test_errors_saved_by_libreoffice_in_a_figure_a_date_and_an_info_cell",
     "tests/test_preview.py",
     "tests/test_approval.py::test_the_request_links_the_outputs_shows_the_first_pages_and_what_changed",
@@ -36,6 +37,7 @@ LIBREOFFICE = (
     "tests/unit/test_reading_checks.py::test_a_libreoffice_file_with_all_three_is_accepted_flagged_and_fed_back",
 )
 SLOW = (
+    "tests/test_advice.py",  # module fixture ≈ 8 s
     "tests/test_approval.py",
     "tests/test_bench.py",
     "tests/test_concurrency.py",

@@ -8,6 +8,7 @@ checks and formatting. The README's other make targets are run by the tests RUN_
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -152,3 +153,47 @@ def test_make_lint_passes():
     """`make lint` for real: ruff check and ruff format --check find nothing."""
     out = run(["make", "-s", "lint"], timeout=600)
     assert out.returncode == 0, (out.stdout + out.stderr)[-6000:]
+
+
+def test_the_readme_status_command_runs_as_written(tmp_path):
+    """`cchc status` as the README's command list writes it, each option in its brackets, on a
+    warehouse that received one file that is not a workbook (`SNV_2024-H1 (2).xlsx`): the page's
+    facts, Vietnamese first, or JSON a script reads."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    (line,) = [x for x in readme.splitlines() if x.startswith("cchc status ")]
+    words = shlex.split(line.split("#", 1)[0])
+    base = [w for w in words if not w.startswith("[") and not w.endswith("]")]
+    options = [shlex.split(w.strip("[]")) for w in re.findall(r"\[[^]]+\]", line.split("#", 1)[0])]
+    assert base == ["cchc", "status", "--period", "2024-H1"] and ["--json"] in options, line
+    cchc = str(Path(sys.executable).with_name("cchc"))
+    env = {**make_env(), "CCHC_DATA_DIR": str(tmp_path / "data"), "GX_ANALYTICS_ENABLED": "false"}
+    env["CCHC_WAREHOUSE_URL"] = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "SNV_2024-H1 (2).xlsx").write_text("<html><body><table><tr><td>1</td></tr></table></body></html>")
+    ingested = run([cchc, "ingest", str(drop)], timeout=300, env=env)
+    assert ingested.returncode == 0 and "FILE_NOT_XLSX" in ingested.stdout, ingested.stderr[-3000:]
+
+    shown = run([cchc, *base[1:]], timeout=300, env=env)
+    assert shown.returncode == 0, shown.stderr[-3000:]
+    assert shown.stdout.startswith("Tình hình báo cáo / reporting status — Kỳ 2024-H1")
+    assert "SNV_2024-H1 (2).xlsx" in shown.stdout and "kỳ ghi trong tên tệp" in shown.stdout
+    for option in options:
+        out = run([cchc, *base[1:], *option], timeout=300, env=env)
+        assert out.returncode == 0, (option, out.stderr[-3000:])
+        if option == ["--json"]:
+            got = json.loads(out.stdout)
+            counts = got["counts"]
+            assert counts["unattributed"] == 1 and counts["missing"] == counts["total"] == len(got["units"]) > 200
+            (broken,) = got["unattributed"]
+            assert (broken["file_name"], broken["tied_by"], broken["findings"][0]["code"]) == (
+                "SNV_2024-H1 (2).xlsx",
+                "name",
+                "FILE_NOT_XLSX",
+            )
+            assert broken["received_at"].endswith("+07:00") and broken["feedback"].startswith("/cchc/feedback/")
+        else:  # --status missing: only the units not received, every one of them; no file
+            lines = out.stdout.splitlines()
+            total = int(lines[2].split()[0])
+            assert f"Đơn vị (units): {total}" in lines and "SNV_2024-H1 (2).xlsx" not in out.stdout
+            assert sum(x.startswith("  ") and "Chưa gửi (not received)" in x for x in lines) == total

@@ -367,3 +367,33 @@ def test_one_submission_per_unit_and_as_of_day(samples, ref, warehouse_url, tmp_
         i.submission_id for f in result.figures.values() for i in f.inputs if i.unit_code == "SNV" and i.submission_id
     }
     assert used == {report_id}  # one submission, never figures from two
+
+
+def test_each_refused_file_keeps_its_own_feedback_workbook(samples, ref, warehouse_url, tmp_path, monkeypatch):
+    """Two refused versions of one unit — the later-arriving loaded first, so versions move when the
+    earlier one loads — and two files no unit can be read from: four feedback workbooks, each about
+    its own file (a name by version let the second overwrite the first's, or left one with none)."""
+    from openpyxl import load_workbook
+
+    from cchc.loading.ingest import ingest_files
+
+    monkeypatch.setenv("CCHC_OUTPUT_DIR", str(tmp_path / "outputs"))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    src = samples / "h1" / f"{UNIT}_2024-H1.xlsx"
+    t0 = dt.datetime(2024, 6, 16, 8, 0)
+    early = edit(src, folder / f"{UNIT}_2024-H1.xlsx", lambda wb: set_figure(wb, "pakn.received_new", -1))
+    late = edit(src, folder / f"{UNIT}_2024-H1 (2).xlsx", lambda wb: set_figure(wb, "pakn.received_new", -2))
+    junk = [folder / "bao cao.xlsx", folder / "SNV_2024-H1 (2).xlsx"]
+    junk[0].write_bytes(b"%PDF-1.4 not a workbook")
+    junk[1].write_text("<html>not a workbook either</html>", encoding="utf-8")
+    for i, f in enumerate([early, late, *junk]):
+        _stamp(f, t0 + dt.timedelta(seconds=i))
+    engine = prepare(warehouse_url, ref)
+    outcomes = ingest_files(engine, ref, [late]) + ingest_files(engine, ref, [early]) + ingest_files(engine, ref, junk)
+    assert [o.outcome for o in outcomes] == ["rejected"] * 4
+    paths = {o.file_name: Path(o.feedback) for o in outcomes}
+    assert len(set(paths.values())) == 4 and all(p.is_file() for p in paths.values())
+    for name, path in paths.items():  # each workbook names the file it is about
+        cells = [c.value for row in load_workbook(path).worksheets[0].iter_rows() for c in row]
+        assert any(isinstance(v, str) and name in v for v in cells), (name, path.name)

@@ -388,7 +388,6 @@ def _pdf_lines(pdf: Path, page: int) -> list[tuple[float, float, float, str]]:
     return out
 
 
-@pytest.mark.libreoffice
 def test_libreoffice_prints_each_note_whole_at_the_foot_of_the_page_that_cites_it(h1_pdf):
     import html
 

@@ -175,7 +175,9 @@ def test_over_starttls_a_refused_mailbox_fails_that_unit_only_and_ops_hear_of_it
     assert set(by_unit(server, ref)) == {"SCT", "SNV"}
     (ops,) = [m for _, rcpts, m in server.messages if rcpts == [OPS]]
     assert ops["Subject"] == "[CCHC] 1 đơn vị chưa nhận được thư kết quả / 1 unit(s) not told their results"
-    assert "Không gửi được thư kết quả cho các đơn vị / could not e-mail: SYT." in ops.get_content()
+    assert (
+        "Không gửi được thư kết quả cho các đơn vị / could not e-mail: SYT." in ops.get_body(("plain",)).get_content()
+    )
     assert server.tls == ["TLSv1.3"] * 3 and len(server.logins) == 4  # three sessions for units (one refused)
 
 
@@ -187,7 +189,7 @@ def test_implicit_tls_with_login_delivers_alerts_and_unit_mail(monkeypatch, trus
     assert counts["sent"] == 1 and server.tls == ["TLSv1.3"] * 2 and len(server.logins) == 2
     (_, rcpts, ops), (_, _, unit) = server.messages
     assert rcpts == [OPS] and ops["Subject"] == "[CCHC] 1 tệp báo cáo bị từ chối / 1 refused file(s)"
-    assert "Đơn vị / unit SYT, kỳ / period 2024-H1: SYT_2024-H1.xlsx" in ops.get_content()
+    assert "Đơn vị / unit SYT, kỳ / period 2024-H1: SYT_2024-H1.xlsx" in ops.get_body(("plain",)).get_content()
     (part,) = unit.iter_attachments()
     assert part.get_content() == Path(outcomes[0]["feedback"]).read_bytes()
 

@@ -305,7 +305,7 @@ def test_a_refused_mailbox_fails_that_unit_only_and_is_reported(monkeypatch, ref
     )
     # Ops are told which unit was not (their alert goes through the same server, to the connection's `to`).
     (ops,) = [m for _, rcpts, m in server.messages if rcpts == [OPS]]
-    assert "1 đơn vị chưa nhận được thư kết quả" in ops["Subject"] and "SYT" in ops.get_content()
+    assert "1 đơn vị chưa nhận được thư kết quả" in ops["Subject"] and "SYT" in ops.get_body(("plain",)).get_content()
 
 
 def test_a_server_that_is_down_fails_every_unit_without_raising(monkeypatch, ref, run_files, sqlite_url, caplog):
@@ -356,7 +356,7 @@ def test_airflow_run_emails_the_units_then_a_repeat_alone(samples, run_files, tm
         assert set(mails) == {addresses(u)[0] for u in ("SNV", "SYT", "SCT")}, log[-4000:]
         assert mails[addresses("SNV")[0]][0] == addresses("SNV")
         assert "Thư cho đơn vị / unit e-mails: 3 đã gửi (sent)" in log
-        feedback = sorted((data / "outputs" / "feedback").glob("SYT_2024-H1_v*_ket_qua_kiem_tra.xlsx"))
+        feedback = sorted((data / "outputs" / "feedback").glob("SYT_2024-H1_*_ket_qua_kiem_tra.xlsx"))
         (part,) = xlsx_parts(mails[addresses("SYT")[0]][1])
         assert part.get_content() in [f.read_bytes() for f in feedback]
 

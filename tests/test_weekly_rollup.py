@@ -379,3 +379,34 @@ def test_a_week_without_files_rolls_up_empty_says_so_and_runs_once(ref, warehous
     assert "{{" not in body and "None" not in body
     again = plan_run(engine, ref, at + dt.timedelta(hours=1))
     assert again.week == "2026-W49" and not again.run
+
+
+def test_the_late_alert_without_recipients_is_logged_recorded_and_not_sent_again(
+    scenario, ref, tmp_path, monkeypatch, caplog
+):
+    """`cchc_smtp` without `to` (issue 21: each warehouse update re-sent the late-units alert): the alert
+    goes to the log, the ledger records it, and the next run — an asset-triggered one after an ingest
+    that changed the week — sends nothing again; the reason is said once, nothing fails."""
+    import logging
+
+    from cchc.common.periods import parse_period
+    from cchc.loading.ingest import ingest_files
+    from cchc.ops.weekly import alert_units, alerted
+
+    engine, files = scenario
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_CCHC_SMTP",
+        json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": 9, "extra": {"from_email": "cchc@x.vn"}}),
+    )
+    monkeypatch.setattr("cchc.ops.notify._SAID_NO_RECIPIENT", set())
+    week = parse_period(W24)
+    with caplog.at_level(logging.WARNING, logger="cchc.alerts"):
+        first = alert_units(engine, week, dt.date(2024, 6, 19), "wednesday")  # the real sender
+        assert [o.outcome for o in ingest_files(engine, ref, [files.tuesday], run_id="thursday")] == ["accepted"]
+        again = alert_units(engine, week, dt.date(2024, 6, 20), "asset_triggered__thursday")
+    late = {TUESDAY, LATE, REFUSED, MISSING}  # none of them sent week 24 in this scenario's first ingest
+    assert first.channel == "log" and {r.unit_code for r in first.rows} == late
+    assert {u for u, _, _ in alerted(engine, W24)} == late
+    assert again.rows == [] and again.channel == "" and again.already == 3  # TUESDAY has reported since
+    assert caplog.text.count("chưa có địa chỉ nhận") == 1
+    assert caplog.text.count("4 đơn vị chưa gửi hoặc bị từ chối báo cáo kỳ 2024-W24") == 1

@@ -20,6 +20,8 @@
     cchc placeholders [--check]                                  write (or check) the templates' placeholder list
     cchc rollup  --week 2024-W24 [--out DIR]                     the weekly roll-up
     cchc completeness --period 2024-H1 [--all] [--json]          who reported, on time, late, missing
+    cchc status  --period 2024-H1 [--status S] [--all] [--json]  the ops page's facts: units, files not
+                                                                 tied to a unit, runs (Data Docs, Airflow)
     cchc explain plan.tasks_done --period 2024-H1 [--all]        where a consolidated figure came from
     cchc dictionary [--check]                                    write (or check) sql/DATA_DICTIONARY.md
     cchc init                                                    create the schema, load reference data
@@ -441,6 +443,20 @@ def cmd_completeness(args) -> int:
     return 0
 
 
+def cmd_status(args) -> int:
+    from cchc.common.periods import parse_period
+    from cchc.ops.status import as_dict, status_page, table_lines
+
+    engine, _ = _engine(args)
+    period = parse_period(args.period).code if args.period else None  # else the page's current period
+    page = status_page(engine, period, args.group or "", status=args.status or "")
+    if args.json:
+        print(json.dumps(as_dict(page), ensure_ascii=False, indent=1))
+    else:
+        print("\n".join(table_lines(page, all_units=args.all)))
+    return 0
+
+
 def cmd_explain(args) -> int:
     from cchc.common.periods import parse_period
     from cchc.figures.provenance import explain
@@ -593,7 +609,7 @@ def _report_commands(sub) -> None:
 
 
 def _inspect_commands(sub) -> None:
-    """Looking at what is there: rollup, completeness, explain, dictionary."""
+    """Looking at what is there: rollup, completeness, status, explain, dictionary."""
     w = sub.add_parser("rollup", help="the weekly roll-up")
     w.add_argument("--week", required=True, help="e.g. 2024-W24")
     w.add_argument("--out")
@@ -603,6 +619,16 @@ def _inspect_commands(sub) -> None:
     c.add_argument("--all", action="store_true", help="list units on time too")
     c.add_argument("--json", action="store_true", help="one JSON object per unit")
     c.set_defaults(fn=cmd_completeness)
+    st = sub.add_parser("status", help="the ops status page's facts: units, files not tied to a unit, runs")
+    st.add_argument("--period", help="e.g. 2024-H1 (default: the period files arrived for last, as the page)")
+    st.add_argument("--group", help="a district's code (it and its communes), or 'department'")
+    st.add_argument(
+        "--status",
+        help="only these, as the page's counters filter: on_time, late, refused, held, missing, flagged, unattributed",
+    )
+    st.add_argument("--all", action="store_true", help="list units on time too (the table)")
+    st.add_argument("--json", action="store_true", help="one JSON document, English keys, times with +07:00")
+    st.set_defaults(fn=cmd_status)
     e = sub.add_parser("explain", help="where a consolidated figure came from (run `report` first)")
     e.add_argument("code", help="indicator code, e.g. plan.tasks_done")
     e.add_argument("--period", required=True, help="period or week, e.g. 2024-H1 or 2024-W24")

@@ -42,6 +42,8 @@ bag = DagBag(dag_folder={str(DAGS)!r})
 elapsed = time.perf_counter() - t
 dags = {{d.dag_id: {{"file": d.fileloc, "tags": sorted(d.tags), "doc_md": d.doc_md or "",
           "display": d.dag_display_name,
+          "params": {{k: {{**d.params.get_param(k).schema, "description": d.params.get_param(k).description}}
+                     for k in d.params}},
           "assets": sorted(a.name for a in getattr(getattr(d.timetable, "asset_condition", None), "objects", [])),
           "tasks": {{t.task_id: {{"retries": t.retries, "owner": t.owner, "display": t.task_display_name,
                                  "timeout": t.execution_timeout and t.execution_timeout.total_seconds(),
@@ -167,6 +169,19 @@ def test_display_names_in_vietnamese(bag):
         assert d["display"] != dag_id and any(ord(c) > 127 for c in d["display"]), dag_id
         for task_id, t in d["tasks"].items():
             assert t["display"] and t["display"] != task_id, f"{dag_id}.{task_id}"
+
+
+def test_trigger_form_speaks_vietnamese_first(bag):
+    """The trigger form (Trigger DAG w/ config) titles each parameter in Vietnamese, its help Vietnamese
+    first with the English after ` / ` (the catalogue's dags.yml); no bare parameter name, no English alone."""
+    params = {(dag_id, k): p for dag_id, d in bag["dags"].items() for k, p in d["params"].items()}
+    assert {k for _, k in params} == {"received_on", "period", "approval", "week", "force"}
+    for (dag_id, key), p in params.items():
+        title, help_ = p.get("title", ""), p.get("description", "")
+        assert title and title.split(" / ")[0] != key and not title.split(" / ")[0].isascii(), (dag_id, key, title)
+        vi, _, en = help_.partition(" / ")
+        assert vi and en and not vi.isascii(), (dag_id, key, help_)
+    assert params[("cchc_period_report", "period")]["title"] == "Kỳ báo cáo / reporting period"
 
 
 def test_assets_declared_once():

@@ -7,18 +7,24 @@ and dag-processor, on a private AIRFLOW_HOME. The warehouse gets the 253 sample 
 as a person would through the UI:
 
 0. with no approvers configured (the Airflow Variable `cchc_approvers` unset), a run fails at its
-   approval step, at once and without retries, saying what to set; nothing is locked. The admin
+   approval step, at once and without retries, saying what to set; nothing is locked; ops' e-mail
+   (a real SMTP server, `cchc_smtp`) names that step, its run, try and Hanoi time, its error and the
+   end of its traceback, and links its log (HTML drawn by chromium, with a text part). The admin
    then names two approvers in the Variable, through the REST API as the UI does;
 1. a run of cchc_period_report waits on its Required actions request, which links the draft, the
    draft annex and the charts where the ops page serves them (each link opens with the UI's session
    cookie, not without one; path tricks get a 404), shows the draft's first two pages as images and
-   its key figures, and is assigned to those two (their e-mail, logged, has the links absolute); a viewer may not answer it, nor may an
-   operator who is not an approver; an approver rejects it with a reason → the run ends, nothing
-   is locked, the reason is in the task log;
+   its key figures, and is assigned to those two (their e-mail: HTML with the links absolute and the page
+   images inside it, and a text part without Markdown); a viewer may not answer it, nor may an
+   operator who is not an approver; an approver rejects it with a reason → the run ends `success`
+   without a failure alert, nothing is locked, the reason is in the task log, in ops' e-mail and in the
+   run's note "Bị từ chối / Rejected: <reason> (<user>)" (written through the REST API as the user of
+   the connection `cchc_airflow_api`);
 2. a second run: an approver signs in with a browser (headless chromium) and sees the request in the
    Airflow UI with the page images loaded (a screenshot; `CCHC_SHOTS=<folder>` keeps it), then
    approves it → the period is locked (version 1, approved by
-   that user), the final report and the annex (equal to the golden figures) are written;
+   that user), the final report and the annex (equal to the golden figures) are written, and the run's
+   note says "Đã phê duyệt / Approved: …" where the rejected run's says "Bị từ chối";
 3. a third run finds the period locked: no request, the approved figures published again.
 At the end every process is stopped and `ps` must show none left.
 """
@@ -41,12 +47,16 @@ from pathlib import Path
 import pytest
 from airflow_stack import AirflowStack, ApiError
 from conftest import GOLDEN, ROOT, deployment_warehouse
+from mail_view import parts, shoot
+from smtp_server import SmtpServer
 
 pytestmark = pytest.mark.e2e
 DAG_ID = "cchc_period_report"
 PERIOD = "2024-H1"
 APPROVER, REJECTER, VIEWER = "tran.thi.lan", "le.van.hung", "pham.minh.chau"
 OPERATOR, ADMIN = "nguyen.van.an", "do.thi.mai"  # an operator who is not an approver; who sets the Variable
+PIPELINE = "cchc.pipeline"  # the API user the tasks write their run's note as (connection cchc_airflow_api)
+OPS = "vanhanh@haiphong.gov.vn"  # the `to` of cchc_smtp: ops' alerts and the approval requests
 CCHC = str(Path(sys.executable).with_name("cchc"))
 
 
@@ -66,18 +76,38 @@ def deployment(tmp_path_factory, samples):
     assert "253 tiếp nhận (accepted)" in out.stderr, out.stderr[-3000:]
     seeded = time.perf_counter() - t
 
+    mail = SmtpServer()  # ops' mailbox: the tasks' alerts and the approval requests arrive here
+    mail.__enter__()
+    smtp = {"conn_type": "smtp", "host": "127.0.0.1", "port": mail.port}
     stack = AirflowStack(
         home=base / "airflow",
         dags_folder=ROOT / "dags",
         metadata_url=f"sqlite:///{base / 'airflow' / 'airflow.db'}",
-        users={APPROVER: "user", REJECTER: "user", VIEWER: "viewer", OPERATOR: "user", ADMIN: "admin"},
+        users={
+            APPROVER: "user",
+            REJECTER: "user",
+            VIEWER: "viewer",
+            OPERATOR: "user",
+            ADMIN: "admin",
+            PIPELINE: "user",
+        },
         extra_env={
             **cchc_env,
             "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            "AIRFLOW_CONN_CCHC_SMTP": json.dumps({**smtp, "extra": {"to": OPS, "from_email": "cchc@haiphong.gov.vn"}}),
         },
     )
     stack.configure()
+    stack.env["AIRFLOW_CONN_CCHC_AIRFLOW_API"] = json.dumps(
+        {
+            "conn_type": "http",
+            "host": "127.0.0.1",
+            "port": stack.port,
+            "login": PIPELINE,
+            "password": stack.passwords[PIPELINE],
+        }
+    )
     try:
         stack.migrate()
         stack.start()
@@ -86,8 +116,9 @@ def deployment(tmp_path_factory, samples):
         stack.timings["dag_parsed"] = time.perf_counter() - t
         stack.request("PATCH", f"/api/v2/dags/{DAG_ID}", {"is_paused": False}, user=APPROVER)
         stack.timings["seed_warehouse"] = seeded
-        yield stack, data, warehouse
+        yield stack, data, warehouse, mail
     finally:
+        mail.__exit__(None, None, None)
         stack.stop()
         left = stack.leftovers()
         drop()
@@ -133,7 +164,14 @@ def _task_log(stack: AirflowStack, run_id: str, task_id: str, try_number: int = 
     log = stack.request(
         "GET", f"{_run_path(run_id)}/taskInstances/{task_id}/logs/{try_number}?full_content=true", user=APPROVER
     )
-    return "\n".join(e.get("event", "") if isinstance(e, dict) else str(e) for e in log["content"])
+
+    def line(e) -> str:  # the message, and what a structured entry carries besides (an error's details)
+        if not isinstance(e, dict):
+            return str(e)
+        rest = {k: v for k, v in e.items() if k not in ("event", "timestamp", "level", "logger", "loc")}
+        return e.get("event", "") + (f" {json.dumps(rest, ensure_ascii=False)}" if rest else "")
+
+    return "\n".join(line(e) for e in log["content"])
 
 
 def _failure_report(stack: AirflowStack, run_id: str) -> str:
@@ -283,6 +321,69 @@ def _check_request(stack: AirflowStack, run_id: str, request: dict) -> dict:
     return drafted
 
 
+def _mail(stack: AirflowStack, mail: SmtpServer, subject: str, seen: int = 0):
+    """The first e-mail to ops after the `seen` first whose subject starts with `subject`, as received
+    (raw bytes and parsed parts), waiting for it."""
+
+    def arrived():
+        return next(
+            (
+                (raw, m)
+                for (_, rcpts, m), raw in list(zip(mail.messages, mail.raw))[seen:]
+                if rcpts == [OPS] and m["Subject"].startswith(subject)
+            ),
+            None,
+        )
+
+    raw, message = stack.wait_for(arrived, 120, f"an e-mail '{subject}'")
+    return message, parts(raw)
+
+
+def _note(stack: AirflowStack, run_id: str) -> str | None:
+    return stack.request("GET", _run_path(run_id), user=APPROVER)["note"]
+
+
+def _check_failure_alert(stack: AirflowStack, mail: SmtpServer, run_id: str, browser, shot: Path) -> None:
+    """The failure alert of a real failed step: its name, run, try, Hanoi time, error, traceback's end,
+    and its log's address in the UI; HTML with a text part; drawn by chromium as a mail client would."""
+    message, got = _mail(stack, mail, "[CCHC] Lỗi ở bước «Chờ phê duyệt» (cchc_period_report.request_approval)")
+    text = got.text
+    assert "Bước / step: Chờ phê duyệt (request_approval)" in text
+    assert "Quy trình (DAG) / DAG: Báo cáo CCHC định kỳ (6 tháng, 9 tháng, năm) (cchc_period_report)" in text
+    assert f"Lần chạy / run: {run_id} — " in text and "(giờ Việt Nam)" in text
+    assert "Lần thử / try: 1 (tối đa 2 lần)" in text
+    assert "Lỗi / error: AirflowFailException: Chưa cấu hình người phê duyệt: đặt biến Airflow 'cchc_approvers'" in text
+    tail = text.split("traceback (last lines):\n", 1)[1].split("\n\n", 1)[0]
+    assert "approval_request.py" in tail and "raise AirflowFailException" in tail, tail
+    from urllib.parse import quote
+
+    log_url = f"{stack.base_url}/dags/{DAG_ID}/runs/{quote(run_id)}/tasks/request_approval?try_number=1"
+    assert f"Nhật ký của bước / the step's log: {log_url}" in text
+    assert f'href="{log_url}"' in got.html
+    shown = shoot(got.html, got.images, shot, browser)
+    assert "Bước «Chờ phê duyệt» của «Báo cáo CCHC định kỳ (6 tháng, 9 tháng, năm)» bị lỗi và đã dừng" in shown
+    assert "AirflowFailException: Chưa cấu hình người phê duyệt" in shown
+
+
+def _check_request_mail(stack: AirflowStack, mail: SmtpServer, seen: int, browser, shot: Path) -> None:
+    """The approvers' e-mail: the request as HTML (links absolute, the draft's two page images inside
+    the e-mail) and as plain text without Markdown; who may answer and where."""
+    message, got = _mail(stack, mail, f"[CCHC] Phê duyệt báo cáo CCHC kỳ {PERIOD}", seen)
+    draft_url = f"{stack.base_url}/cchc/outputs/{PERIOD}_bao_cao_du_thao.docx"
+    text = got.text
+    assert "**" not in text and "|---|" not in text and "](" not in text
+    assert f"Tệp dự thảo (draft): {PERIOD}_bao_cao_du_thao.docx <{draft_url}>" in text
+    assert "Số nhiệm vụ Kế hoạch CCHC đã hoàn thành (tính đến ngày chốt số liệu): 08/57" in text  # golden
+    assert f"Người được phê duyệt / may approve: {REJECTER}, {APPROVER}" in text
+    assert "Trả lời tại / answer at: " in text and "/required_actions" in text
+    html = got.html
+    assert f'<a href="{draft_url}">' in html and "<td>08/57</td>" in html and "<strong>" in html
+    assert len(got.images) == 2 and all(png[:4] == b"\x89PNG" for png in got.images.values())
+    assert all(f'src="cid:{cid}"' in html for cid in got.images)
+    shown = shoot(got.html, got.images, shot, browser)
+    assert f"Dự thảo báo cáo CCHC kỳ {PERIOD} đã sẵn sàng để xem xét" in shown and "**" not in shown
+
+
 def _golden() -> dict[str, Decimal]:
     with open(GOLDEN, encoding="utf-8") as fh:
         return {r["code"]: Decimal(r["value"]) for r in csv.DictReader(fh)}
@@ -328,9 +429,10 @@ def _see_in_the_ui(stack: AirflowStack, browser, run_id: str, shot: Path) -> Non
 
 
 def test_reject_then_approve_through_the_rest_api(deployment, browser, tmp_path):
-    stack, data, warehouse = deployment
+    stack, data, warehouse, mail = deployment
 
     # 0. No approvers configured: the approval step fails at once, saying what to set; nothing locked.
+    # Ops get the failure alert: that step, its error, its log.
     run_id = _trigger(stack, {"period": PERIOD})
     assert _wait_for_end(stack, run_id, failing=True) == "failed"
     states = _task_states(stack, run_id)
@@ -339,11 +441,13 @@ def test_reject_then_approve_through_the_rest_api(deployment, browser, tmp_path)
     log = _task_log(stack, run_id, "request_approval")
     assert "Chưa cấu hình người phê duyệt" in log and "No approvers configured" in log and "cchc_approvers" in log
     assert not _report_state(warehouse).locked
+    _check_failure_alert(stack, mail, run_id, browser, tmp_path / "alert_failed_run.png")
     stack.request(
         "POST", "/api/v2/variables", {"key": "cchc_approvers", "value": f"{REJECTER}, {APPROVER}"}, user=ADMIN
     )
 
-    # 1. Rejected: nothing locked, the reason in the log.
+    # 1. Rejected: nothing locked, the reason in the log and in the run's note.
+    seen = len(mail.messages)
     run_id = _trigger(stack, {"period": PERIOD})
     t = time.perf_counter()
     request = _wait_for_request(stack, run_id)
@@ -355,9 +459,7 @@ def test_reject_then_approve_through_the_rest_api(deployment, browser, tmp_path)
             _answer(stack, run_id, user, "Phê duyệt (Approve)")
         assert refused.value.status == 403, user
     assert "is not a respondent" in str(refused.value)
-    log = _task_log(stack, run_id, "request_approval")  # the approvers were told (no cchc_smtp: the log)
-    assert f"{REJECTER}, {APPROVER}" in log and "Trả lời tại / answer at" in log
-    assert f"({stack.base_url}/cchc/outputs/{PERIOD}_bao_cao_du_thao.docx)" in log  # absolute in the e-mail
+    _check_request_mail(stack, mail, seen, browser, tmp_path / "approval_request_mail.png")
     reason = "Số liệu giải ngân của Sở Tài chính chưa khớp với báo cáo quý"
     _settled(stack, run_id)
     answered = _answer(stack, run_id, REJECTER, "Từ chối (Reject)", reason)
@@ -371,6 +473,12 @@ def test_reject_then_approve_through_the_rest_api(deployment, browser, tmp_path)
     assert reason in log and REJECTER in log
     state = _report_state(warehouse)
     assert not state.locked and not state.version
+    # A decision, not a fault: the run ends `success`, no failure alert; its note says it was rejected.
+    rejected_run = run_id
+    assert _note(stack, run_id) == f"Bị từ chối / Rejected: {reason} ({REJECTER})"
+    _, rejection = _mail(stack, mail, f"[CCHC] Dự thảo báo cáo kỳ {PERIOD} bị từ chối", seen)
+    assert reason in rejection.text and reason in rejection.html
+    assert not [m for _, _, m in mail.messages[seen:] if m["Subject"].startswith("[CCHC] Lỗi")]
     assert not (data / "outputs" / f"{PERIOD}_tong_hop.csv").exists()
 
     # 2. Approved by a named user: locked as version 1, final report and annex written.
@@ -388,6 +496,9 @@ def test_reject_then_approve_through_the_rest_api(deployment, browser, tmp_path)
     assert set(_tries(stack, run_id).values()) == {1}, _tries(stack, run_id)
     state = _report_state(warehouse)
     assert state.locked and state.version == 1 and state.approved_by == APPROVER
+    # The approved run reads differently from the rejected one, in its note and its steps.
+    assert _note(stack, run_id) == f"Đã phê duyệt / Approved: phiên bản / version 1 ({APPROVER})"
+    assert _task_states(stack, rejected_run)["record_rejection"] == "success" != states["record_rejection"]
     written = _xcom(stack, run_id, "finalize")
     final = Path(written["final"])
     assert final.suffix == ".docx" and final.stat().st_size > 10_000

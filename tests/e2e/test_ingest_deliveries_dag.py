@@ -9,8 +9,10 @@ and its figure counts; units are told once, and a second run tells nobody again.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -33,6 +35,22 @@ def _figure(path: Path, code: str = "pakn.received_new") -> int:
 
     ws = sheet(load_workbook(path, data_only=True), "Số liệu")
     return int(ws.cell(row_of(ws, code), column_of(ws, "Số liệu")).value)
+
+
+def _task_instances(env) -> list[tuple]:
+    """(task_id, map_index, state, try_number, rendered_map_index) of cchc_ingest's last run, from the
+    metadata database `airflow dags test` used (AIRFLOW_HOME/airflow.db)."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(Path(env["AIRFLOW_HOME"]) / "airflow.db")) as db:
+        (run_id,) = db.execute(
+            "SELECT run_id FROM dag_run WHERE dag_id = 'cchc_ingest' ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        return db.execute(
+            "SELECT task_id, map_index, state, try_number, rendered_map_index FROM task_instance "
+            "WHERE dag_id = 'cchc_ingest' AND run_id = ? ORDER BY task_id, map_index",
+            (run_id,),
+        ).fetchall()
 
 
 def test_a_real_drop_through_the_dag(airflow_env, samples, ref):
@@ -61,6 +79,10 @@ def test_a_real_drop_through_the_dag(airflow_env, samples, ref):
     refused = landed(
         edit(h1 / "SXD_2024-H1.xlsx", landing / "SXD_2024-H1.xlsx", lambda wb: set_figure(wb, "pakn.resolved", -3)), t0
     )
+    # Not a workbook at all, under a name a unit would use (issue 21): refused, an outcome, not a fault.
+    broken = landing / "SNV_2024-H1 (2).xlsx"
+    broken.write_bytes(b"Day khong phai bang tinh / not a workbook\n" * 20)
+    landed(broken, t0 + dt.timedelta(seconds=2))
     same = (h1 / "SKHCN_2024-H1.xlsx").read_bytes()
     (landing / "SKHCN_2024-H1.csv").write_bytes(same)
     (landing / "SKHCN_2024-H1_csv.xlsx").write_bytes(same)
@@ -71,6 +93,16 @@ def test_a_real_drop_through_the_dag(airflow_env, samples, ref):
     lines = {line.split("\t")[0]: line.split("\t") for line in log.splitlines() if line.split("\t")[0] in names}
     assert set(lines) == set(names), log[-3000:]  # every file its verdict, in this run
     assert lines[refused.name][1] == "rejected" and lines[original.name][1] == "accepted"
+    assert lines[broken.name][1] == "rejected" and "FILE_NOT_XLSX" in lines[broken.name], lines[broken.name]
+    # Refused files are outcomes: every task of the run succeeded at its first try; each load chunk's
+    # label (the UI's map index) counts its outcomes in Vietnamese.
+    tis = _task_instances(env)
+    assert {t for t, _, state, tries, _ in tis if (state, tries) != ("success", 1)} == set(), tis
+    labels = [label for t, i, _, _, label in tis if t == "load_chunk"]
+    assert labels and all(":" in label for label in labels), labels
+    counts = "; ".join(labels)
+    assert "1 tiếp nhận" in counts and "1 từ chối" in counts, labels
+    assert not re.search(r"\d (accepted|rejected|duplicate)\b", counts), labels
     assert lines[corrected.name][1] == "accepted"
     assert sorted(lines[n][1] for n in ("SKHCN_2024-H1.csv", "SKHCN_2024-H1_csv.xlsx")) == ["accepted", "duplicate"]
     assert list(landing.iterdir()) == []
@@ -89,7 +121,8 @@ def test_a_real_drop_through_the_dag(airflow_env, samples, ref):
         )
     assert versions == {original.name: 1, corrected.name: 2}
     assert sorted(n for n, _, _ in stored) == names  # one stored outcome per file
-    assert all(told is not None for _, _, told in stored)  # every unit told (logged: no mail server here)
+    # Every unit told (logged: no mail server here); the file no unit can be found for has nobody to tell.
+    assert [n for n, _, told in stored if told is None] == [broken.name]
     assert status == {"SNV": "on_time/declared", "CHA": "on_time/declared"}
     assert consolidate_period(engine, ref, "2024-H1").figures["pakn.received_new"].value == expected_city
 

@@ -129,12 +129,15 @@ def submission_from_json(text: str) -> Submission:
 
 
 def feedback_path(verdict: Verdict, version: int) -> Path:
-    return feedback_file(verdict.submission.unit_code, verdict.submission.period_code, version)
+    return feedback_file(verdict.submission.unit_code, verdict.submission.period_code, verdict.key)
 
 
-def feedback_file(unit_code: str, period_code: str, version: int) -> Path:
-    """The feedback workbook of a unit's version for a period (data/outputs/feedback/…)."""
-    stem = f"{unit_code or 'KHONG_RO'}_{period_code or 'KHONG_RO'}_v{version}"
+def feedback_file(unit_code: str, period_code: str, checksum: str) -> Path:
+    """The feedback workbook of a file (data/outputs/feedback/…): named by the unit, the period and the
+    start of the file's checksum, not by its version — versions move when a file that arrived earlier
+    is loaded later, and every file no unit can be read from is "KHONG_RO": a name by version let one
+    file's workbook overwrite another's."""
+    stem = f"{unit_code or 'KHONG_RO'}_{period_code or 'KHONG_RO'}_{checksum[:8]}"
     stem = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in stem)
     return output_dir() / "feedback" / f"{stem}_ket_qua_kiem_tra.xlsx"
 

@@ -22,24 +22,35 @@ refused nor stops resending after a refusal; `MailHook.send_message` sends our o
 the session the hook opened (login, TLS, retries and timeout are the provider's).
 
 Messages are Vietnamese first with English alongside, and say what to do; their words are in the
-catalogue (include/cchc/common/messages/alerts.yml, mail.yml), their bodies in templates/alert_*.txt.
+catalogue (include/cchc/common/messages/alerts.yml, mail.yml), their bodies in templates/alert_*.txt
+(the text part) and alert_*.html (the HTML part, in mail.html): every e-mail is multipart/alternative,
+both parts UTF-8 and quoted-printable. A connection without `to` is a set-up gap, not a fault of the
+run: alerts go to the log and the log says why, once per process (no task fails or retries for it).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import smtplib
 import ssl
-from dataclasses import dataclass
+import traceback
+from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
 
 from airflow.providers.smtp.hooks.smtp import SmtpHook
 from airflow.sdk import BaseHook
 from airflow.sdk.exceptions import AirflowNotFoundException
+from markupsafe import Markup
 
-from cchc.common.messages import Text, render, text
+from cchc.checks.advice import refused_advice
+from cchc.common.messages import MessageError, Text, render, text
+from cchc.common.periods import VN_TZ
 from cchc.figures.completeness import ACTION, STATUS_VI
+from cchc.ops.mailbody import page, text_html
 
 SMTP_CONN_ID = "cchc_smtp"
 TAG = "[CCHC]"  # first word of every subject: mail filters sort on it
@@ -48,8 +59,21 @@ log = logging.getLogger("cchc.alerts")
 
 @dataclass(frozen=True)
 class Message:
+    """An e-mail for ops: its subject, its plain-text body (also what the log shows) and, when a template
+    lays it out, its HTML body (else made from the text); `images`: (path, alt) the HTML shows inline
+    as `cid:` parts, in that order (see `send`)."""
+
     subject: str
     body: str
+    html: str = ""
+    images: tuple = field(default=())
+
+    def as_html(self) -> str:
+        """The HTML part: the template's, else the text's under the subject as its heading."""
+        if self.html:
+            return self.html
+        heading = Markup("<h1>{}</h1>\n").format(self.subject.removeprefix(TAG).strip())
+        return page(self.subject, heading + text_html(self.body))
 
 
 def subject(key: str, **fields: object) -> str:
@@ -62,27 +86,104 @@ def body(template: str, **context: object) -> str:
     return render(template, **context).rstrip("\n")
 
 
+def message(subject_: str, template: str, **context: object) -> Message:
+    """A message from a pair of templates: `<template>.txt` (the text) and `<template>.html` (the HTML,
+    which extends mail.html), both given the same context."""
+    return Message(
+        subject_,
+        body(f"{template}.txt", **context),
+        render(f"{template}.html", subject=subject_, **context),
+    )
+
+
 # -- the messages --------------------------------------------------------------------------------
+
+# The end of the traceback (Python's ^~~ marker lines left out): the frames that raised and the error;
+# the step's log has the rest.
+TRACEBACK_LINES = 14
+
+
+def hanoi(at: object) -> str:
+    """An aware (or naive UTC) datetime as Hanoi time, `dd/mm/YYYY HH:MM:SS`; '' without one."""
+    if not isinstance(at, dt.datetime):
+        return ""
+    at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    return f"{at.astimezone(VN_TZ):%d/%m/%Y %H:%M:%S}"
+
+
+def _label(key: str, fallback: str) -> Text:
+    """A DAG's or task's name from the catalogue (dags.yml), else the name the UI shows."""
+    try:
+        return text(key)
+    except MessageError:
+        return Text(fallback, fallback)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What failed, as the failure alert names it: the step, its run and try, when, the error."""
+
+    dag_id: str
+    dag_name: Text
+    task_id: str
+    step: Text
+    run_id: str
+    run_at: str  # when the run was due (its logical date, else run_after), Hanoi time
+    try_number: int | None
+    tries: int | None  # how many tries the task had (retries + 1)
+    map_index: int | None
+    map_label: str
+    failed_at: str  # Hanoi time
+    error_type: str
+    error: str
+    traceback: list[str]
+    log_url: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.dag_id}.{self.task_id}" if self.task_id else self.dag_id
+
+
+def failure(context) -> Failure:
+    """The failure of a task from its callback's context (the task runner's, or the DAG processor's for
+    a task that died without reporting: then no exception, only the reason)."""
+    ti = context.get("task_instance") or context.get("ti")
+    task = getattr(ti, "task", None) or context.get("task")
+    dag = context.get("dag") or getattr(task, "dag", None)
+    dag_run = context.get("dag_run")
+    dag_id = getattr(ti, "dag_id", None) or getattr(dag, "dag_id", "") or "?"
+    task_id = getattr(ti, "task_id", "") or getattr(task, "task_id", "") or ""
+    error = context.get("exception")
+    if not isinstance(error, BaseException):
+        error = None
+    reason = str(context.get("reason") or "")
+    tb = traceback.format_exception(error) if error is not None and error.__traceback__ is not None else []
+    max_tries = getattr(ti, "max_tries", None)
+    map_index = getattr(ti, "map_index", None)
+    return Failure(
+        dag_id=dag_id,
+        dag_name=_label(f"dags.dag_{dag_id}", getattr(dag, "dag_display_name", "") or dag_id),
+        task_id=task_id,
+        step=_label(f"dags.task_{task_id}", getattr(task, "task_display_name", "") or task_id),
+        run_id=context.get("run_id") or getattr(dag_run, "run_id", "") or getattr(ti, "run_id", "") or "",
+        run_at=hanoi(getattr(dag_run, "logical_date", None) or getattr(dag_run, "run_after", None)),
+        try_number=getattr(ti, "try_number", None),
+        tries=max_tries + 1 if isinstance(max_tries, int) else None,
+        map_index=map_index if isinstance(map_index, int) and map_index >= 0 else None,
+        map_label=str(getattr(ti, "rendered_map_index", "") or ""),
+        failed_at=hanoi(getattr(ti, "end_date", None) or dt.datetime.now(dt.UTC)),
+        error_type=type(error).__name__ if error is not None else "",
+        error=str(error) if error is not None else reason,
+        traceback=[x for x in "".join(tb).rstrip("\n").splitlines() if x.strip("^~ ")][-TRACEBACK_LINES:],
+        log_url=str(getattr(ti, "log_url", "") or ""),
+    )
 
 
 def failed_run_message(context) -> Message:
-    ti = context.get("task_instance") or context.get("ti")
-    dag_id = getattr(ti, "dag_id", None) or getattr(context.get("dag"), "dag_id", "?")
-    task_id = getattr(ti, "task_id", "") or ""
-    run_id = context.get("run_id") or getattr(context.get("dag_run"), "run_id", "")
-    error = context.get("exception")
-    where = f"{dag_id}.{task_id}" if task_id else dag_id
-    return Message(
-        subject("alerts.failed_run_subject", where=where),
-        body(
-            "alert_failed_run.txt",
-            run_id=run_id,
-            where=where,
-            error=error,
-            error_type=type(error).__name__,
-            log_url=getattr(ti, "log_url", ""),
-        ),
-    )
+    """The alert for a task that failed for good: the step (its Vietnamese name and id, DAG, run, try,
+    Hanoi time), its error and the end of its traceback, and a link to its log in the Airflow UI."""
+    f = failure(context)
+    return message(subject("alerts.failed_run_subject", step=f.step.vi, where=f.where), "alert_failed_run", f=f)
 
 
 def refused_files_message(outcomes: list[dict]) -> Message | None:
@@ -98,12 +199,18 @@ def refused_files_message(outcomes: list[dict]) -> Message | None:
             "version": o.get("version"),
             "findings": sorted(set(o.get("findings") or [])),
             "feedback": o.get("feedback"),
+            # what the unit is told to do, as its feedback workbook says (not a workbook: send the form)
+            "advice": refused_advice(
+                o.get("findings") or [], o.get("unit_code") or "", o.get("period_code") or "", where="feedback"
+            ),
         }
         for o in refused
     ]
-    return Message(
+    return message(
         subject("alerts.refused_subject", n=len(refused)),
-        body("alert_refused_files.txt", files=files, unknown=f"({text('mail.unknown')})"),
+        "alert_refused_files",
+        files=files,
+        unknown=f"({text('mail.unknown')})",
     )
 
 
@@ -113,11 +220,15 @@ def late_units_message(rows, week_code: str = "") -> Message | None:
     if not rows:
         return None
     n = len({r.unit_code for r in rows})
-    where = f" ({text('alerts.late_rollup_of', week=week_code)})" if week_code else ""
     periods = ", ".join(sorted({r.period_code for r in rows}))
-    return Message(
+    return message(
         subject("alerts.late_subject", n=n, periods=periods),
-        body("alert_late_units.txt", n=n, where=where, rows=rows, status=STATUS_VI, action=ACTION),
+        "alert_late_units",
+        n=n,
+        week=week_code,
+        rows=rows,
+        status=STATUS_VI,
+        action=ACTION,
     )
 
 
@@ -219,22 +330,45 @@ def failure_reason(exc: BaseException, conn_id: str = SMTP_CONN_ID) -> Text:
     return text(key, conn_id=conn_id)
 
 
-def send(message: Message, conn_id: str = SMTP_CONN_ID) -> str:
-    """Send to ops (the connection's extra `to`) if the SMTP connection exists, else log it;
-    returns the channel used ('smtp' or 'log'). Raises when sending fails."""
-    hook = smtp_hook(conn_id)
-    if hook is None:
-        log.warning("%s\n%s", message.subject, message.body)
-        return "log"
-    recipients = [a.strip() for a in str(hook.conn.extra_dejson.get("to", "")).split(",") if a.strip()]
-    if not recipients:
-        raise ValueError(str(text("mail.no_recipient", conn_id=conn_id)))
+_SAID_NO_RECIPIENT: set[str] = set()  # connections whose missing `to` this process has explained
+
+
+def _to_log(message: Message) -> str:
+    log.warning("%s\n%s", message.subject, message.body)
+    return "log"
+
+
+def compose(message: Message, sender: str, recipients: list[str]) -> EmailMessage:
+    """The e-mail: the text part, then the HTML part (what clients show), its inline images beside it;
+    both UTF-8, quoted-printable (7-bit safe for any relay, Vietnamese as written)."""
     mail = EmailMessage()
     mail["Subject"] = message.subject
-    mail["From"] = hook.sender
+    mail["From"] = sender
     mail["To"] = ", ".join(recipients)
-    mail.set_content(message.body)  # UTF-8: Vietnamese as written
-    hook.send_message(mail)
+    mail["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    mail.set_content(message.body, cte="quoted-printable")
+    mail.add_alternative(message.as_html(), subtype="html", cte="quoted-printable")
+    html = mail.get_payload()[1]
+    for cid, path in message.images:
+        html.add_related(Path(path).read_bytes(), "image", "png", cid=f"<{cid}>", filename=Path(path).name)
+    return mail
+
+
+def send(message: Message, conn_id: str = SMTP_CONN_ID) -> str:
+    """Send to ops (the connection's extra `to`) if the SMTP connection exists, else log it;
+    returns the channel used ('smtp' or 'log'). A connection without `to` is a set-up gap, not a
+    fault of the run: the message goes to the log, and the log says why once per process. Raises
+    when sending fails."""
+    hook = smtp_hook(conn_id)
+    if hook is None:
+        return _to_log(message)
+    recipients = [a.strip() for a in str(hook.conn.extra_dejson.get("to", "")).split(",") if a.strip()]
+    if not recipients:
+        if conn_id not in _SAID_NO_RECIPIENT:
+            _SAID_NO_RECIPIENT.add(conn_id)
+            log.warning("%s", text("alerts.no_recipient_logged", conn_id=conn_id))
+        return _to_log(message)
+    hook.send_message(compose(message, hook.sender, recipients))
     return "smtp"
 
 

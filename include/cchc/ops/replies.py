@@ -12,7 +12,9 @@ templates/mail_reply.txt (each file as in the unit's e-mail, templates/mail_file
 - anything else (a Word file, a picture, a zip it could not open): why it was not taken.
 
 A message with no workbook at all gets the instructions and the blank form (of the unit its sender
-is registered for, for the period being reported now) attached. A message is answered once all
+is registered for, for the period being reported now) attached; so does one with a file refused for
+not being the form (not .xlsx, unreadable, encrypted…), whose advice then names that form
+(cchc.checks.advice): such a file has no cell to fix. A message is answered once all
 its workbooks have a verdict (a run killed before loading them answers it at the next run), and
 only once: `mail_messages.replied_at` is set when the answer is sent (or logged).
 """
@@ -29,6 +31,7 @@ from pathlib import Path
 
 from sqlalchemy import text as sql
 
+from cchc.checks.advice import family
 from cchc.common.batching import chunks
 from cchc.common.clock import VN_TIME, now
 from cchc.common.messages import render, text, vi
@@ -116,7 +119,7 @@ def _outcome(row, first_received: dict) -> dict:
         at = first_received[checksum] + VN_TIME
         o["note"] = str(text("mailbox.duplicate_note", day=f"{at:%d/%m/%Y %H:%M}", version=version))
     if outcome in _ATTACHED:
-        path = feedback_file(unit, period, version)
+        path = feedback_file(unit, period, checksum)
         if outcome != "held" or path.is_file():  # a held file without findings has no feedback workbook
             o["feedback"] = str(path)
     return o
@@ -164,13 +167,19 @@ def build_reply(message: tuple, rows: list, ref, *, engine, folder: Path) -> Rep
     first = _first_received(engine, [r[4] for r in workbooks])
     outcomes = [_outcome(r, first) for r in workbooks]
     received, findings = warehouse_facts(engine, [o["checksum"] for o in outcomes])
+    # No workbook, or one refused for not being the form (not .xlsx, unreadable…): the blank form goes
+    # with the answer, and the advice for such a file points to it.
+    unreadable = any(
+        o["outcome"] == "rejected" and family(f[-1] for f in findings.get(o["checksum"], [])) in ("file", "form")
+        for o in outcomes
+    )
+    form = blank_form(ref, sender, (now() + VN_TIME).date(), folder) if unreadable or not workbooks else None
     views, attachments = [], []
     for o in outcomes:
-        view = file_view(o, received_at, findings.get(o["checksum"], []))
+        view = file_view(o, received_at, findings.get(o["checksum"], []), form=form[0] if form else "")
         views.append(view)
         if o["feedback"] and not view["not_attached"]:
             attachments.append((attachment_name(o), Path(o["feedback"])))
-    form = None if workbooks else blank_form(ref, sender, (now() + VN_TIME).date(), folder)
     if form:
         attachments.append(form)
     units = sorted({o["unit_code"] for o in outcomes if o["unit_code"]})

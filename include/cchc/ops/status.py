@@ -23,8 +23,9 @@ from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, String, bindparam, text
 
+from cchc.checks.datadocs import docs_dir
 from cchc.common.clock import VN_TIME
 from cchc.common.config import output_dir
 from cchc.common.messages import Labels, vi
@@ -34,31 +35,40 @@ from cchc.common.vn import format_date
 from cchc.intake.receipts import HELD
 from cchc.loading.holds import CONFIRMED, REFUSED, Hold, HoldError, decide, find, holds
 from cchc.loading.ingest import feedback_file
+from cchc.ops.unattributed import (
+    CONTENT,
+    FOLDER,
+    MAILBOX,
+    NAME,
+    WINDOW,
+    Problem,
+    UnattributedFile,
+    Window,
+    latest_stated,
+    unattributed,
+    with_details,
+)
 from cchc.ops.unit_mail import RECEIPT_CHARS
-from cchc.warehouse.engine import as_date, as_datetime
+from cchc.warehouse.engine import as_date, as_datetime, query
 
 DEPARTMENTS = "department"  # the filter value of the departments' group
 # In the order the page counts them; `held` (v_report_status): the latest file waits for ops to
 # confirm its sender, and nothing of the unit counts yet.
 STATUSES = ("on_time", "late", "refused", HELD, "missing")
-MAILBOX, FOLDER = "mailbox", "folder"  # how a file reached the office
+# Filters beside the statuses: units whose counted file was accepted with warnings (on time or
+# late, so not one more status), and the files of the period no unit's row shows (cchc.ops.unattributed).
+FLAGGED, UNATTRIBUTED = "flagged", "unattributed"
+FILTERS = (*STATUSES, FLAGGED, UNATTRIBUTED)
+TIED_BY = (CONTENT, NAME, WINDOW)  # how a file no unit's row shows is tied to the period (status.yml: tied_<how>)
+INGEST_DAG = "cchc_ingest"  # the DAG whose runs judge files (run_outcomes)
+DATADOCS_URL = "/cchc/datadocs/"  # where the page serves each run's Data Docs (cchc.checks.datadocs.docs_dir)
 DECISIONS = {"confirm": CONFIRMED, "reject": REFUSED}  # the page's buttons → cchc.loading.holds
 _RECEIPT = re.compile(f"[0-9a-f]{{{RECEIPT_CHARS},64}}")  # a receipt as the page links it: no shorter prefix
 REPLY_OUTCOMES = ("sent", "logged", "automatic", "no_sender")  # mail_messages.reply_outcome (cchc.ops.replies)
 # (Vietnamese, English) of each status, from the catalogue (messages/status.yml: status_<status>)
 STATUS_LABELS: Mapping[str, tuple[str, str]] = Labels(
-    {k: f"status.status_{k}" for k in STATUSES}, lambda key: astuple(message(key))
+    {k: f"status.status_{k}" for k in FILTERS}, lambda key: astuple(message(key))
 )
-
-
-@dataclass(frozen=True)
-class Problem:
-    code: str
-    severity: str  # error | warning
-    sheet: str
-    cell: str
-    message_vi: str
-    message_en: str
 
 
 @dataclass(frozen=True)
@@ -131,6 +141,13 @@ class UnitRow:
     latest_file_name: str = ""
     channel: Channel | None = None  # how the latest version arrived (None: nothing received)
     holds: tuple[HeldFile, ...] = ()  # the unit's held workbooks of the period, decided or not, by version
+    counted_status: str | None = None  # the counted version's (v_latest_submission): accepted | …_with_warnings
+    run_id: str = ""  # the run that gave the latest version its verdict
+
+    @property
+    def flagged(self) -> bool:
+        """The version that counts was accepted with warnings: ops may want to look at it."""
+        return self.counted_status == "accepted_with_warnings"
 
     @property
     def awaiting(self) -> bool:
@@ -157,8 +174,45 @@ class StatusPage:
     group: str  # the filter applied, "" for all
     rows: list[UnitRow]
     counts: dict[str, int] = field(default_factory=dict)  # by status over the group's units, "total", "held_files"
-    status: str = ""  # the status filter applied ("" for all); `held` also shows units with a held correction
+    status: str = ""  # the filter applied ("" for all, FILTERS); `held` also shows units with a held correction
     names: dict[str, str] = field(default_factory=dict)  # every expected unit's name, shown or not
+    files: list[UnattributedFile] = field(default_factory=list)  # the period's files no unit's row shows
+    runs: list[RunLink] = field(default_factory=list)  # the runs that judged the period's files, newest first
+
+    @property
+    def shows_files(self) -> bool:
+        """Whether the filter keeps the files no unit's row shows (all, or only them)."""
+        return self.status in ("", UNATTRIBUTED)
+
+    @property
+    def shows_units(self) -> bool:
+        return self.status != UNATTRIBUTED
+
+
+@dataclass(frozen=True)
+class RunLink:
+    """A run that judged files of the period, with where to read more about it."""
+
+    run_id: str
+    started: dt.datetime  # Asia/Ho_Chi_Minh: its first verdict
+    files: int
+    refused: int
+    flagged: int
+    held: int
+    docs: str = ""  # its Data Docs' index, relative to the Data Docs folder ('' if it has none)
+
+    @property
+    def in_airflow(self) -> bool:
+        """A run of the DAG (the `cchc` command's own runs are named cli-…: Airflow has no page for them)."""
+        return bool(self.run_id) and not (self.run_id == "cli" or self.run_id.startswith("cli-"))
+
+    def airflow_path(self) -> str:
+        """The run's page in Airflow's UI, from the site's root: /dags/cchc_ingest/runs/<run id>."""
+        return f"/dags/{INGEST_DAG}/runs/{quote(self.run_id, safe='')}" if self.in_airflow else ""
+
+    def docs_path(self) -> str:
+        """Its Data Docs as the page serves them: /cchc/datadocs/<run folder>/index.html ('' if none)."""
+        return f"{DATADOCS_URL}{quote(self.docs)}" if self.docs else ""
 
 
 def feedback_dir() -> Path:
@@ -218,29 +272,74 @@ def output_href(name: str, base: str = "") -> str:
     return f"{base.rstrip('/')}{OUTPUTS_URL}{quote(name)}"
 
 
+# Each run's Data Docs (cchc.checks.datadocs: data/outputs/datadocs/<run>/), which the page serves at
+# /cchc/datadocs/<run>/…: their pages, stylesheets and pictures, nothing else of the outputs folder.
+DATADOCS_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+}
+
+
+def datadocs_root() -> Path:
+    """The folder every run's Data Docs folder is in (docs_dir names each run's)."""
+    return docs_dir("run").parent
+
+
+def datadocs_index(run_id: str) -> str:
+    """A run's Data Docs index, relative to datadocs_root ('' when the run has none: it validated no table)."""
+    index = docs_dir(run_id) / "index.html"
+    return index.relative_to(datadocs_root()).as_posix() if index.is_file() else ""
+
+
+def datadocs_download(name: str) -> Download | None:
+    """The Data Docs file `name` (relative to datadocs_root, `/` between folders) if it is a page,
+    stylesheet or picture of a run's Data Docs and, resolved, that very file: no `..`, no hidden
+    part, no link out."""
+    parts = name.split("/") if name and "\\" not in name else []
+    media = DATADOCS_TYPES.get(Path(name).suffix.lower()) if len(parts) > 1 else None
+    if media is None or any(not p or p.startswith(".") for p in parts):
+        return None
+    folder = datadocs_root().resolve()
+    path = (folder / name).resolve()
+    if not path.is_relative_to(folder) or path.relative_to(folder).as_posix() != name or not path.is_file():
+        return None
+    return Download(path, media, inline=True)
+
+
 _PERIODS = text("""
 SELECT p.period_code, p.name_vi, MAX(d.due_on) AS due_on,
        (SELECT MAX(f.first_seen_at) FROM submissions s JOIN received_files f ON f.checksum = s.submission_id
-        WHERE s.period_code = p.period_code) AS last_received
+        WHERE s.period_code = p.period_code) AS last_received,
+       p.start_date
 FROM ref_periods p JOIN ref_report_due d ON d.period_code = p.period_code
-GROUP BY p.period_code, p.name_vi
+GROUP BY p.period_code, p.name_vi, p.start_date
 """)
 
 _STATUS = text("""
 SELECT r.unit_code, r.unit_name_vi, r.unit_type, r.parent_code, r.due_on, r.status, r.n_versions,
        r.accepted_version, r.accepted_sent_on, l.version, l.status, l.arrived_at, r.accepted_received_on,
-       r.received_basis, l.file_name, l.source
+       r.received_basis, l.file_name, l.source, c.status, l.submission_id
 FROM v_report_status r
 LEFT JOIN (
     SELECT s.unit_code, s.version, s.status, COALESCE(a.arrived_at, f.first_seen_at) AS arrived_at,
-           s.file_name, a.source
+           s.file_name, a.source, s.submission_id
     FROM submissions s JOIN received_files f ON f.checksum = s.submission_id
     LEFT JOIN file_arrivals a ON a.checksum = s.submission_id
     WHERE s.period_code = :p
       AND NOT EXISTS (SELECT 1 FROM submissions o WHERE o.unit_code = s.unit_code
                       AND o.period_code = s.period_code AND o.version > s.version)
 ) l ON l.unit_code = r.unit_code
+LEFT JOIN v_latest_submission c ON c.unit_code = r.unit_code AND c.period_code = r.period_code
 WHERE r.period_code = :p
+""")
+
+# The run that gave each file of the period its verdict, its first outcome that is not a repeat:
+# the last row of each file.
+_VERDICT_RUNS = text("""
+SELECT checksum, run_id FROM run_outcomes WHERE period_code = :p AND outcome <> 'duplicate'
+ORDER BY checksum, recorded_at DESC, run_id DESC
 """)
 
 # Findings of each unit's latest version when it was not accepted clean: why it was refused or flagged.
@@ -268,11 +367,36 @@ ORDER BY s.unit_code, ma.first_seen DESC, m.received_at, m.message_key
 """)
 
 
-def periods(engine: Engine) -> list[tuple[str, str, dt.date, dt.datetime | None]]:
-    """Every period units report for: (code, Vietnamese name, deadline, last file received or None)."""
+def periods(engine: Engine) -> list[tuple[str, str, dt.date, dt.datetime | None, dt.date]]:
+    """Every period units report for: (code, Vietnamese name, deadline, last file received or None,
+    first day)."""
     with engine.connect() as conn:
         rows = conn.execute(_PERIODS).all()
-    return [(r[0], r[1], as_date(r[2]), as_datetime(r[3]) if r[3] is not None else None) for r in rows]
+    return [(r[0], r[1], as_date(r[2]), as_datetime(r[3]) if r[3] is not None else None, as_date(r[4])) for r in rows]
+
+
+def with_stated(known: list[tuple], stated: Mapping[str, dt.datetime]) -> list[tuple]:
+    """The periods with their last file received counting the files no unit's row shows that state
+    the period (in their form or name: cchc.ops.unattributed.latest_stated)."""
+    out = []
+    for code, name, due, last, start in known:
+        if code in stated:
+            last = max(last, stated[code]) if last is not None else stated[code]
+        out.append((code, name, due, last, start))
+    return out
+
+
+def period_runs(engine: Engine, period_code: str, keys: list[str]) -> list[RunLink]:
+    """The runs that judged the period's files or the files no unit's row shows (their checksums
+    `keys`), newest first, each with its Data Docs when it has them."""
+    keys_param = bindparam("keys", expanding=True, type_=String())  # typed: the list may be empty
+    stmt = text(query("period_runs")).bindparams(keys_param)
+    with engine.connect() as conn:
+        rows = conn.execute(stmt, {"p": period_code, "keys": keys}).all()
+    return [
+        RunLink(run, as_datetime(started) + VN_TIME, int(n), int(r or 0), int(w or 0), int(h or 0), datadocs_index(run))
+        for run, started, n, r, w, h in rows
+    ]
 
 
 def current_period(
@@ -312,6 +436,7 @@ def unit_rows(engine: Engine, period_code: str) -> list[UnitRow]:
     with engine.connect() as conn:
         rows = conn.execute(_STATUS, {"p": period_code}).all()
         found = conn.execute(_FINDINGS, {"p": period_code}).all()
+        runs = {key: run for key, run in conn.execute(_VERDICT_RUNS, {"p": period_code})}  # the last: the first run
     problems: dict[str, list[Problem]] = {}
     for unit, *rest in found:
         problems.setdefault(unit, []).append(Problem(*(x or "" for x in rest)))
@@ -320,30 +445,15 @@ def unit_rows(engine: Engine, period_code: str) -> list[UnitRow]:
     for h in holds(engine, period_code):
         held.setdefault(h.unit_code, []).append(HeldFile.of(h))
     out = []
-    for (
-        unit,
-        name,
-        kind,
-        parent,
-        due_on,
-        status,
-        n_versions,
-        acc_version,
-        acc_sent,
-        last_version,
-        last_status,
-        last_seen,
-        received_on,
-        basis,
-        last_name,
-        source,
-    ) in rows:
+    for row in rows:
+        (unit, name, kind, parent, due_on, status, n_versions, acc_version, acc_sent) = row[:9]
+        (last_version, last_status, last_seen, received_on, basis, last_name, source, counted, key) = row[9:]
         channel = None
         if last_version is not None:
             channel = by_mail.get(unit, Channel(MAILBOX)) if source == "mail" else Channel(FOLDER)
         feedback = ""
         if last_version is not None and last_status != "accepted":
-            path = feedback_file(unit, period_code, int(last_version))
+            path = feedback_file(unit, period_code, key)
             feedback = path.name if path.is_file() else ""
         group = DEPARTMENTS if kind == "department" else (unit if kind == "district" else (parent or ""))
         out.append(
@@ -367,6 +477,8 @@ def unit_rows(engine: Engine, period_code: str) -> list[UnitRow]:
                 last_name or "",
                 channel,
                 tuple(sorted(held.get(unit, ()), key=lambda h: h.version)),
+                counted,
+                runs.get(key, "") if key else "",
             )
         )
     order = {"department": 0, "district": 1, "commune": 2}
@@ -375,30 +487,44 @@ def unit_rows(engine: Engine, period_code: str) -> list[UnitRow]:
     )
 
 
-def counts(rows: list[UnitRow]) -> dict[str, int]:
-    """Units by status (they add up to "total"), and "held_files": workbooks waiting for a decision
-    on their sender, a held correction of a unit whose earlier version counts included."""
+def counts(rows: list[UnitRow], files: int = 0) -> dict[str, int]:
+    """Units by status (they add up to "total"); "flagged": those whose counted file was accepted
+    with warnings (on time or late as well); "held_files": workbooks waiting for a decision on their
+    sender, a held correction of a unit whose earlier version counts included; "unattributed": the
+    period's `files` no unit's row shows."""
     out = dict.fromkeys(STATUSES, 0)
     for r in rows:
         out[r.status] = out.get(r.status, 0) + 1
     out["total"] = len(rows)
+    out[FLAGGED] = sum(r.flagged for r in rows)
     out["held_files"] = sum(h.pending for r in rows for h in r.holds)
+    out[UNATTRIBUTED] = files
     return out
 
 
 def shows(row: UnitRow, status: str) -> bool:
-    """Whether the status filter keeps the row: `held` keeps every unit with a file to decide on."""
+    """Whether the filter keeps the row: `held` keeps every unit with a file to decide on, `flagged`
+    the units whose counted file has warnings, `unattributed` no unit."""
+    if status == FLAGGED:
+        return row.flagged
     return not status or row.status == status or (status == HELD and row.awaiting)
+
+
+def windows(known: list[tuple]) -> list[Window]:
+    """Each period's collection, for the files that state no period (cchc.ops.unattributed)."""
+    return [Window(code, start, due) for code, _name, due, _last, start in known if start and due]
 
 
 def status_page(
     engine: Engine, period_code: str | None = None, group: str = "", today: dt.date | None = None, status: str = ""
 ) -> StatusPage:
     """What the page shows: the period (the current one unless asked), its units filtered by group
-    (a district's code: the district and its communes; DEPARTMENTS; "" for all) and by status, and
-    the group's counts. An unknown period, group or status is a ValueError naming it (Vietnamese /
-    English)."""
+    (a district's code: the district and its communes; DEPARTMENTS; "" for all) and by status
+    (FILTERS), the group's counts, the period's files no unit's row shows and the runs that judged
+    its files. An unknown period, group or status is a ValueError naming it (Vietnamese / English)."""
     known = periods(engine)
+    loose = unattributed(engine, windows(known))
+    known = with_stated(known, latest_stated(loose))  # a broken file stating a period makes it current too
     names = {p[0]: p for p in known}
     period_code = period_code or current_period(known, today)
     if period_code is None:
@@ -412,9 +538,10 @@ def status_page(
     ) + districts
     if group and group not in {g for g, _ in groups}:
         raise ValueError(str(message("status.unknown_group", group=group)))
-    if status and status not in STATUSES:
+    if status and status not in FILTERS:
         raise ValueError(str(message("status.unknown_status", status=status)))
     rows = [r for r in every if not group or r.group_code == group]
+    files = with_details(engine, [f for f in loose if period_code in f.periods])
     # Offered periods: those that received files, and the one shown; newest deadline first.
     offered = sorted((p for p in known if p[3] is not None or p[0] == period_code), key=lambda p: p[2], reverse=True)
     return StatusPage(
@@ -424,10 +551,12 @@ def status_page(
         [(p[0], p[1]) for p in offered],
         groups,
         group,
-        [r for r in rows if shows(r, status)],
-        counts(rows),
+        [r for r in rows if shows(r, status)] if status != UNATTRIBUTED else [],
+        counts(rows, len(files)),
         status,
         {r.unit_code: r.unit_name_vi for r in every},
+        files,
+        period_runs(engine, period_code, [f.checksum for f in files]),
     )
 
 
@@ -485,12 +614,16 @@ def render(
     *,
     can_decide: bool = False,
     notice: Decided | None = None,
+    site_root: str = "..",
 ) -> str:
-    """The page for a period: counts, the filters, one row per unit (Vietnamese first, English
-    alongside). With `can_decide`, each held workbook waiting for a decision has the buttons that
-    POST to `holds/<receipt>/confirm` and `…/reject` (the plugin checks who may, and where from);
-    `notice`: the decision just taken, shown above the table."""
+    """The page for a period: counts that filter, the filters, the files no unit's row shows, one row
+    per unit, the runs with their Data Docs and Airflow pages (Vietnamese first, English alongside).
+    With `can_decide`, each held workbook waiting for a decision has the buttons that POST to
+    `holds/<receipt>/confirm` and `…/reject` (the plugin checks who may, and where from); `notice`:
+    the decision just taken, shown above the table. Links are relative to the page (/cchc/status):
+    `site_root` is the api-server's root seen from it."""
     group_names = dict(page.groups)
+    runs = {r.run_id: r for r in page.runs}
 
     def group_name(r: UnitRow) -> str:
         return vi("status.departments") if r.group_code == DEPARTMENTS else group_names.get(r.group_code, r.group_code)
@@ -499,12 +632,22 @@ def render(
         query = {"period": page.period_code, "group": page.group, "status": status}
         return "?" + urlencode({k: v for k, v in query.items() if v})
 
+    def run_of(run_id: str) -> RunLink | None:
+        return runs.get(run_id)
+
+    def docs_href(run: RunLink | None) -> str:  # /cchc/status → /cchc/datadocs/…
+        return f"datadocs/{quote(run.docs)}" if run and run.docs else ""
+
+    def airflow_href(run: RunLink | None) -> str:  # /cchc/status → /dags/…
+        return f"{site_root}{run.airflow_path()}" if run and run.in_airflow else ""
+
     return render_template(
         "status.html",
         page=page,
         user_name=user_name,
         feedback_href=feedback_href,
         statuses=STATUSES,
+        filters=FILTERS,
         group_name=group_name,
         filter_href=filter_href,
         reply_outcomes=REPLY_OUTCOMES,
@@ -514,7 +657,155 @@ def render(
         fmt_time=_fmt_time,
         format_date=format_date,
         quote=quote,
+        run_of=run_of,
+        docs_href=docs_href,
+        airflow_href=airflow_href,
+        shown_runs=page.runs[:RUNS_SHOWN],
+        ingest_dag=INGEST_DAG,
     )
+
+
+RUNS_SHOWN = 20  # the page lists the newest runs; `cchc status --json` gives them all
+HANOI = dt.timezone(VN_TIME, "+07:00")
+
+
+def _iso(t: dt.date | dt.datetime | None) -> str | None:
+    """A day as 2024-06-18, a (Hanoi) time as 2024-06-17T10:00:00+07:00."""
+    if t is None:
+        return None
+    return t.replace(tzinfo=HANOI).isoformat() if isinstance(t, dt.datetime) else t.isoformat()
+
+
+def _findings(found: tuple[Problem, ...]) -> list[dict]:
+    return [
+        {"code": f.code, "severity": f.severity, "sheet": f.sheet or None, "cell": f.cell or None}
+        | {"message_vi": f.message_vi, "message_en": f.message_en}
+        for f in found
+    ]
+
+
+def _links(page: StatusPage, run_id: str, feedback: str) -> dict:
+    run = next((r for r in page.runs if r.run_id == run_id), None)
+    return {
+        "feedback": f"/cchc/feedback/{quote(feedback)}" if feedback else None,
+        "run_id": run_id or None,
+        "data_docs": (run.docs_path() or None) if run else None,
+        "airflow_run": (run.airflow_path() or None) if run else None,
+    }
+
+
+def _unit_dict(page: StatusPage, r: UnitRow) -> dict:
+    c = r.channel
+    return {
+        "unit_code": r.unit_code,
+        "unit_name": r.unit_name_vi,
+        "unit_type": r.unit_type,
+        "group": r.group_code,
+        "status": r.status,
+        "flagged": r.flagged,
+        "due_on": _iso(r.due_on),
+        "versions": r.n_versions,
+        "accepted_version": r.accepted_version,
+        "latest_version": r.latest_version,
+        "latest_status": r.latest_status,
+        "latest_file": r.latest_file_name or None,
+        "received_at": _iso(r.latest_received_at),
+        "received_on": _iso(r.accepted_received_on),
+        "received_basis": r.received_basis or None,
+        "channel": c.kind if c else None,
+        "sender": (c.sender or None) if c else None,
+        "held_files": sum(h.pending for h in r.holds),
+        "findings": _findings(r.findings),
+    } | _links(page, r.run_id, r.feedback)
+
+
+def _file_dict(page: StatusPage, f: UnattributedFile) -> dict:
+    return {
+        "file_name": f.file_name,
+        "checksum": f.checksum,
+        "stated_unit": f.unit_code or None,
+        "stated_period": f.period_code or None,
+        "status": f.status,
+        "version": f.version,
+        "received_at": _iso(f.arrived_at),
+        "received_on": _iso(f.received_on),
+        "received_on_declared": f.declared,
+        "channel": f.source,
+        "sender": f.sender or None,
+        "subject": f.subject or None,
+        "tied_by": f.tied_by,
+        "findings": _findings(f.findings),
+    } | _links(page, f.run_id, f.feedback)
+
+
+def as_dict(page: StatusPage) -> dict:
+    """What the page shows, for a script (`cchc status --json`): English keys that stay, times in
+    ISO 8601 with Hanoi's offset (+07:00), links as paths from the api-server's root."""
+    return {
+        "period": page.period_code,
+        "period_name": page.period_name_vi,
+        "due_on": _iso(page.due_on),
+        "group": page.group or None,
+        "filter": page.status or None,
+        "counts": dict(page.counts),
+        "unattributed": [_file_dict(page, f) for f in page.files] if page.shows_files else [],
+        "units": [_unit_dict(page, r) for r in page.rows],
+        "runs": [
+            {"run_id": r.run_id, "started": _iso(r.started), "files": r.files, "refused": r.refused}
+            | {"flagged": r.flagged, "held": r.held, "data_docs": r.docs_path() or None}
+            | {"airflow_run": r.airflow_path() or None}
+            for r in page.runs
+        ],
+    }
+
+
+def _both(key: str, **fields) -> str:
+    said = message(key, **fields)
+    return f"{said.vi} ({said.en})"
+
+
+def _file_line(f: UnattributedFile) -> str:
+    how = _both(f"status.channel_{f.source}") + (f" {f.sender}" if f.sender else "")
+    stated = "/".join(x or "?" for x in (f.unit_code, f.period_code))
+    why = "; ".join(f"{p.code}: {p.message_vi} / {p.message_en}" for p in f.findings)
+    why = why or str(message("status.not_due", unit=f.unit_code, period=f.period_code))
+    feedback = f"  → {f.feedback}" if f.feedback else ""
+    return f"  {_fmt_time(f.arrived_at)}  {f.file_name}  [{stated}]  {how}  {vi(f'status.tied_{f.tied_by}')}  {why}{feedback}"
+
+
+def _unit_line(r: UnitRow) -> str:
+    label = STATUS_LABELS[r.status]
+    state = f"{label[0]} ({label[1]})" + (f" + {_both('status.status_flagged')}" if r.flagged else "")
+    got = f"v{r.latest_version} {_fmt_time(r.latest_received_at)} {r.latest_file_name}" if r.latest_version else "-"
+    codes = ",".join(dict.fromkeys(p.code for p in r.findings)) or "-"
+    feedback = f"  → {r.feedback}" if r.feedback else ""
+    return f"  {r.unit_code:8} {state:40} {got}  {codes}  {r.unit_name_vi}{feedback}"
+
+
+def table_lines(page: StatusPage, all_units: bool = False) -> list[str]:
+    """`cchc status` as a person reads it, Vietnamese first and English alongside: the counts, the
+    files no unit's row shows, the units to look at (every unit with `all_units` or a filter), the
+    runs with their Data Docs and Airflow pages (paths from the api-server's root)."""
+    due = f", {vi('status.due')} {format_date(page.due_on)}" if page.due_on else ""
+    lines = [f"{message('status.title')} — {vi('status.period')} {page.period_code} ({page.period_name_vi}){due}"]
+    lines.append(str(message("status.hanoi_time")))
+    counters = [("total", "status.count_total")] + [(k, f"status.status_{k}") for k in FILTERS]
+    lines.append(" · ".join(f"{page.counts.get(k, 0)} {_both(key)}" for k, key in counters))
+    if page.shows_files and page.files:
+        lines += ["", f"{_both('status.files_title')}: {len(page.files)}", f"  {message('status.files_rule')}"]
+        lines += [_file_line(f) for f in page.files]
+    attention = [r for r in page.rows if r.status != "on_time" or r.flagged or r.awaiting]
+    units = page.rows if all_units or page.status else attention
+    if units:
+        lines += ["", f"{_both('status.units_title')}: {len(units)}"] + [_unit_line(r) for r in units]
+    if page.runs:
+        lines += ["", f"{_both('status.runs_title')}: {len(page.runs)}"]
+    for r in page.runs:
+        links = [f"Data Docs: {r.docs_path()}" if r.docs else f"Data Docs: {vi('status.no_docs')}"]
+        links += [f"Airflow: {r.airflow_path()}"] if r.in_airflow else []
+        counted = vi("status.run_counts", files=r.files, refused=r.refused, flagged=r.flagged, held=r.held)
+        lines.append(f"  {r.run_id}  {_fmt_time(r.started)}  {counted}  " + "  ".join(links))
+    return lines
 
 
 def error_page(message: str, home: str = "status") -> str:

@@ -8,8 +8,9 @@ dated like the registry). Vietnamese first, English alongside: the words are in 
 the run:
 
 - refused (`rejected`) or flagged (`accepted_with_warnings`): what to fix — each finding with its
-  sheet, cell and message, as the feedback workbook says — and that workbook attached (.xlsx,
-  under a Vietnamese file name, RFC 2231-encoded);
+  sheet, cell and message, as the feedback workbook says — what to do as fits the findings
+  (cchc.checks.advice: a file that is not a workbook is told to send the form, not to fix cells),
+  and that workbook attached (.xlsx, under a Vietnamese file name, RFC 2231-encoded);
 - accepted: an acknowledgement — unit, period, file name, time received (Asia/Ho_Chi_Minh), the
   version number and the receipt (the first 12 hex digits of the file's SHA-256);
 - the same bytes again: refused before → the refusal again, findings and workbook (the unit must
@@ -33,6 +34,7 @@ from pathlib import Path
 from sqlalchemy import bindparam
 from sqlalchemy import text as sql
 
+from cchc.checks.advice import flagged_advice, refused_advice, unit_shown, version_shown
 from cchc.common.batching import chunks
 from cchc.common.clock import VN_TIME, now
 from cchc.common.messages import render, text, vi
@@ -97,7 +99,10 @@ def _period_words(code: str) -> str:
 
 
 def attachment_name(o: dict) -> str:
-    """The feedback workbook's name in the e-mail: Vietnamese, saying whose and which version."""
+    """The feedback workbook's name in the e-mail: Vietnamese, saying whose and which version (a
+    file whose unit and period are not known is named by its own name: its version means nothing)."""
+    if not (o.get("unit_code") and o.get("period_code")):
+        return vi("advice.attachment_unidentified", file=Path(o.get("file_name") or "").stem)
     unknown = vi("mail.unknown")
     return vi(
         "mail.attachment_name",
@@ -133,15 +138,20 @@ def _where(sheet: str | None, cell: str | None) -> str:
     return ", ".join(parts) or str(text("mail.whole_file"))
 
 
-def file_view(o: dict, received_at, findings: list) -> dict:
-    """What the template says about one file (templates/unit_mail.txt)."""
+def file_view(o: dict, received_at, findings: list, form: str = "") -> dict:
+    """What the template says about one file (templates/unit_mail.txt). `form`: the blank form's
+    name when the e-mail carries one (the advice then points to it)."""
     outcome = o.get("outcome", "")
     feedback = Path(o["feedback"]) if o.get("feedback") else None
+    unit, period = o.get("unit_code") or "", o.get("period_code") or ""
+    codes = [f[-1] for f in findings] or list(o.get("findings") or [])
     return {
         "file_name": o.get("file_name"),
-        "unit": o.get("unit_code") or _unknown(),
+        "unit": str(unit_shown(unit)),
         "outcome": outcome,
-        "version": o.get("version"),
+        "version": version_shown(unit, period, o.get("version")),
+        # what to do fits what is wrong: a file that is not a workbook is told to send the form
+        "advice": refused_advice(codes, unit, period, form=form) if outcome == "rejected" else flagged_advice(),
         "note": o.get("note"),
         "period": _period_words(o.get("period_code", "")),
         "received": _vn_time(received_at),

@@ -11,7 +11,6 @@ import shutil
 from airflow.sdk import BaseHook, ObjectStoragePath
 from airflow.sdk.exceptions import AirflowNotFoundException
 
-from cchc.checks.datadocs import build_run_docs
 from cchc.common.config import landing_url, staging_dir
 from cchc.common.messages import text, vi
 from cchc.intake.receipts import Received
@@ -20,6 +19,7 @@ from cchc.loading.landing import take, unprocessed
 from cchc.loading.mailbox import pull, run_messages
 from cchc.ops.notify import Message, alert, refused_files_message, subject
 from cchc.ops.replies import answer_messages
+from cchc.ops.run_docs import build_docs
 from cchc.ops.unit_mail import tell_run
 from cchc.orchestration.mapped import load_chunk as load
 from cchc.orchestration.mapped import outcome_label, print_outcomes, stage_chunks
@@ -115,7 +115,7 @@ def summarise(context) -> dict:
         print(
             f"{text('dags.message_taken')}: {m['message_id']}\t{m['sender']}\t{m['subject']}\t{m['received']}\t{files}"
         )
-    docs = build_run_docs(run_id, messages)
+    docs = build_docs(engine, run_id, messages, outcomes)  # its refused files listed too
     print(f"Data Docs ({text('dags.datadocs')}): {docs or text('dags.datadocs_none')}")
     return {**counts, "without_verdict": len(waiting)}
 

@@ -100,8 +100,11 @@ def load_chunk(engine: Engine, ref: Reference, descriptor: dict, run_id: str | N
 
 
 def outcome_label(descriptor: dict, outcomes: list[Outcome]) -> str:
-    """The map index label: units, then counts by outcome (`SNV…VPUB (250 đơn vị): 249 accepted, 1 rejected`)."""
-    return f"{descriptor['units']}: " + ", ".join(f"{n} {k}" for k, n in summary(outcomes).items() if n)
+    """The map index label, in Vietnamese as the UI's other names: units, then counts by outcome
+    (`SNV…VPUB (250 đơn vị): 249 tiếp nhận; 1 từ chối`; "; " since an outcome's words may hold a comma)."""
+    return f"{descriptor['units']}: " + "; ".join(
+        f"{n} {vi(f'loading.outcome_{k}')}" for k, n in summary(outcomes).items() if n
+    )
 
 
 def print_outcomes(outcomes: list[Outcome]) -> None:

@@ -7,6 +7,7 @@ their English label first: scripts and tests find the path after it.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tempfile
 from pathlib import Path
@@ -24,8 +25,9 @@ from cchc.figures.approval import (
     review_summary,
     since_last_approval,
 )
-from cchc.ops.notify import Message, alert, subject
+from cchc.ops.notify import Message, alert, hanoi, subject
 from cchc.ops.status import output_href
+from cchc.orchestration.run_note import set_run_note
 from cchc.orchestration.runtime import prepared_engine, warehouse_engine
 from cchc.orchestration.wiring import APPROVE, REJECT
 from cchc.outputs.draft import write_draft
@@ -137,10 +139,17 @@ def route(context, summary: dict) -> str:
     return "request_approval"
 
 
+def _answered_at(response: dict) -> str:
+    """When the person answered, Hanoi time (the response holds it in UTC)."""
+    at = response.get("responded_at")
+    when = hanoi(dt.datetime.fromisoformat(at) if isinstance(at, str) else at)
+    return f"{when} ({text('mail.time_zone').vi})" if when else str(at or "")
+
+
 def decide(response: dict) -> str:
     """Follow the person's answer."""
     choice = response["chosen_options"][0]
-    print(f"{choice} — {response['responded_by_user']['name']}, {response['responded_at']}")
+    print(f"{choice} — {response['responded_by_user']['name']}, {_answered_at(response)}")
     return "finalize" if choice == APPROVE else "record_rejection"
 
 
@@ -148,8 +157,14 @@ def _note(response: dict) -> str:
     return ((response.get("params_input") or {}).get("note") or "").strip()
 
 
-def finalize(summary: dict, response: dict) -> dict:
-    """Lock the period as approved by the responding user; write the final report and the annex."""
+def _note_run(context, key: str, detail: str) -> None:
+    """The run's note in the UI says what was decided (cchc.orchestration.run_note): `<vi> / <en>: <detail>`."""
+    set_run_note(context["dag_run"].dag_id, context["run_id"], f"{text(key)}: {detail}")
+
+
+def finalize(context, summary: dict, response: dict) -> dict:
+    """Lock the period as approved by the responding user; write the final report and the annex; the
+    run's note says who approved which version."""
     period = summary["period"]
     by = response["responded_by_user"]["name"]
     engine, ref = warehouse_engine()
@@ -165,18 +180,21 @@ def finalize(summary: dict, response: dict) -> dict:
     final = write_draft(engine, ref, period, output_dir(), final=True)
     paths = publish_period(output_dir(), state.result, ref, engine=engine)
     print(f"Final report: {final.path}\nWorkbook: {paths['xlsx']}\nCSV: {paths['csv']}")
+    _note_run(context, "dags.approved_note", f"{text('dags.note_version')} {state.version} ({by})")
     return {"final": str(final.path), **{k: str(v) for k, v in paths.items()}}
 
 
-def record_rejection(summary: dict, response: dict) -> None:
-    """Nothing is locked; who rejected and why goes to the log and to ops."""
+def record_rejection(context, summary: dict, response: dict) -> None:
+    """Nothing is locked; who rejected and why goes to the log, to ops, and to the run's note (the run
+    ends `success`, as a decision taken does: the note and this task, not `finalize`, tell it apart)."""
     who = response["responded_by_user"]["name"]
     reason = _note(response) or str(text("dags.no_reason"))
     body = (
-        f"{text('dags.rejected_by')}: {who}, {response['responded_at']}\n{text('dags.reason')}: {reason}\n\n"
+        f"{text('dags.rejected_by')}: {who}, {_answered_at(response)}\n{text('dags.reason')}: {reason}\n\n"
         f"{text('dags.rejected_next')}"
     )
     print(f"{text('dags.rejected')} {who}: {reason}")
+    _note_run(context, "dags.rejected_note", f"{reason} ({who})")  # first: a mail server down fails only the alert
     alert(Message(subject("dags.rejected_subject", period=summary["period"]), body))  # cchc_smtp, else the log
 
 
