@@ -134,11 +134,24 @@ def pg_database(name: str):
         conn.execute(text(f'CREATE DATABASE "{name}"'))
 
     def drop() -> None:
+        import time
+
+        from sqlalchemy.exc import ProgrammingError
+
         from cchc.warehouse.engine import get_engine
 
         get_engine.cache_clear()  # its pooled connections would hold the database open
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        # An autovacuum worker busy in the database (after a test's bulk load) runs as the bootstrap
+        # superuser, whose backend the test role may not terminate: FORCE then refuses; it ends soon.
+        for attempt in range(30):
+            try:
+                with engine.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                break
+            except ProgrammingError as e:
+                if "pg_signal_backend" not in str(e) or attempt == 29:
+                    raise
+                time.sleep(1)
         engine.dispose()
 
     return admin.rsplit("/", 1)[0] + f"/{name}", drop

@@ -209,9 +209,14 @@ def _expected(latest: dict[str, dict[str, Decimal]], done: int) -> dict[str, Dec
             out[code] = Decimal(sum(_valid(t, AS_OF) for t in _reference_rows("plan_tasks_2024.csv")))
         elif method == "plan_done":
             out[code] = Decimal(done)
-    assert {r["code"] for r in catalogue if r["method"] == "ratio"} == set(RATIOS) | {"pakn.total"}
+    assert {r["code"] for r in catalogue if r["method"] == "ratio"} == set(RATIOS) | {
+        "pakn.total",
+        "dossier.received_in_period",
+    }
     new, carried = out["pakn.received_new"], out["pakn.carried_over"]
     out["pakn.total"] = None if new is None or carried is None else new + carried
+    received, before = out["dossier.received"], out["dossier.carried_over"]  # Biểu 06's total includes it
+    out["dossier.received_in_period"] = None if received is None or before is None else received - before
     for code, (top, bottom, decimals) in RATIOS.items():
         parts = [out[c] for c in top]
         den = out[bottom]
