@@ -135,9 +135,11 @@ def status(
     user=Depends(signed_in),
 ):
     from cchc.ops.status import decided as decision
-    from cchc.ops.status import error_page, render, status_page
+    from cchc.ops.status import error_page, not_set_up, render, status_page
 
     engine = _engine()
+    if (waiting := not_set_up(engine)) is not None:  # nothing received yet: say so, not "500"
+        return HTMLResponse(error_page(waiting), status_code=503)
     try:
         page = status_page(engine, period or None, group, status=status)
     except ValueError as e:

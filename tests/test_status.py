@@ -472,3 +472,14 @@ def test_cchc_status_tells_the_same(problems, warehouse_url, capsys):
     assert BROKEN in table and NAMELESS in table and "FILE_NOT_XLSX" in table and "kỳ ghi trong tên tệp" in table
     assert main(["--warehouse", warehouse_url, "status", "--period", "2031-H1"]) == 2
     assert main(["--warehouse", warehouse_url, "status", "--period", PERIOD, "--status", "nowhere"]) == 2
+
+
+def test_before_the_first_run_the_page_says_the_warehouse_is_not_set_up(ref, tmp_path):
+    """A new deployment: the page explains (503) instead of failing on missing tables; set up, it shows."""
+    from cchc.ops.status import not_set_up
+    from cchc.warehouse.engine import get_engine, prepare
+
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    waiting = not_set_up(get_engine(url))
+    assert waiting and "Kho dữ liệu chưa được khởi tạo" in waiting and "not set up yet" in waiting
+    assert not_set_up(prepare(url, ref)) is None

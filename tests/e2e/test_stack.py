@@ -89,6 +89,20 @@ class Ops:
         req = urllib.request.Request(self.api + path, headers={"Authorization": f"Bearer {self._token}"})
         return json.loads(urllib.request.urlopen(req, timeout=20).read())
 
+    def page(self, path: str) -> str:
+        """A page of the ops UI (the status page) as the signed-in operator gets it."""
+        self.get("/api/v2/version")  # makes the token
+        req = urllib.request.Request(self.api + path, headers={"Authorization": f"Bearer {self._token}"})
+        try:
+            return urllib.request.urlopen(req, timeout=20).read().decode("utf-8")
+        except urllib.error.HTTPError as e:
+            # 503 before the first run sets the warehouse up (the page says so); 404 while that first
+            # run is still loading the reference data (the period is not known yet): both pass.
+            body = e.read().decode("utf-8")
+            assert e.code in (503, 404), (e.code, body[-800:])
+            assert e.code == 404 or "Kho dữ liệu chưa được khởi tạo" in body, body[-800:]
+            return body
+
     def runs(self) -> list[dict]:
         return self.get("/api/v2/dags/cchc_ingest/dagRuns?limit=100&order_by=-run_after")["dag_runs"]
 
@@ -280,6 +294,34 @@ def test_a_bad_file_is_answered_within_a_minute(ops, samples, tmp_path):
         assert "SNV" in str(m["Subject"]) and any(ord(c) > 127 for c in str(m["Subject"]))
 
 
+def test_a_file_no_unit_can_be_tied_to_is_on_the_status_page_within_a_minute(ops, tmp_path):
+    """Issue 21: a broken file named like a unit's correction (`SNV_2024-H1 (2).xlsx`, not a workbook at
+    all) is, within a minute of landing, a row of the status page's "files not tied to a unit" with
+    its reason and feedback workbook; the units that have sent nothing are counted as not received."""
+    import html as html_lib
+
+    name = "SNV_2024-H1 (2).xlsx"
+    broken = tmp_path / name
+    broken.write_bytes(b"%PDF-1.4 a scan saved under the form's name")
+    landing = ops.data / "landing"
+    shutil.copy(broken, landing / (name + ".part"))
+    t = time.monotonic()
+    os.rename(landing / (name + ".part"), landing / name)
+    while True:
+        page = html_lib.unescape(ops.page("/cchc/status?period=2024-H1&status=unattributed"))
+        if name in page:
+            break
+        assert time.monotonic() - t < 120, "the broken file is not on the page after 120 s"
+        time.sleep(1)
+    seconds = time.monotonic() - t
+    print(f"\nbroken file → status page: {seconds:.1f} s")
+    assert seconds < 60
+    assert "FILE_NOT_XLSX" in page and "_ket_qua_kiem_tra.xlsx" in page
+    missing = html_lib.unescape(ops.page("/cchc/status?period=2024-H1&status=missing"))
+    assert "Chưa gửi" in missing
+    ops.wait_idle(300)
+
+
 def test_253_files_with_a_worker_killed_mid_run(ops, samples):
     """All sample files at once; the worker running the read step is killed; the run completes."""
     landing = ops.data / "landing"
@@ -352,7 +394,7 @@ def test_253_files_with_a_worker_killed_mid_run(ops, samples):
         ).scalar_one()
     engine.dispose()
     # One delivery, one submission (one verdict) per file dropped: nothing lost, nothing twice.
-    assert receipts == submissions == len(files) + DROPS
+    assert receipts == submissions == len(files) + DROPS + 1  # + the broken file of the status page's test
     assert snv_refused == DROPS
 
 

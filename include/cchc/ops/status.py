@@ -49,7 +49,7 @@ from cchc.ops.unattributed import (
     with_details,
 )
 from cchc.ops.unit_mail import RECEIPT_CHARS
-from cchc.warehouse.engine import as_date, as_datetime, query
+from cchc.warehouse.engine import as_date, as_datetime, query, revision
 
 DEPARTMENTS = "department"  # the filter value of the departments' group
 # In the order the page counts them; `held` (v_report_status): the latest file waits for ops to
@@ -806,6 +806,12 @@ def table_lines(page: StatusPage, all_units: bool = False) -> list[str]:
         counted = vi("status.run_counts", files=r.files, refused=r.refused, flagged=r.flagged, held=r.held)
         lines.append(f"  {r.run_id}  {_fmt_time(r.started)}  {counted}  " + "  ".join(links))
     return lines
+
+
+def not_set_up(engine: Engine) -> str | None:
+    """What the page says while the warehouse has no tables yet (a new deployment before its first run
+    or `cchc init`), rather than failing; None once it is set up."""
+    return None if revision(engine) is not None else str(message("status.no_warehouse"))
 
 
 def error_page(message: str, home: str = "status") -> str:
