@@ -216,3 +216,14 @@ def dags_test(env: dict[str, str], *args: str) -> str:
     finished = [line for line in log.splitlines() if "DagRun Finished" in line]
     assert finished and "state=success" in finished[-1], log[-4000:]
     return log
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium, headless, driven by Playwright (one per test module that uses it)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        yield b
+        b.close()

@@ -389,16 +389,6 @@ def _golden() -> dict[str, Decimal]:
         return {r["code"]: Decimal(r["value"]) for r in csv.DictReader(fh)}
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
-        yield b
-        b.close()
-
-
 def _see_in_the_ui(stack: AirflowStack, browser, run_id: str, shot: Path) -> None:
     """An approver signs in and opens the request on the UI's Required actions page: the page images
     load (the browser fetches them with its session) and the draft's link opens."""

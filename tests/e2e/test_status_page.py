@@ -133,16 +133,6 @@ def deployment(tmp_path_factory, samples):
         assert left == [], "processes left running:\n" + "\n".join(left)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
-        yield b
-        b.close()
-
-
 def _http(url: str, token: str | None = None, form: dict | None = None) -> tuple[int, str, str]:
     """(status, final URL, body) without following redirects; with `form`, a POST of it."""
 
