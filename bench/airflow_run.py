@@ -15,9 +15,12 @@ Where the time goes, from the task instances of the runs (REST API):
 - scheduling: from the end of the copy to the first task's queueing: the watcher's settle time and
   the asset event (`watcher_to_run`: until the run is created), then the scheduler starting it
   (`run_to_first_task`);
-- start-up: each task's wait from queued to running, along the critical path (receive →
-  read_and_validate → the load_chunk wave → summarise);
-- work: the tasks' own running time along the same path (the load_chunk wave counted by wall time).
+- start-up: each task's wait from queued to running, along the critical path (receive → the
+  load_chunk wave → summarise);
+- work: the tasks' own running time along the same path (the load_chunk wave counted by wall time);
+  per chunk, its files, its own clock (read, validate, load, Data Docs: the task's XCom) and the rest
+  of its running time (the task's start-up inside the worker: Task SDK, DAG parse, reference);
+- memory: the peak resident size of every process of the stack (sampled every 0.2 s), largest first.
 Writes the figures as JSON for bench/run.py (`--airflow-result`) and prints them.
 """
 
@@ -30,14 +33,57 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "stack"))
-from stack import Stack, free_ports  # noqa: E402 - the same code `make up` runs
+from stack import MARKER, Stack, free_ports  # noqa: E402 - the same code `make up` runs
 
-CRITICAL = ("receive", "read_and_validate", "load_chunk", "summarise")
+CRITICAL = ("receive", "load_chunk", "summarise")
+
+
+class PeakMemory(threading.Thread):
+    """The peak resident size of every process carrying the stack's marker in its environment
+    (every process `make up` starts, and the task processes its workers fork)."""
+
+    def __init__(self, marker: str, every: float = 0.2) -> None:
+        super().__init__(daemon=True)
+        self.marker, self.every, self.halt = marker.encode(), every, threading.Event()
+        self.peak: dict[int, tuple[float, str]] = {}  # pid -> (MB, what it is)
+
+    def _ours(self, pid: int, known: dict[int, bool]) -> bool:
+        """Marked, or a descendant of a marked process: Celery and Airflow rewrite their process
+        titles (setproctitle), which can overwrite the environment /proc shows."""
+        if pid not in known:
+            try:
+                marked = self.marker in Path(f"/proc/{pid}/environ").read_bytes()
+                parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                marked, parent = False, 0
+            known[pid] = marked or (parent > 1 and self._ours(parent, known))
+        return known[pid]
+
+    def run(self) -> None:
+        import psutil
+
+        ours: dict[int, bool] = {}
+        while not self.halt.is_set():
+            for proc in psutil.process_iter():
+                if not self._ours(proc.pid, ours):
+                    continue
+                try:
+                    mb = proc.memory_info().rss / 2**20
+                    if mb > self.peak.get(proc.pid, (0.0, ""))[0]:
+                        self.peak[proc.pid] = (mb, " ".join(proc.cmdline())[:90] or proc.name())
+                except psutil.Error:
+                    pass
+            self.halt.wait(self.every)
+
+    def largest(self, n: int = 8) -> list[dict]:
+        top = sorted(self.peak.items(), key=lambda kv: -kv[1][0])[:n]
+        return [{"pid": pid, "mb": round(mb), "process": what} for pid, (mb, what) in top]
 
 
 def when(s: str | None) -> float | None:
@@ -51,6 +97,8 @@ def measure(files: list[Path], timeout: float) -> dict:
     up_seconds = time.monotonic() - t
     token = stack.token("admin")
     landing = stack.data / "landing"
+    memory = PeakMemory(f"{MARKER}={stack.dir}")
+    memory.start()
     try:
         # Unpausing creates a run for the last hourly interval: let it come and go first, or it would
         # take the files before the watcher's run and its start-up would count as scheduling.
@@ -62,8 +110,13 @@ def measure(files: list[Path], timeout: float) -> dict:
         runs = _wait_idle(stack, token, landing, timeout=timeout, since=drop_start)
         done = time.time()
         verdicts = _verdicts(stack)
-        return _split(stack, token, runs, len(files), drop_start, drop_end, done, verdicts, up_seconds)
+        memory.halt.set()
+        result = _split(stack, token, runs, len(files), drop_start, drop_end, done, verdicts, up_seconds)
+        result["chunks"] = _chunks(stack, token, runs)
+        result["peak_rss_mb"] = memory.largest()
+        return result
     finally:
+        memory.halt.set()
         left = stack.down()
         if left:
             print("force-stopped: " + "; ".join(left), file=sys.stderr)
@@ -90,6 +143,39 @@ def _verdicts(stack) -> int:
         n = c.execute(text("SELECT count(*) FROM submissions")).scalar_one()
     engine.dispose()
     return n
+
+
+def _chunks(stack, token, runs) -> list[dict]:
+    """Each load_chunk: its files, its running time, its own clock (XCom) and the rest (start-up)."""
+    out = []
+    for r in runs:
+        base = f"/api/v2/dags/cchc_ingest/dagRuns/{r['dag_run_id']}/taskInstances"
+        for t in stack.http("GET", f"{base}?task_id=load_chunk&limit=1000", token=token)["task_instances"]:
+            if t["task_id"] != "load_chunk" or t["state"] != "success":
+                continue
+            got = stack.http(
+                "GET",
+                f"{base}/load_chunk/xcomEntries/return_value?map_index={t['map_index']}&deserialize=true",
+                token=token,
+            )
+            value = got.get("value")
+            value = json.loads(value) if isinstance(value, str) else value or {}
+            duration = float(t.get("duration") or 0)
+            out.append(
+                {
+                    "map_index": t["map_index"],
+                    "try": t.get("try_number"),
+                    "files": value.get("files"),
+                    "duration_s": round(duration, 2),
+                    "work_s": value.get("work_s"),
+                    "startup_s": round(duration - float(value.get("work_s") or 0), 2),
+                    "queued_wait_s": round(when(t["start_date"]) - when(t["queued_when"]), 2)
+                    if t.get("queued_when")
+                    else None,
+                    "stages": value.get("stages", {}),
+                }
+            )
+    return sorted(out, key=lambda c: c["map_index"])
 
 
 def _split(stack, token, runs, n_files, drop_start, drop_end, done, verdicts, up_seconds) -> dict:
@@ -131,6 +217,8 @@ def _split(stack, token, runs, n_files, drop_start, drop_end, done, verdicts, up
         "up_s": round(up_seconds, 1),
         "copy_s": round(drop_end - drop_start, 1),
         "drop_to_last_summary_s": round(wall, 1),
+        # The plain run starts with its files in place: the copy into landing is not the pipeline's.
+        "after_copy_s": round(last_summary - drop_end, 1),
         "split": {
             "copy": round(drop_end - drop_start, 1),
             "scheduling": round(first_queued - drop_end, 1),

@@ -20,13 +20,21 @@ period's files, the day the office received them, recorded as declared.
 recorded; files an interrupted run received but never loaded are checked by the next run; a file
 the archive cannot take (disk full) stays in landing, ops are alerted, and the next run takes it.
 
-**Ops:** the load is mapped over at most 64 chunks (chunk size ceil(files / 64)), not one task per
-file: a national run of 16,000 files is 64 task instances, not 16,000. Per-unit status stays in the
-UI: each `load_chunk` map index is labelled with its units and outcome counts
-(`ADU01…VPUB (253 đơn vị): 252 tiếp nhận; 1 từ chối`), its log has one line per file (name,
-outcome, unit, period, finding codes, feedback workbook), and the `summarise` log lists every file
-of the run the same way. Reading uses every core of the worker; validation runs in batches of
-2,000; each chunk loads in bulk, one transaction per 500 submissions. A refused file is an
+**How reading is spread:** `receive` splits the files into chunks of about 4,000
+(`CCHC_CHUNK_FILES`; at most 64 chunks), and each mapped `load_chunk` reads, validates and loads its
+own chunk on whichever Celery worker slot takes it: a national run of 16,000 files is 4 tasks
+running at once on both workers' cores, the city's 253 files one. A task run by a Celery worker
+cannot start reader processes of its own, so the worker slots are the parallelism; the workers
+preload pandas, Great Expectations and the pipeline (`cchc.orchestration.preload`) so a task
+starts in about a second. Each chunk validates in one GX batch, compares each unit with the
+warehouse as it was before the run (chunks do not see each other's loads), loads in bulk (one
+transaction per 500 submissions) and builds the Data Docs pages of its failed validations. A killed
+worker costs its chunk only: the retry skips the files the first try loaded.
+
+**Ops:** per-unit status stays in the UI: each `load_chunk` map index is labelled with its files,
+then its units and outcome counts (`ADU01…VPUB (253 đơn vị): 252 tiếp nhận; 1 từ chối`), its log has
+one line per file (name, outcome, unit, period, finding codes, feedback workbook) and its time per
+stage, and the `summarise` log lists every file of the run the same way. A refused file is an
 outcome, not a task failure: a red task means the pipeline itself failed and needs a look.
 `alert_refused` sends ops the refused files (unit, period, findings, feedback workbook) by e-mail
 if the `cchc_smtp` connection exists, else to the log; a task that fails for good alerts the same way.
@@ -81,23 +89,16 @@ def cchc_ingest():
     @task(**task_args(DAG_ID, "receive"))
     def receive() -> list[dict]:
         """Archive every landing file under its checksum in arrival order, record the receipts, clear
-        the inbox; pass on every received file without a verdict (this run's, and any an interrupted
-        run left)."""
+        the inbox; split every received file without a verdict (this run's, and any an interrupted
+        run left) into chunks of about 4,000 files."""
         from cchc.orchestration import ingest_tasks
 
         return ingest_tasks.receive(get_current_context())
 
-    @task(**task_args(DAG_ID, "read_and_validate"))
-    def read_and_validate(received: list[dict]) -> list[dict]:
-        """Read every new workbook (on every core), validate in batches, stage at most 64 chunks."""
-        from cchc.orchestration import ingest_tasks
-
-        return ingest_tasks.read_and_validate(get_current_context(), received)
-
     @task(**task_args(DAG_ID, "load_chunk"), map_index_template="{{ chunk_label }}")
     def load_chunk(chunk: dict) -> dict:
-        """Load one chunk of validated submissions in bulk, each file's outcome stored with it (a retry
-        returns what the first try stored); write feedback; one log line per file."""
+        """Read, validate (one GX batch) and load one chunk of files in bulk, each file's outcome stored
+        with it (a retry skips the files its first try loaded); write feedback; one log line per file."""
         from cchc.orchestration import ingest_tasks
 
         return ingest_tasks.load_chunk(get_current_context(), chunk)
@@ -150,7 +151,7 @@ def cchc_ingest():
         """Fails the run (red in the UI) when a chunk could not be loaded, after the others were answered."""
         return sum(r["files"] for r in results)
 
-    loaded = load_chunk.expand(chunk=read_and_validate(receive()))
+    loaded = load_chunk.expand(chunk=receive())
     summary = summarise()
     loaded >> summary >> [alert_refused(), tell_units()]
     loaded >> answer_mail()  # not after summarise: the answer waits for no Data Docs

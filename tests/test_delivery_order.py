@@ -151,17 +151,17 @@ def test_the_later_delivery_wins_whatever_run_or_order_loads_it(samples, ref, wa
 def test_mapped_chunks_loaded_in_reverse_order_keep_delivery_order(samples, ref, warehouse_url, tmp_path):
     """Two Celery workers may load the run's chunks in any order: the later chunk first."""
     from cchc.loading.landing import take, unprocessed
-    from cchc.orchestration.mapped import load_chunk, stage_chunks
+    from cchc.orchestration.mapped import check_and_load, chunk_files, plan_chunks
 
     landing = tmp_path / "landing"
     original, corrected, old, new = _pair(samples, landing, dt.datetime(2024, 6, 16, 8, 0))
     engine = prepare(warehouse_url, ref)
     taken = take(engine, landing, "run-1")
     assert [r.file_name for r in taken.received] == [original.name, corrected.name]  # arrival, not name order
-    chunks = stage_chunks(engine, tmp_path / "staging", unprocessed(engine), ref)
+    chunks = plan_chunks(tmp_path / "staging", unprocessed(engine), per_chunk=1)
     assert len(chunks) == 2
-    (late,) = load_chunk(engine, ref, chunks[1], run_id="run-1")
-    (early,) = load_chunk(engine, ref, chunks[0], run_id="run-1")
+    (late,) = check_and_load(engine, ref, chunk_files(chunks[1]), "run-1")
+    (early,) = check_and_load(engine, ref, chunk_files(chunks[0]), "run-1")
     assert (late.file_name, early.file_name) == (corrected.name, original.name)
     from cchc.loading.ingest import run_outcomes
 
@@ -176,7 +176,7 @@ def test_a_retried_load_returns_the_stored_outcome(samples, ref, warehouse_url, 
     from sqlalchemy import text
 
     from cchc.loading.landing import take, unprocessed
-    from cchc.orchestration.mapped import load_chunk, stage_chunks
+    from cchc.orchestration.mapped import check_and_load, chunk_files, plan_chunks
 
     landing = tmp_path / "landing"
     bad = edit(
@@ -187,9 +187,9 @@ def test_a_retried_load_returns_the_stored_outcome(samples, ref, warehouse_url, 
     good = copy_files([samples / "h1" / "VPUB_2024-H1.xlsx"], landing)[0]
     engine = prepare(warehouse_url, ref)
     take(engine, landing, "run-r")
-    chunks = stage_chunks(engine, tmp_path / "staging2", unprocessed(engine), ref)
-    first = [o for c in chunks for o in load_chunk(engine, ref, c, run_id="run-r")]
-    again = [o for c in chunks for o in load_chunk(engine, ref, c, run_id="run-r")]
+    chunks = plan_chunks(tmp_path / "staging2", unprocessed(engine), per_chunk=1)
+    first = [o for c in chunks for o in check_and_load(engine, ref, chunk_files(c), "run-r")]
+    again = [o for c in chunks for o in check_and_load(engine, ref, chunk_files(c), "run-r")]
     assert [(o.file_name, o.outcome, o.version, o.findings) for o in again] == [
         (o.file_name, o.outcome, o.version, o.findings) for o in first
     ]

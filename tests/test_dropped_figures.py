@@ -88,3 +88,36 @@ def test_a_figure_blank_in_both_versions_is_only_not_reported(samples, ref, ware
     (o2,) = ingest_files(engine, ref, [v2])
     assert (o1.findings, o2.findings, o2.version) == (["VALUE_MISSING"], ["VALUE_MISSING"], 2)
     assert consolidate_period(engine, ref, "2024-H1").figures[CODE].n_units == 0
+
+
+def test_a_runs_chunks_do_not_see_each_other_in_the_history_checks(samples, ref, warehouse_url, tmp_path):
+    """The DAG checks a run's chunks in parallel: a file is compared with the warehouse as it was before
+    the run, whichever chunk loads first, so a warning cannot come and go by timing. The next run sees
+    what this one loaded."""
+    from cchc.loading.landing import take, unprocessed
+    from cchc.orchestration.mapped import check_and_load, chunk_files, plan_chunks
+
+    engine = prepare(warehouse_url, ref)
+    original = samples / "h1" / "SCT_2024-H1.xlsx"
+    landing = tmp_path / "landing"
+    edit(original, landing / "SCT_2024-H1.xlsx", lambda wb: None)
+    blanked = edit(original, tmp_path / "SCT_2024-H1 (2).xlsx", lambda wb: set_figure(wb, CODE, None))
+    (landing / blanked.name).write_bytes(blanked.read_bytes())
+    take(engine, landing, "run-1")
+    first, second = plan_chunks(tmp_path / "staging", unprocessed(engine), per_chunk=1)
+    # The first arrival's chunk loads first: the second chunk's file must not be compared with it.
+    (one,) = check_and_load(engine, ref, chunk_files(first), "run-1")
+    (two,) = check_and_load(engine, ref, chunk_files(second), "run-1")
+    assert (one.outcome, one.version) == ("accepted", 1)
+    # A blank figure with no earlier version to compare with: only "missing", not "dropped".
+    assert (two.file_name, two.version, two.findings) == (blanked.name, 2, ["VALUE_MISSING"])
+
+    # The next run compares with what run-1 loaded: its latest version (2) lacks CODE, so blanking
+    # another figure of version 2 is flagged, CODE (blank in both) is not.
+    other = next(v.code for v in read_workbook(original).values if v.code != CODE and v.value)
+    third = edit(blanked, landing / "SCT_2024-H1 (3).xlsx", lambda wb: set_figure(wb, other, None))
+    take(engine, landing, "run-2")
+    (chunk,) = plan_chunks(tmp_path / "staging2", unprocessed(engine))
+    (three,) = check_and_load(engine, ref, chunk_files(chunk), "run-2")
+    assert (three.file_name, three.outcome, three.version) == (third.name, "accepted_with_warnings", 3)
+    assert sorted(three.findings) == ["VALUE_DROPPED", "VALUE_MISSING"]  # `other` dropped, CODE still blank

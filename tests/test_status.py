@@ -319,9 +319,13 @@ def problems(warehouse_url, samples, ref, tmp_path):
             client.logout()
     assert sorted(o.outcome for o in mailed) == ["held", "rejected"]
     docs = docs_dir(RUN)  # as summarise writes them (tests/e2e/test_status_page.py: the real ones)
-    (docs / "validations" / "indicator_values").mkdir(parents=True)
+    (docs / "gx" / "chunk_000" / "validations" / "indicator_values").mkdir(parents=True)
     (docs / "index.html").write_text("<html><body>Kết quả kiểm tra dữ liệu</body></html>", encoding="utf-8")
-    (docs / "validations" / "indicator_values" / "r.html").write_text("<p>-5</p>", encoding="utf-8")
+    (docs / "files.csv").write_text("\ufeffTệp / file\r\n", encoding="utf-8")
+    (docs / "gx" / "chunk_000" / "validations.json").write_text("{}", encoding="utf-8")
+    (docs / "gx" / "chunk_000" / "validations" / "indicator_values" / "r.html").write_text(
+        "<p>-5</p>", encoding="utf-8"
+    )
     return engine
 
 
@@ -443,12 +447,15 @@ def test_the_page_links_filters_files_runs_and_data_docs(problems):
     # Data Docs served from their folder only: pages, stylesheets, pictures of a run's docs.
     index = datadocs_download("manual__2024-06-25T03_00_00_00_00/index.html")
     assert index and index.media_type == "text/html; charset=utf-8" and "Kết quả kiểm tra" in index.path.read_text()
-    assert datadocs_download("manual__2024-06-25T03_00_00_00_00/validations/indicator_values/r.html")
+    assert datadocs_download("manual__2024-06-25T03_00_00_00_00/gx/chunk_000/validations/indicator_values/r.html")
+    listing = datadocs_download("manual__2024-06-25T03_00_00_00_00/files.csv")  # every file's verdict
+    assert listing and listing.media_type == "text/csv; charset=utf-8"
     (datadocs_root() / "x.html").write_text("top")
     (datadocs_root().parent / "secret.html").write_text("secret")
     (datadocs_root() / "manual__2024-06-25T03_00_00_00_00" / "raw.json").write_text("{}")
     for trick in ("../secret.html", "x.html", "index.html", "manual__2024-06-25T03_00_00_00_00/../../secret.html",
                   "/etc/passwd", "manual__2024-06-25T03_00_00_00_00/raw.json", "manual__2024-06-25T03_00_00_00_00",
+                  "manual__2024-06-25T03_00_00_00_00/gx/chunk_000/validations.json",
                   ".hidden/index.html", "manual__2024-06-25T03_00_00_00_00\\index.html", "", "missing/index.html"):  # fmt: skip
         assert datadocs_download(trick) is None, trick
 

@@ -14,7 +14,7 @@ from cchc.intake.receipts import DUPLICATE
 from cchc.loading.ingest import ingest_files, summary
 from cchc.loading.load import load_many
 from cchc.loading.receive import receive_many
-from cchc.orchestration.mapped import MAX_CHUNKS, chunk_size, load_chunk, stage_chunks
+from cchc.orchestration.mapped import MAX_CHUNKS, check_and_load, chunk_files, chunk_size, plan_chunks
 from cchc.warehouse.engine import prepare
 
 UNITS = ("SNV", "STP", "HBA", "ADU01")
@@ -29,9 +29,17 @@ def _count(engine, table: str) -> int:
         return conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
 
 
-@pytest.mark.parametrize(("n", "size"), [(1, 1), (64, 1), (253, 4), (16_000, 250)])
-def test_chunk_size_keeps_mapped_tasks_under_64(n, size):
-    assert chunk_size(n) == size and -(-n // size) <= MAX_CHUNKS
+@pytest.mark.parametrize(
+    ("n", "per_chunk"),
+    [(1, 4000), (253, 4000), (4000, 4000), (4001, 4000), (15_939, 4000), (1_000_000, 4000), (253, 1)],
+)
+def test_chunks_are_even_and_never_more_than_64(n, per_chunk):
+    size = chunk_size(n, per_chunk)
+    k = -(-n // size)  # chunks
+    assert k <= MAX_CHUNKS
+    assert size <= per_chunk or k == MAX_CHUNKS  # larger only when 64 chunks would not do
+    assert k == min(MAX_CHUNKS, -(-n // per_chunk))  # no more chunks than the size asks for
+    assert n - (k - 1) * size > 0 and size - (n - (k - 1) * size) < k  # the last chunk is not a remnant
 
 
 def test_bulk_load_is_per_submission_correct(samples, warehouse_url, ref):
@@ -67,13 +75,14 @@ def test_a_failed_chunk_leaves_no_partial_submission(samples, sqlite_url, ref):
     assert _count(engine, "submissions") == 0 and _count(engine, "indicator_values") == 0
 
 
-def test_staged_chunks_load_like_ingest_files(samples, sqlite_url, ref, tmp_path):
+def test_chunks_check_and_load_like_ingest_files(samples, sqlite_url, ref, tmp_path):
     engine = prepare(sqlite_url, ref)
     files = _files(samples)
     received = receive_many(engine, [(f.name, f.read_bytes()) for f in files])
-    chunks = stage_chunks(engine, tmp_path / "staging", received, ref)
-    assert len(chunks) == 4 and chunks[0]["units"] in UNITS
-    outcomes = [o for c in chunks for o in load_chunk(engine, ref, c)]
-    assert summary(outcomes)["accepted"] == 4
+    chunks = plan_chunks(tmp_path / "staging", received, per_chunk=1)
+    assert [c["files"] for c in chunks] == [1, 1, 1, 1] and [c["label"] for c in chunks] == [f.name for f in files]
+    assert [r.checksum for c in chunks for r in chunk_files(c)] == [r.checksum for r in received]
+    outcomes = [o for c in chunks for o in check_and_load(engine, ref, chunk_files(c), "run-b")]
+    assert summary(outcomes)["accepted"] == 4 and {o.unit_code for o in outcomes} == set(UNITS)
     again = ingest_files(engine, ref, files)
     assert summary(again)["duplicate"] == 4

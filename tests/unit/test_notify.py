@@ -87,7 +87,7 @@ def _failing_step():
 def _context(error) -> dict:
     """A task callback's context as Airflow's task runner builds it: the RuntimeTaskInstance-like `ti`
     (its task, try, map index and label, end date, log_url), the DAG, the run."""
-    task = SimpleNamespace(task_id="load_chunk", task_display_name="Nạp vào kho")
+    task = SimpleNamespace(task_id="load_chunk", task_display_name="Đọc, kiểm tra, nạp vào kho")
     ti = SimpleNamespace(
         dag_id="cchc_ingest",
         task_id="load_chunk",
@@ -124,12 +124,15 @@ def test_a_failed_task_is_named_with_its_error_and_log_link_in_html_and_text(smt
     ((_, _, mail),) = smtp.messages
     assert (
         mail["Subject"]
-        == "[CCHC] Lỗi ở bước «Nạp vào kho» (cchc_ingest.load_chunk) / «Nạp vào kho» (cchc_ingest.load_chunk) failed"
+        == "[CCHC] Lỗi ở bước «Đọc, kiểm tra, nạp vào kho» (cchc_ingest.load_chunk) / «Đọc, kiểm tra, nạp vào kho» (cchc_ingest.load_chunk) failed"
     )
     got = parts(smtp.raw[0])
     text = got.text
-    assert "Bước «Nạp vào kho» của «Tiếp nhận và kiểm tra báo cáo CCHC» bị lỗi và đã dừng" in text
-    assert "Bước / step: Nạp vào kho (load_chunk), Phần nạp số 2 / map index 2 – HAN01…HBA12 (4 đơn vị)" in text
+    assert "Bước «Đọc, kiểm tra, nạp vào kho» của «Tiếp nhận và kiểm tra báo cáo CCHC» bị lỗi và đã dừng" in text
+    assert (
+        "Bước / step: Đọc, kiểm tra, nạp vào kho (load_chunk), Phần nạp số 2 / map index 2 – HAN01…HBA12 (4 đơn vị)"
+        in text
+    )
     assert "Lần chạy / run: asset_triggered__2024-06-17T02:00:05+00:00 — 17/06/2024 09:00:05 (giờ Việt Nam)" in text
     assert "Lần thử / try: 4 (tối đa 4 lần) / 4 of at most 4" in text
     assert "Lỗi lúc / failed at: 17/06/2024 09:03:04" in text  # 02:03:04 UTC
@@ -155,7 +158,7 @@ def test_the_failure_alert_as_a_mail_client_shows_it(smtp, tmp_path):
         shown = shoot(got.html, got.images, tmp_path / "alert_failed_run.png", browser)
         browser.close()
     for words in (
-        "Bước «Nạp vào kho» của «Tiếp nhận và kiểm tra báo cáo CCHC» bị lỗi và đã dừng",
+        "Bước «Đọc, kiểm tra, nạp vào kho» của «Tiếp nhận và kiểm tra báo cáo CCHC» bị lỗi và đã dừng",
         "ConnectionError: kết nối tới kho dữ liệu bị từ chối (127.0.0.1:5432)",
         "Mở nhật ký của bước trong Airflow",
         "17/06/2024 09:03:04",

@@ -81,6 +81,7 @@ def _environment(autoescape: bool):
         keep_trailing_newline=True,
     )
     env.globals["t"] = text
+    env.filters["n"] = lambda v: f"{v:,}".replace(",", ".")  # whole numbers the Vietnamese way: 15.939
     return env
 
 

@@ -1,19 +1,19 @@
 """The ingest run, step by step: receive → read → validate (batch) → load (bulk, in chunks).
 
-The Airflow DAG calls these steps as separate tasks (the load mapped over at most 64 chunks, see
-cchc.orchestration.mapped); `cchc ingest DIR` calls `ingest_files` which chains the same steps in one process.
-Between tasks, read submissions are staged as JSON under data/staging/<run>/."""
+The Airflow DAG receives in one task, then reads, validates and loads chunk by chunk in mapped
+tasks on the Celery workers (`validated_batches` + `load_verdicts` per chunk, see
+cchc.orchestration.mapped); `cchc ingest DIR` calls `ingest_files`, which chains the same steps in
+one process with reader processes on every core."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
+import functools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -35,9 +35,8 @@ from cchc.common.config import output_dir
 from cchc.common.findings import Finding, finding
 from cchc.common.messages import Labels, vi
 from cchc.common.messages import text as message
-from cchc.common.periods import parse_period
 from cchc.common.vn import format_date
-from cchc.intake.read import Submission, TaskRow, ValueRow, read_workbook
+from cchc.intake.read import Submission, read_workbook
 from cchc.intake.receipts import DUPLICATE, HELD, Received, mtime_arrival
 from cchc.loading.load import load_many
 from cchc.loading.receive import (
@@ -80,52 +79,6 @@ class Outcome:
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
-
-
-# --- staging: a read Submission as JSON, so mapped tasks can hand it to the batch validation ---
-
-
-def _default(o: object) -> object:
-    if isinstance(o, (dt.date, dt.datetime)):
-        return o.isoformat()
-    if isinstance(o, Decimal):
-        return str(o)
-    raise TypeError(type(o))
-
-
-def submission_to_json(sub: Submission) -> str:
-    d = dataclasses.asdict(sub)
-    d["period"] = sub.period.code if sub.period else None
-    return json.dumps(d, default=_default, ensure_ascii=False)
-
-
-def submission_from_json(text: str) -> Submission:
-    d = json.loads(text)
-    day = lambda s: dt.date.fromisoformat(s) if s else None  # noqa: E731
-    return Submission(
-        **{
-            k: d[k]
-            for k in (
-                "file_name",
-                "unit_code",
-                "unit_name",
-                "period_raw",
-                "preparer",
-                "phone",
-                "email",
-                "form_version",
-                "info_cells",
-            )
-        },
-        period=parse_period(d["period"]) if d["period"] else None,
-        as_of=day(d["as_of"]),
-        sent_on=day(d["sent_on"]),
-        values=[
-            ValueRow(**{**v, "value": Decimal(v["value"]) if v["value"] is not None else None}) for v in d["values"]
-        ],
-        tasks=[TaskRow(**{**t, "completed_on": day(t["completed_on"])}) for t in d["tasks"]],
-        findings=[Finding(**f) for f in d["findings"]],
-    )
 
 
 def feedback_path(verdict: Verdict, version: int) -> Path:
@@ -451,6 +404,7 @@ def validated_batches(
     clock: Callable[[str], AbstractContextManager] | None = None,
     results_dir: Path | None = None,
     expected: int | None = None,
+    before_run: str | None = None,
 ) -> Iterator[list[tuple[Received, Verdict]]]:
     """Read (on every core when there are many) and validate new files, VALIDATE_BATCH at a time,
     against the reference and, for the cross-period checks, the units' history in the warehouse.
@@ -462,7 +416,8 @@ def validated_batches(
     read, this process receives, validates the batch read before and the caller loads it. At most
     MAX_IN_FLIGHT files are out with the readers. `expected` (how many files there may be, when
     `received` is a generator) decides whether reader processes are worth starting; they start
-    with the first file to read.
+    with the first file to read. `before_run`: the cross-period checks see the warehouse as it was
+    before that run loaded anything (the DAG's chunks, checked in parallel, must not see each other).
     """
 
     clock = clock or (lambda _stage: nullcontext())
@@ -470,10 +425,11 @@ def validated_batches(
     # Each read is counted first; files whose earlier read never finished are read alone, last.
     suspects: list = []
     received = screen_reads(engine, received, suspects)
-    yield from _read_and_validate(engine, received, ref, clock, results_dir, total)
+    check = functools.partial(_validate, engine, ref, clock=clock, results_dir=results_dir, before_run=before_run)
+    yield from _read_and_validate(received, ref, clock, check, total)
     count = lambda checksum: count_read_attempts(engine, [checksum]).get(checksum, 0)  # noqa: E731
     for batch in chunks(read_suspects(suspects, ref, count, unreadable), VALIDATE_BATCH):
-        yield _validate(engine, ref, [r for r, _ in batch], [x for _, x in batch], clock, results_dir)
+        yield check([r for r, _ in batch], [x for _, x in batch])
 
 
 def unreadable(file_name: str, attempts: int) -> tuple:
@@ -485,7 +441,7 @@ def unreadable(file_name: str, attempts: int) -> tuple:
 
 
 def _read_and_validate(
-    engine: Engine, received: Iterable[Received], ref: Reference, clock, results_dir: Path | None, total: int
+    received: Iterable[Received], ref: Reference, clock, check: Callable, total: int
 ) -> Iterator[list[tuple[Received, Verdict]]]:
     """validated_batches' pipeline (see there) over files not suspected of crashing their reader."""
     from concurrent.futures import Future
@@ -494,7 +450,7 @@ def _read_and_validate(
         for batch in chunks(received, VALIDATE_BATCH):
             with clock("read"):
                 results = read_checked([(r.archive_path, r.file_name) for r in batch], ref)
-            yield _validate(engine, ref, batch, results, clock, results_dir)
+            yield check(batch, results)
         return
     pool = None
     pending: deque[tuple[list[Received], Future]] = deque()
@@ -528,7 +484,7 @@ def _read_and_validate(
             collect(wait=in_flight > MAX_IN_FLIGHT)
             while len(ready) >= VALIDATE_BATCH:
                 batch, ready[:] = ready[:VALIDATE_BATCH], ready[VALIDATE_BATCH:]
-                yield _validate(engine, ref, [r for r, _ in batch], [x for _, x in batch], clock, results_dir)
+                yield check([r for r, _ in batch], [x for _, x in batch])
         if part:
             submit(part)
         while pending or ready:
@@ -540,19 +496,26 @@ def _read_and_validate(
             if len(ready) >= VALIDATE_BATCH or (ready and not pending):
                 size = len(ready) if not pending else VALIDATE_BATCH
                 batch, ready[:] = ready[:size], ready[size:]
-                yield _validate(engine, ref, [r for r, _ in batch], [x for _, x in batch], clock, results_dir)
+                yield check([r for r, _ in batch], [x for _, x in batch])
     finally:
         if pool is not None:
             pool.terminate()
 
 
 def _validate(
-    engine: Engine, ref: Reference, batch: list[Received], results: list[tuple], clock, results_dir: Path | None
+    engine: Engine,
+    ref: Reference,
+    batch: list[Received],
+    results: list[tuple],
+    *,
+    clock,
+    results_dir: Path | None,
+    before_run: str | None,
 ) -> list[tuple[Received, Verdict]]:
     """A read batch (Submission, reference findings, frame rows per file) validated as one."""
     with clock("validate"):
         subs = [sub for sub, _, _ in results]
-        history = unit_history(engine, {sub.unit_code for sub in subs})
+        history = unit_history(engine, {sub.unit_code for sub in subs}, before_run)
         verdicts = validate_batch(
             [(r.checksum, sub) for r, sub in zip(batch, subs, strict=True)],
             ref,

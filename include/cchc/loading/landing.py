@@ -31,6 +31,7 @@ from cchc.common.messages import text as message
 from cchc.intake.receipts import Received, mtime_arrival
 from cchc.loading.ingest import load_verdicts, repeat_outcomes, validated_batches
 from cchc.loading.receive import RECEIVE_CHUNK, iso_time, receive_many
+from cchc.warehouse.bulk import insert_rows
 from cchc.warehouse.engine import writing
 
 
@@ -137,17 +138,14 @@ def _take(engine: Engine, items: list, run_id: str, taken: Taken, declared_on=No
                 decided[i] = ("gone", "")  # another run took and removed it after we read it
             else:
                 decided[i] = ("new", uuid.uuid4().hex)
-                new.append(
-                    {"d": decided[i][1], "n": name, "s": size, "m": mtime_ns, "c": checksum, "r": run_id, "t": at}
-                )
-        if new:
-            conn.execute(
-                text(
-                    "INSERT INTO landing_deliveries (delivery_id, file_name, size_bytes, mtime_ns, "
-                    "checksum, run_id, taken_at) VALUES (:d, :n, :s, :m, :c, :r, :t)"
-                ),
-                new,
-            )
+                new.append((decided[i][1], name, size, mtime_ns, checksum, run_id, at))
+        # In bulk (COPY on PostgreSQL): row by row took 4 s of a national receive's 16.
+        insert_rows(
+            conn,
+            "landing_deliveries",
+            ("delivery_id", "file_name", "size_bytes", "mtime_ns", "checksum", "run_id", "taken_at"),
+            new,
+        )
         return [decided[i][0] == "new" for i in range(len(items))]
 
     received = receive_many(

@@ -1,10 +1,12 @@
-"""A run's Data Docs with the files it refused: what summarise builds (cchc.checks.datadocs).
+"""A run's Data Docs index with every file's verdict: what summarise builds (cchc.checks.datadocs),
+with no GX: the chunk tasks wrote GX's pages (cchc.checks.datadocs.build_chunk_docs).
 
 GX sees only the workbooks it could read; a file that is not a workbook (FILE_NOT_XLSX…) is refused
 before any suite runs. So that nothing refused is missing from the run's documentation, the index
 also lists every refused file of the run, from its stored outcome and the warehouse's findings:
 when it was received, its unit (or that none could be identified), its reasons, what the unit is
-told to do (cchc.checks.advice) and its feedback workbook.
+told to do (cchc.checks.advice) and its feedback workbook. Every other file with findings is listed
+with its codes, and every file's verdict is in files.csv beside the index.
 """
 
 from __future__ import annotations
@@ -40,11 +42,13 @@ def refused_files(engine, outcomes: Sequence[Outcome]) -> list[RefusedFile]:
                 advice=refused_advice(codes, o.unit_code, o.period_code, where="feedback"),
                 feedback=o.feedback,
                 validated=not FILE_CODES & set(codes),
+                codes=tuple(codes),
             )
         )
     return out
 
 
 def build_docs(engine, run_id: str, messages: Sequence[dict], outcomes: Sequence[Outcome]) -> Path | None:
-    """The run's Data Docs (cchc.checks.datadocs.build_run_docs), its refused files on the index."""
-    return build_run_docs(run_id, messages, refused_files(engine, outcomes))
+    """The run's Data Docs index and files.csv (cchc.checks.datadocs.build_run_docs): its refused files
+    with their reasons, its other files with findings, and the chunks' validations."""
+    return build_run_docs(run_id, messages, refused_files(engine, outcomes), outcomes)

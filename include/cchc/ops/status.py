@@ -273,9 +273,11 @@ def output_href(name: str, base: str = "") -> str:
 
 
 # Each run's Data Docs (cchc.checks.datadocs: data/outputs/datadocs/<run>/), which the page serves at
-# /cchc/datadocs/<run>/…: their pages, stylesheets and pictures, nothing else of the outputs folder.
+# /cchc/datadocs/<run>/…: their pages (GX's in gx/chunk_NNN/…), stylesheets and pictures, and files.csv
+# (every file's verdict), nothing else of the outputs folder.
 DATADOCS_TYPES = {
     ".html": "text/html; charset=utf-8",
+    ".csv": "text/csv; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".png": "image/png",
     ".ico": "image/x-icon",

@@ -3,17 +3,20 @@ Airflow context and returns what the task returns (its XCom). What each logs is 
 
 from __future__ import annotations
 
-import dataclasses
 import imaplib
 import os
 import shutil
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from airflow.sdk import BaseHook, ObjectStoragePath
 from airflow.sdk.exceptions import AirflowNotFoundException
 
+from cchc.checks.datadocs import build_chunk_docs, chunk_results
 from cchc.common.config import landing_url, staging_dir
 from cchc.common.messages import text, vi
-from cchc.intake.receipts import Received
 from cchc.loading.ingest import complete_run_outcomes, run_outcomes, summary
 from cchc.loading.landing import take, unprocessed
 from cchc.loading.mailbox import pull, run_messages
@@ -21,35 +24,55 @@ from cchc.ops.notify import Message, alert, refused_files_message, subject
 from cchc.ops.replies import answer_messages
 from cchc.ops.run_docs import build_docs
 from cchc.ops.unit_mail import tell_run
-from cchc.orchestration.mapped import load_chunk as load
-from cchc.orchestration.mapped import outcome_label, print_outcomes, stage_chunks
+from cchc.orchestration.mapped import (
+    Clock,
+    check_and_load,
+    chunk_files,
+    outcome_label,
+    plan_chunks,
+    print_outcomes,
+)
 from cchc.orchestration.runtime import declared_receipt, prepared_engine, warehouse_engine
 
 
 def receive(context) -> list[dict]:
     """Archive every landing file under its checksum in arrival order, record the receipts, clear the
-    inbox; every received file without a verdict (this run's, and any an interrupted run left)."""
+    inbox; split every received file without a verdict (this run's, and any an interrupted run left)
+    into chunks for the mapped `load_chunk` tasks (cchc.orchestration.mapped)."""
     engine, _ = prepared_engine()
     declared_on, declared_by = declared_receipt(context)
     # A file still being copied (modified in the last seconds) waits for the next run.
     taken = take(
         engine,
-        ObjectStoragePath(landing_url()),
+        landing_folder(landing_url()),
         context["run_id"],
         settle_seconds=float(os.environ.get("CCHC_LANDING_SETTLE_SECONDS", "2")),
         declared_on=declared_on,
         declared_by=declared_by,
     )
     take_mailbox(engine, context["run_id"])
-    fresh = [dataclasses.asdict(r) for r in unprocessed(engine)]
+    fresh = unprocessed(engine)
     now_taken = {r.checksum for r in taken.received}
-    left = sum(r["checksum"] not in now_taken for r in fresh)
+    left = sum(r.checksum not in now_taken for r in fresh)
     print(text("dags.received_left", n=len(fresh), left=left) if left else text("dags.received", n=len(fresh)))
     if taken.failed:  # e.g. the archive's disk is full: the files wait in landing; the run goes on
         lines = taken.failure_lines()
         print("\n".join(lines))
         alert(Message(subject("dags.not_archived_subject", n=len(lines)), "\n".join(lines)))
-    return fresh
+    chunks = plan_chunks(staging_dir(context["run_id"]) / "chunks", fresh)
+    for c in chunks:
+        print(f"chunk {c['index']}\t{c['files']} {text('dags.files')}\t{c['label']}")
+    return chunks
+
+
+def landing_folder(url: str):
+    """The landing folder: a local one (file://, the default) as a pathlib.Path, which reads and
+    stats a file ≈ 3× faster than ObjectStoragePath's fsspec calls (16,000 files: seconds); any
+    other URL (s3://, gcs://, …) as an ObjectStoragePath."""
+    parsed = urlparse(url)
+    if parsed.scheme == "file" and parsed.netloc in ("", "localhost"):
+        return Path(url2pathname(parsed.path))
+    return ObjectStoragePath(url)
 
 
 MAILBOX_CONN_ID = "cchc_imap"
@@ -78,22 +101,28 @@ def take_mailbox(engine, run_id: str) -> None:
         alert(Message(subject("dags.mailbox_unreachable_subject"), "\n".join(pulled.lines())))
 
 
-def read_and_validate(context, received: list[dict]) -> list[dict]:
-    """Read every new workbook (on every core), validate in batches, stage at most 64 chunks."""
-    engine, ref = warehouse_engine()  # the warehouse holds the units' history for cross-period checks
-    chunks = stage_chunks(engine, staging_dir(context["run_id"]), [Received(**r) for r in received], ref)
-    for c in chunks:
-        print(f"{c['path']}\t{c['files']} file(s)\t{c['units']}")
-    return chunks
-
-
 def load_chunk(context, chunk: dict) -> dict:
-    """Load one staged chunk; its map index shows its units, then its outcome counts."""
-    context["chunk_label"] = chunk["units"]  # shown even if the load fails
-    outcomes = load(*warehouse_engine(), chunk, run_id=context["run_id"])
-    context["chunk_label"] = outcome_label(chunk, outcomes)
+    """Read, validate and load one chunk (cchc.orchestration.mapped); its map index shows its files,
+    then its units and outcome counts; its Data Docs pages (failed validations only) are built here,
+    where GX is already loaded, so summarise needs no GX."""
+    context["chunk_label"] = chunk["label"]  # shown even if the chunk fails
+    start, clock = time.perf_counter(), Clock()
+    engine, ref = warehouse_engine()
+    run_id, index = context["run_id"], chunk["index"]
+    outcomes = check_and_load(engine, ref, chunk_files(chunk), run_id, chunk_results(run_id, index), clock)
+    context["chunk_label"] = outcome_label(outcomes) if outcomes else chunk["label"]
     print_outcomes(outcomes)
-    return {"files": len(outcomes)}
+    with clock("datadocs"):
+        build_chunk_docs(run_id, index)
+    work = round(time.perf_counter() - start, 2)
+    print(f"{text('dags.chunk_done', n=len(outcomes), seconds=work)}: {clock.rounded()}")
+    return {
+        "index": index,
+        "files": len(outcomes),
+        "counts": summary(outcomes),
+        "work_s": work,
+        "stages": clock.rounded(),
+    }
 
 
 def summarise(context) -> dict:

@@ -1,108 +1,131 @@
-"""The Airflow ingest run in chunks: at most MAX_CHUNKS mapped load tasks, whatever the file count.
+"""The Airflow ingest run in chunks: `receive` splits the run's files into chunks, and each mapped
+`load_chunk` task reads, validates and loads its own chunk on a Celery worker.
 
-A national run (16,000 files) mapped one task per file would be 16,000 task instances of a few
-milliseconds each, past Airflow's max_map_length (1024) and a burden on the scheduler. Instead
-`read_and_validate` stages the verdicts as ceil(n / 64)-sized chunks (one JSON file each) and the
-load is mapped over chunks. Per-unit status stays visible: each chunk's map index is labelled with
-its units and outcome counts, and each chunk's log has one line per file (name, outcome, unit,
-period, finding codes), as does the run's summary.
+Why so: a task run by a Celery prefork worker may not start reader processes (see
+cchc.checks.pool.workers), so one task that read every file would read a national run (16,000
+files) on one core. Chunks spread the reading over every worker slot instead; nothing is read
+twice (no staged copy of what was read passes between tasks); a killed worker costs only its chunk,
+whose retry skips the files its first try loaded.
+
+The size: each task pays a fixed start-up (the Task SDK's calls, the reference, a connection, a GX
+context: ≈ 1 s once the worker has preloaded pandas and GX, cchc.orchestration.preload) against
+≈ 1.5 ms of work per file. Chunks of CCHC_CHUNK_FILES (default 4,000, one GX batch) keep the
+start-up under a tenth of a chunk's time: a national run is 4 chunks, the city's 253 files one. At
+most MAX_CHUNKS, so a run can never exceed Airflow's max_map_length. Per-unit status stays
+visible: each chunk's map index is labelled with its units and outcome counts, and its log has one
+line per file (name, outcome, unit, period, finding codes), as does the run's summary.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
+import time
+from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine
 
-from cchc.checks.datadocs import results_dir
-from cchc.checks.validate import Verdict
-from cchc.common.findings import Finding
 from cchc.common.messages import en, vi
 from cchc.intake.receipts import Received
-from cchc.loading.ingest import (
-    Outcome,
-    load_verdicts,
-    submission_from_json,
-    submission_to_json,
-    summary,
-    validated_batches,
-)
+from cchc.loading.ingest import Outcome, load_verdicts, run_outcomes, summary, validated_batches
 from cchc.reference.registry import Reference
 
+CHUNK_FILES = int(os.environ.get("CCHC_CHUNK_FILES") or 4000)
 MAX_CHUNKS = 64
 
 
-def chunk_size(n: int) -> int:
-    return max(1, math.ceil(n / MAX_CHUNKS))
+def chunk_size(n: int, per_chunk: int = CHUNK_FILES) -> int:
+    """Files per chunk: about `per_chunk`, evened out over the chunks (15,939 files → 4 × 3,985),
+    larger when more than MAX_CHUNKS chunks would be needed."""
+    k = max(1, min(MAX_CHUNKS, math.ceil(n / max(1, per_chunk))))
+    return max(1, math.ceil(n / k))
+
+
+def names_label(names: list[str]) -> str:
+    """What a chunk's map index shows before its files are read (their units are not known yet):
+    `SNV_2024-H1.xlsx` / `ADU01_2024-H1.xlsx…VPUB_2024-H1.xlsx (253 tệp)`."""
+    return names[0] if len(names) == 1 else f"{names[0]}…{names[-1]} ({len(names)} {vi('dags.files')})"
 
 
 def units_label(units: list[str]) -> str:
-    """`SNV` / `ADU01…VPUB (253 đơn vị)`: what a chunk's map index shows before its outcome."""
-    units = [u or "?" for u in units]
-    return units[0] if len(units) == 1 else f"{units[0]}…{units[-1]} ({len(units)} {vi('dags.units')})"
+    """`SNV` / `ADU01…VPUB (253 đơn vị)`: a chunk's units once read, and how many of its files no
+    unit could be read from (`; 1 tệp không rõ đơn vị`)."""
+    known = sorted({u for u in units if u})
+    label = (
+        known[0] if len(known) == 1 else f"{known[0]}…{known[-1]} ({len(known)} {vi('dags.units')})" if known else ""
+    )
+    unknown = sum(not u for u in units)
+    return "; ".join(p for p in (label, f"{unknown} {vi('dags.files_no_unit')}" if unknown else "") if p)
 
 
-def stage_chunks(engine: Engine, folder: Path, received: list[Received], ref: Reference) -> list[dict]:
-    """Read and validate every file, write the verdicts as chunks; one small descriptor per chunk."""
+def plan_chunks(folder: Path, received: list[Received], per_chunk: int = CHUNK_FILES) -> list[dict]:
+    """Split the files to check into chunks of about `per_chunk`, in arrival order; each chunk's
+    files written to `folder` (the shared data folder: any worker may take any chunk). One small
+    descriptor per chunk for the mapped tasks (what passes through Airflow's database stays small)."""
     folder.mkdir(parents=True, exist_ok=True)
-    size = chunk_size(len(received))
-    pending: list[tuple[Received, Verdict]] = []
-    out: list[dict] = []
-
-    def flush(items: list[tuple[Received, Verdict]]) -> None:
-        path = folder / f"chunk_{len(out):03d}.json"
-        path.write_text(
-            json.dumps(
-                [
-                    {
-                        "received": r.__dict__,
-                        "submission": submission_to_json(v.submission),
-                        "findings": [f.to_dict() for f in v.findings],
-                    }
-                    for r, v in items
-                ],
-                ensure_ascii=False,
-            ),
-            encoding="utf-8",
-        )
-        out.append(
-            {
-                "path": str(path),
-                "files": len(items),
-                "units": units_label(sorted(v.submission.unit_code for _, v in items)),
-            }
-        )
-
-    # GX's results stay beside the chunks for the run's Data Docs, built by summarise (cchc.checks.datadocs).
-    for batch in validated_batches(engine, received, ref, results_dir=results_dir(folder)):
-        pending += batch
-        while len(pending) >= size:
-            flush(pending[:size])
-            pending = pending[size:]
-    if pending:
-        flush(pending)
+    size = chunk_size(len(received), per_chunk)
+    out = []
+    for index, start in enumerate(range(0, len(received), size)):
+        part = received[start : start + size]
+        path = folder / f"chunk_{index:03d}.json"
+        path.write_text(json.dumps([r.__dict__ for r in part], ensure_ascii=False), encoding="utf-8")
+        names = sorted(r.file_name for r in part)
+        out.append({"index": index, "path": str(path), "files": len(part), "label": names_label(names)})
     return out
 
 
-def load_chunk(engine: Engine, ref: Reference, descriptor: dict, run_id: str | None = None) -> list[Outcome]:
-    """Load a staged chunk (one transaction per LOAD_CHUNK submissions); one Outcome per file, stored
-    for `run_id` with the load (a retried task gets the stored outcomes back)."""
-    items = json.loads(Path(descriptor["path"]).read_text(encoding="utf-8"))
-    received = [Received(**i["received"]) for i in items]
-    verdicts = [
-        Verdict(r.checksum, submission_from_json(i["submission"]), [Finding(**f) for f in i["findings"]])
-        for r, i in zip(received, items, strict=True)
-    ]
-    loaded = load_verdicts(engine, verdicts, ref, received, run_id=run_id)
-    return [loaded[r.checksum] for r in received]
+def chunk_files(descriptor: dict) -> list[Received]:
+    return [Received(**r) for r in json.loads(Path(descriptor["path"]).read_text(encoding="utf-8"))]
 
 
-def outcome_label(descriptor: dict, outcomes: list[Outcome]) -> str:
+class Clock:
+    """Seconds per stage of a chunk (read, validate, load), for its log and the benchmark."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def __call__(self, stage: str):
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] += time.perf_counter() - t
+
+    def rounded(self) -> dict[str, float]:
+        return {k: round(v, 2) for k, v in self.seconds.items()}
+
+
+def check_and_load(
+    engine: Engine,
+    ref: Reference,
+    received: list[Received],
+    run_id: str,
+    results_dir: Path | None = None,
+    clock: Clock | None = None,
+) -> list[Outcome]:
+    """Read, validate and load one chunk's files; one Outcome per file, in the chunk's order, each
+    stored for `run_id` with its load. A retry (the worker was killed) does not read again the files
+    its first try loaded: their stored outcome is returned. The cross-period checks see the
+    warehouse as it was before the run (`before_run`), whichever chunks loaded first."""
+    clock = clock or Clock()
+    keys = {r.checksum for r in received}
+    done = {o.checksum: o for o in run_outcomes(engine, run_id) if o.checksum in keys}
+    rest = [r for r in received if r.checksum not in done]
+    loaded: dict[str, Outcome] = {}
+    for batch in validated_batches(engine, rest, ref, clock, results_dir=results_dir, before_run=run_id):
+        with clock("load"):
+            loaded.update(load_verdicts(engine, [v for _, v in batch], ref, [r for r, _ in batch], run_id=run_id))
+    return [loaded.get(r.checksum) or done[r.checksum] for r in received]
+
+
+def outcome_label(outcomes: list[Outcome]) -> str:
     """The map index label, in Vietnamese as the UI's other names: units, then counts by outcome
     (`SNV…VPUB (250 đơn vị): 249 tiếp nhận; 1 từ chối`; "; " since an outcome's words may hold a comma)."""
-    return f"{descriptor['units']}: " + "; ".join(
+    return f"{units_label([o.unit_code for o in outcomes])}: " + "; ".join(
         f"{n} {vi(f'loading.outcome_{k}')}" for k, n in summary(outcomes).items() if n
     )
 

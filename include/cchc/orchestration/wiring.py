@@ -22,18 +22,17 @@ OWNER = "cchc-ops"
 
 # execution_timeout of every task, by DAG and task id. Sized from measured runs with headroom for a
 # busy two-core machine: national scale through Airflow on Celery (bench/README.md, 15,939 files:
-# receive 21 s, read_and_validate 92 s, 64 load_chunk ≈ 6 s each, summarise 42 s) and the city's
+# receive 21 s, 4 load_chunk of ≈ 4,000 files ≈ 20–40 s each, summarise a few s) and the city's
 # 253 files (tests/e2e/test_airflow_e2e.py, `airflow dags test`, task_instance.duration: longest
-# receive 4.3 s, consolidate 3.8 s, read_and_validate 3.5 s, check_week 3.5 s, draft 2.0 s, every
+# receive 4.3 s, consolidate 3.8 s, load_chunk 3.5 s, check_week 3.5 s, draft 2.0 s, every
 # other task < 1 s). Roughly 10× the national figure, at least 10 min for any task that touches the
 # warehouse or sends mail (a slow SMTP server: 30 s timeout × 5 retries per message), never above
 # 2 h. A task that overruns fails, is retried (its retries) and, failing for good, alerts ops.
 MINUTES = {
     "cchc_ingest": {
         "receive": 30,  # national 21 s (hashing, archive writes); a slow object store; the mailbox's messages
-        "read_and_validate": 45,  # national 92 s, one core inside a Celery task
-        "load_chunk": 20,  # a chunk is ≤ 1/64 of the run: national ≈ 6 s
-        "summarise": 30,  # national 42 s (Data Docs of 15,939 validations ≈ 35 s)
+        "load_chunk": 30,  # ≈ 4,000 files read, validated and loaded on one core: 20–40 s
+        "summarise": 30,  # national: the index of 15,939 verdicts, no GX
         "clean_staging": 10,
         "alert_refused": 10,  # one e-mail
         "tell_units": 60,  # one e-mail per unit of the run; a retry does not resend

@@ -173,14 +173,18 @@ def query(name: str) -> str:
     return _query_text(sql_dir() / "queries" / f"{name}.sql")
 
 
-def unit_history(engine: Engine, unit_codes: set[str]) -> dict[str, dict[str, dict[str, Decimal]]]:
-    """unit → period → indicator → value, from the latest accepted submissions (for validate)."""
+def unit_history(
+    engine: Engine, unit_codes: set[str], before_run: str | None = None
+) -> dict[str, dict[str, dict[str, Decimal]]]:
+    """unit → period → indicator → value, from the latest accepted submissions (for validate); with
+    `before_run`, as they were before that run loaded anything (its chunks load in parallel)."""
     out: dict[str, dict[str, dict[str, Decimal]]] = {}
 
-    stmt = text(query("unit_history")).bindparams(bindparam("units", expanding=True))
+    name = "unit_history_before_run" if before_run else "unit_history"
+    stmt = text(query(name)).bindparams(bindparam("units", expanding=True))
     with engine.connect() as conn:
         for part in chunks(sorted(c for c in unit_codes if c), 500):  # IN lists well under driver limits
-            for unit, period, code, value in conn.execute(stmt, {"units": part}):
+            for unit, period, code, value in conn.execute(stmt, {"units": part, "run": before_run}):
                 out.setdefault(unit, {}).setdefault(period, {})[code] = as_decimal(value)
     return out
 
