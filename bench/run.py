@@ -204,9 +204,19 @@ def pipeline(url: str, ref, files: list[Path]) -> dict:
     wall = time.perf_counter()
     outcomes = ingest_files(engine, ref, files, "bench", clock=stages)
     ingest_s = time.perf_counter() - wall
+    steps: dict[str, float] = {}  # consolidation's own steps (fetch, compute, ..., commit)
+
+    @contextmanager
+    def step(name: str):
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            steps[name] = steps.get(name, 0.0) + time.perf_counter() - t
+
     with stages("consolidate"):
-        result = consolidate_period(engine, ref, "2024-H1")
-        store(engine, result)
+        result = consolidate_period(engine, ref, "2024-H1", clock=step)
+        store(engine, result, clock=step)
     wall = time.perf_counter() - wall
     rerun_stages = Stages()
     t = time.perf_counter()
@@ -220,6 +230,7 @@ def pipeline(url: str, ref, files: list[Path]) -> dict:
         "wall": wall,
         "counts": summary(outcomes),
         "units": len(result.units_reported),
+        "consolidate_steps": steps,
         "rerun": rerun_s,
         "rerun_peak": max(r[1] for r in rerun_stages.rows.values()),
         "peak": max(r[1] for r in stages.rows.values()),
@@ -396,7 +407,10 @@ def print_table(
         for stage, (sec, mb) in r["stages"].items():
             print(f"{stage:34} {sec:9.2f} {n / sec if sec else 0:10.0f} {mb:12.0f}")
         print(f"{'pipeline total (receive→consolidate)':34} {r['wall']:9.2f} {n / r['wall']:10.0f} {r['peak']:12.0f}")
-        print(f"outcomes: {r['counts']}, units consolidated: {r['units']}")
+        print(
+            f"outcomes: {r['counts']}, units consolidated: {r['units']}; consolidate + store by step: "
+            + ", ".join(f"{k} {v:.2f} s" for k, v in r["consolidate_steps"].items())
+        )
 
     # --- side by side ------------------------------------------------------------------------
     def rvl(r):  # read+validate+load: the pipeline from the first file to the last load, less receiving

@@ -175,9 +175,8 @@ def test_approve_lock_correction_reopen_approve_again(samples, ref, warehouse_ur
         assert (
             conn.execute(
                 text(
-                    "SELECT s.version FROM figure_inputs fi JOIN submissions s "
-                    "ON s.submission_id = fi.submission_id WHERE fi.period_code = :p AND "
-                    "fi.indicator_code = 'pakn.received_new' AND fi.unit_code = :u"
+                    "SELECT version FROM v_figure_provenance WHERE period_code = :p AND "
+                    "indicator_code = 'pakn.received_new' AND unit_code = :u"
                 ),
                 {"p": PERIOD, "u": UNIT},
             ).scalar_one()

@@ -33,7 +33,7 @@ from conftest import GOLDEN, ROOT, copy_files, pg_database
 from sqlalchemy import create_engine, inspect, text
 
 RELEASE = ROOT / "tests" / "data" / "release_557d508"
-HEAD = "0003"
+HEAD = "0004"
 # What revision 0002 adds to the previous release's schema: (table, index, columns).
 NEW_INDEXES = {
     ("submissions", "ix_submissions_period", ("period_code", "status")),
@@ -45,6 +45,9 @@ NEW_TABLES = {"mail_messages", "mail_attachments", "sender_holds"}
 # ... and its views (sql/marts/0003/035_report_status.sql): v_report_status says `held`, the rates
 # count held units in a new column `held`.
 HELD_RATES = ("v_completeness", "v_commune_completeness")
+# What revision 0004 adds: figure_cells (sql/schema/012_figure_cells.sql), where the `cell` rows of
+# figure_inputs move, narrow; v_figure_provenance (sql/marts/0004/) gives them back whole.
+CELLS = "figure_cells"
 
 
 def without_held(view: str, columns: list, rows: list) -> list:
@@ -163,6 +166,9 @@ def test_a_fresh_warehouse_at_head_is_the_previous_release_plus_the_new_revision
 
     version = new["tables"].pop("alembic_version")
     assert {t: new["tables"].pop(t) for t in NEW_TABLES}.keys() == NEW_TABLES
+    cells = new["tables"].pop(CELLS)
+    assert [c[0] for c in cells["columns"]] == ["period_code", "indicator_code", "seq", "submission_id", "input_code"]
+    assert cells["pk"] == ["period_code", "indicator_code", "seq"]  # figure_inputs' own key
     assert (version["columns"][0][0], version["pk"]) == ("version_num", ["version_num"])
     for table, name, columns in NEW_INDEXES:
         assert (name, columns, False) in new["tables"][table]["indexes"]
@@ -195,10 +201,13 @@ def test_a_previous_release_warehouse_with_data_upgrades_and_loses_nothing(fresh
     previous_release(url)
     engine = get_engine(url)
     load_reference_tables(engine, ref)  # the old release's tables, filled by the pipeline as it was then
-    # Today's loader asks where files came from (mail_attachments): for the filling only, the mailbox's
-    # tables exist, then go, so the warehouse is the old release's again when it is upgraded.
+    # Today's loader asks where files came from (mail_attachments) and today's consolidation writes
+    # cells narrow (figure_cells): for the filling only, those tables exist, then go (the cells put
+    # back whole in figure_inputs, as the release wrote them), so the warehouse is the old release's
+    # again when it is upgraded.
     with engine.begin() as conn:
         run_script(conn, ROOT / "sql" / "schema" / "011_mailbox.sql")
+        run_script(conn, ROOT / "sql" / "schema" / "012_figure_cells.sql")
     files = copy_files(sorted((samples / "h1").glob("*.xlsx")), tmp_path / "in")
     assert summary(ingest_files(engine, ref, files))["accepted"] == 253
     store(engine, consolidate_period(engine, ref, PERIOD))
@@ -206,6 +215,15 @@ def test_a_previous_release_warehouse_with_data_upgrades_and_loses_nothing(fresh
     with engine.begin() as conn:
         for table in ("sender_holds", "mail_attachments", "mail_messages"):
             conn.execute(text(f"DROP TABLE {table}"))
+        conn.execute(
+            text(
+                "INSERT INTO figure_inputs SELECT fc.period_code, fc.indicator_code, fc.seq, 'cell', fc.input_code, "
+                "s.unit_code, fc.submission_id, v.value, NULL, NULL, 1, v.sheet, v.cell FROM figure_cells fc "
+                "JOIN indicator_values v ON v.submission_id = fc.submission_id AND v.indicator_code = fc.input_code "
+                "JOIN submissions s ON s.submission_id = fc.submission_id"
+            )
+        )
+        conn.execute(text(f"DROP TABLE {CELLS}"))
     before = contents(engine)
     assert len(before["indicator_values"]) > 3_000 and len(before["approved_figures"]) > 73
     assert {r[0] for r in before["warehouse_state"]} == {"schema", "reference"}
@@ -213,10 +231,21 @@ def test_a_previous_release_warehouse_with_data_upgrades_and_loses_nothing(fresh
     with caplog.at_level(logging.INFO, logger="cchc.warehouse.engine"):
         assert revision(engine) is None
         assert upgrade(engine) == HEAD == revision(engine)
-    assert "warehouse_state, no alembic_version" in caplog.text and "- → 0003" in caplog.text
+    assert "warehouse_state, no alembic_version" in caplog.text and "- → 0004" in caplog.text
 
     after = contents(engine)
     assert {t: after.pop(t) for t in NEW_TABLES} == dict.fromkeys(NEW_TABLES, [])  # new, empty
+    # 0004: every `cell` row of figure_inputs moved to figure_cells, keyed as it was, the rest stayed
+    # (v_figure_provenance, compared below with every other view, gives them all back as before).
+    col = {c["name"]: i for i, c in enumerate(inspect(engine).get_columns("figure_inputs"))}
+    moved = [r for r in before["figure_inputs"] if r[col["input_kind"]] == "cell"]
+    moved_set = set(moved)
+    assert len(moved) > 3_000 and len(moved) < len(before["figure_inputs"])
+    assert after.pop("figure_inputs") == [r for r in before.pop("figure_inputs") if r not in moved_set]
+    narrow = [
+        tuple(r[col[c]] for c in ("period_code", "indicator_code", "seq", "submission_id", "input_code")) for r in moved
+    ]
+    assert after.pop(CELLS) == sorted(narrow, key=repr)
     for view in HELD_RATES:
         after[view] = without_held(view, [c["name"] for c in inspect(engine).get_columns(view)], after[view])
     assert {t: len(r) for t, r in after.items()} == {t: len(r) for t, r in before.items()}
@@ -336,7 +365,7 @@ def test_processes_upgrading_at_once_migrate_once(fresh, tmp_path, previous):
     assert [out.strip() for out, _ in outs] == [HEAD] * n
     logs = "".join(err for _, err in outs)
     assert logs.count("Running upgrade  -> 0001") == 1 and logs.count("Running upgrade 0001 -> 0002") == 1
-    assert logs.count("Running upgrade 0002 -> 0003") == 1
+    assert logs.count("Running upgrade 0002 -> 0003") == 1 and logs.count("Running upgrade 0003 -> 0004") == 1
     assert logs.count("warehouse_state, no alembic_version") == (1 if previous else 0)
     engine = get_engine(url)
     with engine.connect() as conn:
@@ -360,9 +389,9 @@ def test_cchc_init_upgrades_and_says_the_revision(fresh):
         assert out.returncode == 0, out.stderr[-3000:]
         return out.stdout
 
-    assert "Lược đồ kho dữ liệu: phiên bản 0003 (trước đó: -) / Warehouse schema: revision 0003 (before: -)" in init()
+    assert "Lược đồ kho dữ liệu: phiên bản 0004 (trước đó: -) / Warehouse schema: revision 0004 (before: -)" in init()
     again = init()
-    assert "phiên bản 0003 (trước đó: 0003)" in again and "ref_units: " in again
+    assert "phiên bản 0004 (trước đó: 0004)" in again and "ref_units: " in again
 
 
 # A revision as a maintainer would write it after `alembic revision`: a column, and a view showing it
@@ -379,7 +408,7 @@ def downgrade() -> None:
     op.drop_column("submissions", "channel")
     recreate_views(down_revision)
 """
-QUARANTINE_0004 = """-- v_quarantine with the channel each refused file came by.
+QUARANTINE_0005 = """-- v_quarantine with the channel each refused file came by.
 DROP VIEW IF EXISTS v_quarantine;
 CREATE VIEW v_quarantine AS
 SELECT s.submission_id AS checksum, r.first_name AS file_name, s.channel
@@ -408,7 +437,7 @@ def test_a_revision_written_with_the_documented_command_upgrades_and_downgrades(
             str(location / "alembic.ini"),
             "revision",
             "--rev-id",
-            "0004",
+            "0005",
             "-m",
             "submissions channel",
         ],
@@ -417,18 +446,18 @@ def test_a_revision_written_with_the_documented_command_upgrades_and_downgrades(
         cwd=ROOT,
     )
     assert out.returncode == 0, out.stderr
-    new = location / "versions" / "0004_submissions_channel.py"
+    new = location / "versions" / "0005_submissions_channel.py"
     body = new.read_text(encoding="utf-8")
-    assert 'revision = "0004"' in body.replace("'", '"') and 'down_revision = "0003"' in body.replace("'", '"')
+    assert 'revision = "0005"' in body.replace("'", '"') and 'down_revision = "0004"' in body.replace("'", '"')
     head, _, _ = body.partition("\ndef upgrade()")
     new.write_text(
         head.replace("import recreate_views", "import drop_views, recreate_views") + REVISION_BODY, encoding="utf-8"
     )
-    (home / "sql" / "marts" / "0004").mkdir()
-    (home / "sql" / "marts" / "0004" / "030_quarantine.sql").write_text(QUARANTINE_0004, encoding="utf-8")
+    (home / "sql" / "marts" / "0005").mkdir()
+    (home / "sql" / "marts" / "0005" / "030_quarantine.sql").write_text(QUARANTINE_0005, encoding="utf-8")
 
     engine = get_engine(fresh("revision"))
-    upgrade(engine)  # the project's head, 0003
+    upgrade(engine)  # the project's head, 0004
 
     def run(step, target: str) -> None:
         with writing(engine) as conn:
@@ -441,10 +470,14 @@ def test_a_revision_written_with_the_documented_command_upgrades_and_downgrades(
     assert "channel" in [c["name"] for c in inspect(engine).get_columns("submissions")]
     assert columns("v_quarantine") == ["checksum", "file_name", "channel"]
     assert "channel" in columns("v_latest_submission")  # `s.*`: re-created, so PostgreSQL sees the column too
-    run(command.downgrade, "0003")
+    run(command.downgrade, "0004")
     assert "channel" not in [c["name"] for c in inspect(engine).get_columns("submissions")]
     assert columns("v_quarantine")[:3] == ["checksum", "file_name", "archive_path"]
-    # 0003 and 0002 themselves: the mailbox's tables and the indexes go and come back.
+    # 0004, 0003 and 0002 themselves: figure_cells, the mailbox's tables and the indexes go and come back.
+    run(command.downgrade, "0003")
+    assert CELLS not in inspect(engine).get_table_names() and "v_figure_provenance" in inspect(engine).get_view_names()
+    run(command.upgrade, "0004")
+    assert CELLS in inspect(engine).get_table_names()
     run(command.downgrade, "0001")
     assert "ix_submissions_period" not in {i["name"] for i in inspect(engine).get_indexes("submissions")}
     assert not NEW_TABLES & set(inspect(engine).get_table_names())
@@ -485,7 +518,7 @@ def test_views_as_of_a_revision_overlay_the_marts_folders(tmp_path, monkeypatch)
         "030_quarantine.sql",
         "0003/035_report_status.sql",
         "040_analysts.sql",
-        "050_provenance.sql",
+        "0004/050_provenance.sql",
         "060_approvals.sql",
         "0002/070_new.sql",
     ]

@@ -8,6 +8,7 @@ deadline, HAN's file is refused, DSO01 sends nothing.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from conftest import ROOT, copy_files
@@ -102,6 +103,47 @@ def test_explain_lists_the_8_done_tasks_with_lead_units_files_and_cells(warehous
     assert any(line.strip().startswith("pakn.received_new 2024-H1") for line in ratio)
 
 
+def test_provenance_gives_back_every_input_whole_from_the_narrow_cells(warehouse, ref, samples):
+    """A unit's cell is stored as its submission and indicator (figure_cells); v_figure_provenance
+    gives every input back whole: the row the consolidation made, with the unit's own file, its
+    version, and the value standing in that file at that sheet and cell."""
+    from openpyxl import load_workbook
+
+    from cchc.figures.consolidate import consolidate_period
+    from cchc.warehouse.engine import as_date, as_decimal
+
+    result = consolidate_period(warehouse, ref, "2024-H1")
+    expected = sorted(
+        (code, seq, i.kind, i.code, i.unit_code or None, i.value, i.task_status or None, i.completed_on)
+        + (int(i.counted), i.sheet or None, i.cell or None, i.submission_id or None)
+        for code, f in result.figures.items()
+        for seq, i in enumerate(f.inputs, start=1)
+    )
+    with warehouse.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT indicator_code, seq, input_kind, input_code, unit_code, value, task_status, completed_on, "
+                "counted, sheet, cell, submission_id, file_name, version FROM v_figure_provenance "
+                "WHERE period_code = '2024-H1'"
+            )
+        ).all()
+        narrow = conn.execute(text("SELECT COUNT(*) FROM figure_cells WHERE period_code = '2024-H1'")).scalar()
+        wide = conn.execute(text("SELECT COUNT(*) FROM figure_inputs WHERE input_kind = 'cell'")).scalar()
+    got = sorted(tuple(r[:5]) + (as_decimal(r[5]), r[6], as_date(r[7]), int(r[8]), r[9], r[10], r[11]) for r in rows)
+    assert got == expected
+    cells = [r for r in rows if r.input_kind == "cell"]
+    assert narrow == len(cells) > 500 and wide == 0  # every cell narrow, none whole
+    assert {r.input_kind for r in rows} == {"cell", "task", "figure"}
+    assert all(r.file_name == f"{r.unit_code}_2024-H1.xlsx" and r.version == 1 for r in cells)
+    # The value a sum counted is the one its unit's file holds at the sheet and cell named.
+    pakn = sorted((r for r in cells if r.indicator_code == "pakn.resolved"), key=lambda r: r.unit_code)
+    assert len(pakn) == 35 and REFUSED not in {r.unit_code for r in pakn}
+    for r in pakn[:: len(pakn) // 4]:
+        wb = load_workbook(samples / "h1" / r.file_name, read_only=True, data_only=True)
+        assert Decimal(str(wb[r.sheet][r.cell].value)) == as_decimal(r.value), r
+        wb.close()
+
+
 def test_analysts_views_and_dictionary(warehouse, ref):
     from cchc.warehouse.dictionary import load_dictionary, markdown
 
@@ -153,6 +195,7 @@ def test_analyst_role_reads_views_and_nothing_else(warehouse):
             "SELECT * FROM submissions",
             "SELECT * FROM ref_units",
             "SELECT * FROM figure_inputs",
+            "SELECT * FROM figure_cells",
             "INSERT INTO consolidated_figures (period_code, indicator_code, n_units, as_of, computed_at) "
             "VALUES ('x', 'y', 0, '2024-01-01', '2024-01-01')",
             "UPDATE v_latest_submission SET status = 'rejected'",
@@ -169,7 +212,7 @@ def test_analyst_role_reads_views_and_nothing_else(warehouse):
                 refused.append("permission denied" in str(exc) or "must be owner" in str(exc))
             else:
                 pytest.fail(f"cchc_analyst could run: {stmt}")
-        assert all(refused) and len(refused) == 9
+        assert all(refused) and len(refused) == 10
         conn.execute(text("RESET ROLE"))
     from cchc.warehouse.dictionary import load_dictionary
 

@@ -186,11 +186,11 @@ def stored(engine, week: str, code: str) -> float | None:
 
 
 def counted_submissions(engine, week: str) -> dict[str, str]:
-    """unit -> submission the stored week's figures were computed from (figure_inputs)."""
+    """unit -> submission the stored week's figures were computed from (their provenance)."""
     with engine.connect() as conn:
         rows = conn.execute(
             text(
-                "SELECT DISTINCT unit_code, submission_id FROM figure_inputs WHERE period_code = :w "
+                "SELECT DISTINCT unit_code, submission_id FROM v_figure_provenance WHERE period_code = :w "
                 "AND input_kind = 'cell' AND submission_id IS NOT NULL"
             ),
             {"w": week},

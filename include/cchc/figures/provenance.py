@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import itemgetter
 
 from sqlalchemy import Engine, text
 
@@ -28,6 +29,9 @@ _COLS = (
     "sheet",
     "cell",
 )
+
+
+_SEQ = itemgetter(0)
 
 
 @dataclass(frozen=True)
@@ -53,19 +57,18 @@ def period_sources(engine: Engine, period_code: str, code: str | None = None) ->
     """indicator → its inputs in order, for one figure or (code None) every figure of the period in
     one query (the draft comments on all of them)."""
     where = "WHERE period_code = :p" + (" AND indicator_code = :c" if code else "")
-    out: dict[str, list[Source]] = {}
+    rows: dict[str, list[tuple[int, Source]]] = {}
     with engine.connect() as conn:
+        # Put in order here, not by ORDER BY: the view's two parts (figure_inputs, figure_cells) come
+        # each in its key's order, which a sort here merges in one pass and SQLite's sorter does not.
         for r in conn.execute(
-            text(
-                f"SELECT indicator_code, {', '.join(_COLS)} FROM v_figure_provenance {where} "
-                "ORDER BY indicator_code, seq"
-            ),
+            text(f"SELECT indicator_code, seq, {', '.join(_COLS)} FROM v_figure_provenance {where}"),
             {"p": period_code, "c": code},
         ):
-            out.setdefault(r[0], []).append(
-                Source(r[1], r[2], r[3], as_decimal(r[4]), r[5], as_date(r[6]), bool(r[7]), r[8], r[9], r[10], r[11])
+            rows.setdefault(r[0], []).append(
+                (r[1], Source(r[2], r[3], r[4], as_decimal(r[5]), r[6], as_date(r[7]), bool(r[8]), *r[9:13]))
             )
-    return out
+    return {c: [s for _, s in sorted(found, key=_SEQ)] for c, found in sorted(rows.items())}
 
 
 def figure(engine: Engine, period_code: str, code: str) -> tuple[str, str] | None:
