@@ -1,6 +1,6 @@
 """Through Airflow: the national set dropped into the landing folder of `make up`, timed to the last summary.
 
-    python bench/airflow_run.py --files DIR --provinces N --out result.json
+    python bench/airflow_run.py --files DIR --provinces N --out result.json [--kill-worker SECONDS]
 
 DIR is bench/generate.py's output folder: DIR/P01 … DIR/PNN are dropped, and DIR/reference_N is
 the registry (or --reference; without --provinces, every .xlsx under DIR).
@@ -20,7 +20,9 @@ Where the time goes, from the task instances of the runs (REST API):
 - work: the tasks' own running time along the same path (the load_chunk wave counted by wall time);
   per chunk, its files, its own clock (read, validate, load, Data Docs: the task's XCom) and the rest
   of its running time (the task's start-up inside the worker: Task SDK, DAG parse, reference);
-- memory: the peak resident size of every process of the stack (sampled every 0.2 s), largest first.
+- memory: the peak resident size of every process of the stack (sampled every 0.2 s), largest first;
+- with --kill-worker S: the worker running a load_chunk is SIGKILLed S seconds into it (its pool and
+  task processes with it); the run still has to give every file its verdict (`verdicts` = `files`).
 Writes the figures as JSON for bench/run.py (`--airflow-result`) and prints them.
 """
 
@@ -39,45 +41,34 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "stack"))
-from stack import MARKER, Stack, free_ports  # noqa: E402 - the same code `make up` runs
+from stack import Stack, free_ports  # noqa: E402 - the same code `make up` runs
 
 CRITICAL = ("receive", "load_chunk", "summarise")
 
 
 class PeakMemory(threading.Thread):
-    """The peak resident size of every process carrying the stack's marker in its environment
-    (every process `make up` starts, and the task processes its workers fork)."""
+    """The peak resident size of every process of the stack: each component `make up` starts leads a
+    session of its own (its pid file in the stack's run/ folder), and its children — the Celery
+    workers' pool processes and the task processes they fork — stay in it."""
 
-    def __init__(self, marker: str, every: float = 0.2) -> None:
+    def __init__(self, run_dir: Path, every: float = 0.2) -> None:
         super().__init__(daemon=True)
-        self.marker, self.every, self.halt = marker.encode(), every, threading.Event()
+        self.run_dir, self.every, self.halt = run_dir, every, threading.Event()
         self.peak: dict[int, tuple[float, str]] = {}  # pid -> (MB, what it is)
-
-    def _ours(self, pid: int, known: dict[int, bool]) -> bool:
-        """Marked, or a descendant of a marked process: Celery and Airflow rewrite their process
-        titles (setproctitle), which can overwrite the environment /proc shows."""
-        if pid not in known:
-            try:
-                marked = self.marker in Path(f"/proc/{pid}/environ").read_bytes()
-                parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                marked, parent = False, 0
-            known[pid] = marked or (parent > 1 and self._ours(parent, known))
-        return known[pid]
 
     def run(self) -> None:
         import psutil
 
-        ours: dict[int, bool] = {}
         while not self.halt.is_set():
+            leaders = {int(p.read_text()) for p in self.run_dir.glob("*.pid") if p.read_text().strip().isdigit()}
             for proc in psutil.process_iter():
-                if not self._ours(proc.pid, ours):
-                    continue
                 try:
+                    if os.getsid(proc.pid) not in leaders:
+                        continue
                     mb = proc.memory_info().rss / 2**20
                     if mb > self.peak.get(proc.pid, (0.0, ""))[0]:
                         self.peak[proc.pid] = (mb, " ".join(proc.cmdline())[:90] or proc.name())
-                except psutil.Error:
+                except (psutil.Error, OSError):
                     pass
             self.halt.wait(self.every)
 
@@ -86,18 +77,48 @@ class PeakMemory(threading.Thread):
         return [{"pid": pid, "mb": round(mb), "process": what} for pid, (mb, what) in top]
 
 
+def kill_a_worker(stack, token: str, after: float, deadline: float) -> dict:
+    """SIGKILL the Celery worker (its whole session: pool and task processes) running a load_chunk,
+    `after` seconds into that chunk; what was killed, or {} if no chunk was seen running."""
+    import signal
+
+    while time.monotonic() < deadline:
+        runs = stack.http("GET", "/api/v2/dags/cchc_ingest/dagRuns?limit=5&order_by=-run_after", token=token)
+        for run in runs["dag_runs"]:
+            if run["state"] != "running":
+                continue
+            base = f"/api/v2/dags/cchc_ingest/dagRuns/{run['dag_run_id']}/taskInstances"
+            tis = stack.http("GET", f"{base}?task_id=load_chunk&limit=100", token=token)["task_instances"]
+            ti = next((t for t in tis if t["state"] == "running" and t.get("pid")), None)
+            if ti is None:
+                continue
+            time.sleep(after)
+            try:
+                sid = os.getsid(ti["pid"])
+            except OSError:
+                continue  # finished meanwhile: look again
+            workers = {p.stem: int(p.read_text()) for p in stack.run_dir.glob("worker*.pid")}
+            name = next((n for n, pid in workers.items() if pid == sid), None)
+            if name is None:
+                continue
+            os.killpg(sid, signal.SIGKILL)
+            return {"worker": name, "map_index": ti["map_index"], "run": run["dag_run_id"], "at": time.time()}
+        time.sleep(0.5)
+    return {}
+
+
 def when(s: str | None) -> float | None:
     return dt.datetime.fromisoformat(s).timestamp() if s else None
 
 
-def measure(files: list[Path], timeout: float) -> dict:
+def measure(files: list[Path], timeout: float, kill_after: float | None = None) -> dict:
     stack = Stack()
     t = time.monotonic()
     stack.up()
     up_seconds = time.monotonic() - t
     token = stack.token("admin")
     landing = stack.data / "landing"
-    memory = PeakMemory(f"{MARKER}={stack.dir}")
+    memory = PeakMemory(stack.run_dir)
     memory.start()
     try:
         # Unpausing creates a run for the last hourly interval: let it come and go first, or it would
@@ -107,6 +128,7 @@ def measure(files: list[Path], timeout: float) -> dict:
         for f in files:
             shutil.copy(f, landing / f.name)
         drop_end = time.time()
+        killed = kill_a_worker(stack, token, kill_after, time.monotonic() + 600) if kill_after is not None else None
         runs = _wait_idle(stack, token, landing, timeout=timeout, since=drop_start)
         done = time.time()
         verdicts = _verdicts(stack)
@@ -114,6 +136,8 @@ def measure(files: list[Path], timeout: float) -> dict:
         result = _split(stack, token, runs, len(files), drop_start, drop_end, done, verdicts, up_seconds)
         result["chunks"] = _chunks(stack, token, runs)
         result["peak_rss_mb"] = memory.largest()
+        if killed is not None:
+            result["killed"] = {**killed, "at_s": round(killed["at"] - drop_end, 1)} if killed else {}
         return result
     finally:
         memory.halt.set()
@@ -239,6 +263,12 @@ def main() -> None:
     ap.add_argument("--reference", type=Path, help="CCHC_REFERENCE_DIR (default with --provinces: DIR/reference_N)")
     ap.add_argument("--out", type=Path, help="write the figures here as JSON")
     ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument(
+        "--kill-worker",
+        type=float,
+        metavar="SECONDS",
+        help="SIGKILL the worker running a load_chunk this many seconds into it; the run must still give every file its verdict",
+    )
     args = ap.parse_args()
     if args.provinces:
         files = sorted(f for p in range(1, args.provinces + 1) for f in (args.files / f"P{p:02d}").glob("*.xlsx"))
@@ -273,7 +303,7 @@ def main() -> None:
         os.environ.pop(key, None)
     if args.reference:
         os.environ["CCHC_REFERENCE_DIR"] = str(args.reference.resolve())
-    result = measure(files, args.timeout)
+    result = measure(files, args.timeout, args.kill_worker)
     if result["verdicts"] == result["files"]:
         shutil.rmtree(workdir, ignore_errors=True)
     else:  # keep the stack's logs for a look

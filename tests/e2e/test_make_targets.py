@@ -37,8 +37,13 @@ def test_make_bench(tmp_path):
     assert header.split()[1 : 1 + len(engines)] == engines
     accepted = next(line for line in out.splitlines() if line.strip().startswith("accepted "))
     assert accepted.split()[1 : 1 + len(engines)] == ["253"] * len(engines)
-    row = re.search(r"^through Airflow/Celery \(drop→last summary\) +([\d.]+) s +253 files;.*target < 180 s", out, re.M)
-    assert row, out[-3000:]
+    # The run through Airflow beside the plain one: its ratio to it, every file's verdict, where the time went.
+    row = re.search(r"^through Airflow \(drop end→summary\) s +([\d.]+) ", out, re.M)
+    assert row and float(row.group(1)) > 0, out[-3000:]
+    assert re.search(r"^  ÷ plain whole run \(SQLite\) +[\d.]+×   ≤ 2\.5×: (met|NOT met)$", out, re.M), out[-3000:]
+    assert re.search(r"^  files with a verdict +253/253 +every file: met$", out, re.M), out[-3000:]
+    assert re.search(r"^  peak memory, largest process MB +\d+ ", out, re.M), out[-3000:]
+    assert re.search(r"^  split s: watcher→run [\d.]+ · receive [\d.]+ · 1 chunk of 253 files", out, re.M)
     for line in (
         "targets (SQLite): read+validate+load",
         "naive read+validate+load",
