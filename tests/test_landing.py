@@ -183,3 +183,29 @@ def test_known_bytes_are_read_from_where_they_were_archived(samples, ref, sqlite
     [again] = receive_many(engine, [("SCT again.xlsx", data)], "second")
     assert again.archive_path == first.archive_path and Path(again.archive_path).read_bytes() == data
     assert not (tmp_path / "elsewhere").exists()
+
+
+def test_the_landing_folder_may_be_any_object_store(samples, ref, sqlite_url, tmp_path):
+    """CCHC_LANDING_URL file:// (the default) is read through pathlib; any other URL through Airflow's
+    ObjectStoragePath (here fsspec's in-memory store, as an s3:// bucket would be): taken alike."""
+    import fsspec
+    from airflow.sdk import ObjectStoragePath
+    from airflow.sdk.io import attach
+
+    from cchc.orchestration.ingest_tasks import landing_folder
+
+    attach("memory", fs=fsspec.filesystem("memory"))  # Airflow knows file:// and its providers' schemes
+
+    local = landing_folder((tmp_path / "ô landing").as_uri())
+    assert isinstance(local, Path) and local == tmp_path / "ô landing"
+    store = landing_folder("memory://cchc-test-landing/")
+    assert isinstance(store, ObjectStoragePath)
+    store.mkdir(parents=True, exist_ok=True)
+    names = ["SNV_2024-H1.xlsx", "STP_2024-H1.xlsx"]
+    for name in names:
+        (store / name).write_bytes((samples / "h1" / name).read_bytes())
+    engine = prepare(sqlite_url, ref)
+    taken = take(engine, store, "object-store-run")
+    assert sorted(r.file_name for r in taken.received) == names and not taken.failed
+    assert not [p for p in store.iterdir() if p.is_file()]  # removed once archived and recorded
+    assert counts(engine)["landing_deliveries"] == 2
