@@ -28,6 +28,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from cchc.common.batching import chunks
 from cchc.common.messages import en, vi
 from cchc.intake.receipts import Received
 from cchc.loading.ingest import Outcome, load_verdicts, run_outcomes, summary, validated_batches
@@ -68,8 +69,7 @@ def plan_chunks(folder: Path, received: list[Received], per_chunk: int = CHUNK_F
     folder.mkdir(parents=True, exist_ok=True)
     size = chunk_size(len(received), per_chunk)
     out = []
-    for index, start in enumerate(range(0, len(received), size)):
-        part = received[start : start + size]
+    for index, part in enumerate(chunks(received, size)):
         path = folder / f"chunk_{index:03d}.json"
         path.write_text(json.dumps([r.__dict__ for r in part], ensure_ascii=False), encoding="utf-8")
         names = sorted(r.file_name for r in part)
