@@ -101,11 +101,23 @@ class ReaderPool:
         )
 
     def map(self, fn, items) -> list:
-        return list(self.executor.map(fn, items))
+        futures = [self.submit(fn, item) for item in items]
+        return [future.result() for future in futures]
 
     def submit(self, fn, *args):
-        """A Future of fn(*args) in a reader process (the pipeline keeps several in flight)."""
-        return self.executor.submit(fn, *args)
+        """A Future of fn(*args) in a reader process (the pipeline keeps several in flight).
+
+        A spawn context starts readers on demand, inside submit. When a reader has just died, the
+        executor's manager thread closes the queues' pipes while submit may be passing them to a
+        new reader, and the spawn fails with ValueError "bad value(s) in fds_to_keep" or OSError
+        EBADF (the race of CPython gh-109047's area). That is the same broken pool, not bad input:
+        it is raised as BrokenProcessPool, as the reader's death itself would be."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self.executor.submit(fn, *args)
+        except (ValueError, OSError) as exc:
+            raise BrokenProcessPool(f"a reader process could not be started: {exc}") from exc
 
     def terminate(self) -> None:
         try:
