@@ -16,8 +16,8 @@ import dataclasses
 import datetime as dt
 import gc
 import io
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import chain, compress, count, repeat
@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Engine, text
 
-from cchc.common.clock import now
+from cchc.common.clock import StageClock, no_clock, now
 from cchc.common.periods import Period, parse_period
 from cchc.common.vn import format_number
 from cchc.reference.registry import Indicator, Reference, Scope, codes_in, evaluate
@@ -197,15 +197,8 @@ def display(ind: Indicator, value: Decimal | None, figures: dict[str, Figure]) -
     return s
 
 
-Clock = Callable[[str], AbstractContextManager]
-
-
-def _no_clock(_step: str) -> AbstractContextManager:
-    return nullcontext()
-
-
 def compute(
-    ref: Reference, inputs: _Inputs, day: dt.date, clock: Clock = _no_clock
+    ref: Reference, inputs: _Inputs, day: dt.date, clock: StageClock = no_clock
 ) -> tuple[dict[str, Figure], list[str]]:
     """The figures, from each unit's values and task statuses; pure (no database)."""
     with clock("compute"):
@@ -374,20 +367,22 @@ def _expected_units(ref: Reference, day: dt.date) -> list[str]:
     return sorted(u.code for u in ref.units_on(day))
 
 
-def consolidate_period(engine: Engine, ref: Reference, period_code: str, clock: Clock | None = None) -> Consolidation:
+def consolidate_period(
+    engine: Engine, ref: Reference, period_code: str, clock: StageClock | None = None
+) -> Consolidation:
     """The figures of a reporting period from each unit's latest accepted submission for it.
     `clock(step)` times each step (fetch, compute, dated), as `store`'s does the writes."""
     period = parse_period(period_code)
-    clock = clock or _no_clock
+    clock = clock or no_clock
     with _no_gc():
         with clock("fetch"):
             inputs = _fetch(engine, query("latest_for_period"), {"period_code": period.code})
         return _finish(ref, inputs, period.code, period.as_of_default, clock)
 
 
-def consolidate_week(engine: Engine, ref: Reference, week: Period, clock: Clock | None = None) -> Consolidation:
+def consolidate_week(engine: Engine, ref: Reference, week: Period, clock: StageClock | None = None) -> Consolidation:
     """Year-to-date figures from each unit's latest accepted submission as of the week's end."""
-    clock = clock or _no_clock
+    clock = clock or no_clock
     with _no_gc():
         with clock("fetch"):
             inputs = _fetch(
@@ -396,7 +391,7 @@ def consolidate_week(engine: Engine, ref: Reference, week: Period, clock: Clock 
         return _finish(ref, inputs, week.code, week.end, clock)
 
 
-def _finish(ref: Reference, inputs: _Inputs, label: str, day: dt.date, clock: Clock) -> Consolidation:
+def _finish(ref: Reference, inputs: _Inputs, label: str, day: dt.date, clock: StageClock) -> Consolidation:
     figures, unreported = compute(ref, inputs, day, clock)
     expected = _expected_units(ref, day)
     expected_set = set(expected)  # once: a national run has 16,000 units
@@ -405,11 +400,11 @@ def _finish(ref: Reference, inputs: _Inputs, label: str, day: dt.date, clock: Cl
 
 
 def store(
-    engine: Engine, result: Consolidation, table: str = "consolidated_figures", clock: Clock | None = None
+    engine: Engine, result: Consolidation, table: str = "consolidated_figures", clock: StageClock | None = None
 ) -> int:
     """Replace the stored figures of a period (or week) in one transaction. `clock(step)` times
     each step: write figures, write inputs, commit."""
-    clock = clock or _no_clock
+    clock = clock or no_clock
     with _no_gc(), engine.connect() as conn, conn.begin() as tx:
         n = write_figures(conn, result, table, clock)
         with clock("commit"):
@@ -417,10 +412,12 @@ def store(
     return n
 
 
-def write_figures(conn, result: Consolidation, table: str = "consolidated_figures", clock: Clock | None = None) -> int:
+def write_figures(
+    conn, result: Consolidation, table: str = "consolidated_figures", clock: StageClock | None = None
+) -> int:
     """Replace the stored figures and their inputs inside the caller's transaction (approval writes
     them together with the lock it holds)."""
-    clock = clock or _no_clock
+    clock = clock or no_clock
     key, date_col = ("period_code", "as_of") if table == "consolidated_figures" else ("week_code", "week_end")
     at = now()
     own = table == "consolidated_figures"  # a period's row says when its figure stands; a week's, the week's end
@@ -458,7 +455,7 @@ _INPUT_COLS = (
 )
 
 
-def _write_inputs(conn, result: Consolidation, ordered: list[Figure], clock: Clock) -> None:
+def _write_inputs(conn, result: Consolidation, ordered: list[Figure], clock: StageClock) -> None:
     """Provenance: a unit's cell as (figure, seq, submission, indicator) in figure_cells, the rest
     of its row (unit, value, sheet, cell) being indicator_values' and submissions' own, which a
     loaded submission never changes (v_figure_provenance joins them back); every other input

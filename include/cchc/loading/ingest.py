@@ -12,7 +12,6 @@ import datetime as dt
 import functools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from cchc.checks.pool import (
 )
 from cchc.checks.validate import ACCEPTED, REJECTED, Verdict, validate_batch
 from cchc.common.batching import chunks
-from cchc.common.clock import VN_TIME, now
+from cchc.common.clock import VN_TIME, StageClock, no_clock, now
 from cchc.common.config import output_dir
 from cchc.common.findings import Finding, finding
 from cchc.common.messages import Labels, vi
@@ -347,7 +346,7 @@ def ingest_files(
     ref: Reference,
     files: list[Path],
     run_id: str = "cli",
-    clock: Callable[[str], AbstractContextManager] | None = None,
+    clock: StageClock | None = None,
     declared_on=None,
     declared_by: str = "",
 ) -> list[Outcome]:
@@ -360,7 +359,7 @@ def ingest_files(
     every core busy with bounded memory. `clock(stage)` lets the benchmark time each stage (the
     main process's share: "read" is its wait for the readers).
     """
-    clock = clock or (lambda _stage: nullcontext())
+    clock = clock or no_clock
     received: list[Received] = []
     first: dict[str, Received] = {}  # checksum -> the arrival that gets loaded
     stamped = sorted((p.stat().st_mtime_ns, p.name, i, p) for i, p in enumerate(files))
@@ -401,7 +400,7 @@ def validated_batches(
     engine: Engine,
     received: Iterable[Received],
     ref: Reference,
-    clock: Callable[[str], AbstractContextManager] | None = None,
+    clock: StageClock | None = None,
     results_dir: Path | None = None,
     expected: int | None = None,
     before_run: str | None = None,
@@ -420,7 +419,7 @@ def validated_batches(
     before that run loaded anything (the DAG's chunks, checked in parallel, must not see each other).
     """
 
-    clock = clock or (lambda _stage: nullcontext())
+    clock = clock or no_clock
     total = expected if expected is not None else len(received)  # type: ignore[arg-type]
     # Each read is counted first; files whose earlier read never finished are read alone, last.
     suspects: list = []

@@ -15,6 +15,7 @@ from airflow.sdk import BaseHook, ObjectStoragePath
 from airflow.sdk.exceptions import AirflowNotFoundException
 
 from cchc.checks.datadocs import build_chunk_docs, chunk_results
+from cchc.common.clock import StageTimes
 from cchc.common.config import landing_url, staging_dir
 from cchc.common.messages import text, vi
 from cchc.loading.ingest import complete_run_outcomes, run_outcomes, summary
@@ -25,7 +26,6 @@ from cchc.ops.replies import answer_messages
 from cchc.ops.run_docs import build_docs
 from cchc.ops.unit_mail import tell_run
 from cchc.orchestration.mapped import (
-    Clock,
     check_and_load,
     chunk_files,
     outcome_label,
@@ -106,7 +106,7 @@ def load_chunk(context, chunk: dict) -> dict:
     then its units and outcome counts; its Data Docs pages (failed validations only) are built here,
     where GX is already loaded, so summarise needs no GX."""
     context["chunk_label"] = chunk["label"]  # shown even if the chunk fails
-    start, clock = time.perf_counter(), Clock()
+    start, clock = time.perf_counter(), StageTimes()
     engine, ref = warehouse_engine()
     run_id, index = context["run_id"], chunk["index"]
     outcomes = check_and_load(engine, ref, chunk_files(chunk), run_id, chunk_results(run_id, index), clock)

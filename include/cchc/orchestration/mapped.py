@@ -21,14 +21,12 @@ from __future__ import annotations
 import json
 import math
 import os
-import time
-from collections import defaultdict
-from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from cchc.common.batching import chunks
+from cchc.common.clock import StageClock, StageTimes
 from cchc.common.messages import en, vi
 from cchc.intake.receipts import Received
 from cchc.loading.ingest import Outcome, load_verdicts, run_outcomes, summary, validated_batches
@@ -81,37 +79,19 @@ def chunk_files(descriptor: dict) -> list[Received]:
     return [Received(**r) for r in json.loads(Path(descriptor["path"]).read_text(encoding="utf-8"))]
 
 
-class Clock:
-    """Seconds per stage of a chunk (read, validate, load), for its log and the benchmark."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = defaultdict(float)
-
-    @contextmanager
-    def __call__(self, stage: str):
-        t = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[stage] += time.perf_counter() - t
-
-    def rounded(self) -> dict[str, float]:
-        return {k: round(v, 2) for k, v in self.seconds.items()}
-
-
 def check_and_load(
     engine: Engine,
     ref: Reference,
     received: list[Received],
     run_id: str,
     results_dir: Path | None = None,
-    clock: Clock | None = None,
+    clock: StageClock | None = None,
 ) -> list[Outcome]:
     """Read, validate and load one chunk's files; one Outcome per file, in the chunk's order, each
     stored for `run_id` with its load. A retry (the worker was killed) does not read again the files
     its first try loaded: their stored outcome is returned. The cross-period checks see the
     warehouse as it was before the run (`before_run`), whichever chunks loaded first."""
-    clock = clock or Clock()
+    clock = clock or StageTimes()
     keys = {r.checksum for r in received}
     done = {o.checksum: o for o in run_outcomes(engine, run_id) if o.checksum in keys}
     rest = [r for r in received if r.checksum not in done]
